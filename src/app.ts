@@ -1,0 +1,88 @@
+// buildApp: the platform plugins, then each module's routes. No business logic here.
+import { randomUUID } from 'node:crypto';
+import Fastify from 'fastify';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { CoreDeps, RouteContext } from './context.js';
+import type { Services } from './services.js';
+import type { App } from './platform/http/types.js';
+import { TokenVerifier } from './platform/auth.js';
+import { createAuthenticate } from './platform/http/auth-hooks.js';
+import { registerProblemHandlers } from './platform/http/problem.js';
+import { ProblemSchema } from './platform/http/schemas.js';
+import { metrics } from './platform/metrics.js';
+import { operationsRoutes } from './platform/http/operations.routes.js';
+import { registerRateLimits } from './platform/http/rate-limit.js';
+import { gamesRoutes } from './modules/games/index.js';
+import { catalogRoutes } from './modules/catalog/index.js';
+import { walletRoutes } from './modules/wallet/index.js';
+import { purchasesRoutes } from './modules/purchases/index.js';
+import { inventoryRoutes } from './modules/inventory/index.js';
+import { charactersRoutes } from './modules/characters/index.js';
+import { fulfillmentRoutes } from './modules/fulfillment/index.js';
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
+
+export async function buildApp(deps: CoreDeps, services: Services): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.config.bodyLimitBytes,
+    trustProxy: true,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    return503OnClosing: true,
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 72_000,
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.decorateRequest('principal', null);
+  registerProblemHandlers(app);
+  app.addSchema(ProblemSchema);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(helmet, {
+    // /docs serves swagger-ui's inline scripts; everything else is JSON.
+    contentSecurityPolicy: false,
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'BattleBucks Store API',
+        version: '1.0.0',
+        description: 'Store, gem wallet, inventory, characters and fulfillment for the BattleBucks platform.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const verifier = new TokenVerifier(deps.config.jwtSecret);
+  const ctx: RouteContext = { ...deps, services, authenticate: createAuthenticate(verifier, services.users.provision) };
+
+  await registerRateLimits(app, ctx);
+  await app.register(async (scope) => operationsRoutes(scope as unknown as App, ctx));
+  for (const routes of [gamesRoutes, catalogRoutes, walletRoutes, purchasesRoutes, inventoryRoutes, charactersRoutes, fulfillmentRoutes]) {
+    await app.register(async (scope) => routes(scope as unknown as App, ctx));
+  }
+  return app;
+}

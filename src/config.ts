@@ -1,0 +1,91 @@
+// Environment → one frozen, typed Config. Parsed once at start; nothing else reads process.env.
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined; // undefined → embedded PGlite
+  databaseReplicaUrl: string | undefined;
+  pgliteDataDir: string | undefined; // undefined → in-memory
+  redisUrl: string | undefined;
+  jwtSecret: string;
+  jwtSecretIsDefault: boolean;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  shopifyAdminUrl: string | undefined; // undefined → the built-in simulator
+  shopifyAccessToken: string;
+  shopifyWebhookSecret: string;
+  shopifyWebhookSecretPrevious: string | undefined;
+  paymentsWebhookSecret: string;
+  jobRetryBaseMs: number;
+  jobMaxAttempts: number;
+  workers: 'true' | 'false' | 'only';
+  seedDemo: boolean;
+  rateLimitEnabled: boolean;
+  logLevel: string;
+  bodyLimitBytes: number;
+  dbStatementTimeoutMs: number;
+  publicBaseUrl: string;
+}
+
+export const DEV_JWT_SECRET = 'battlebucks-development-secret-change-me';
+export const DEV_PAYMENTS_SECRET = 'battlebucks-payments-development-secret';
+export const DEV_SHOPIFY_WEBHOOK_SECRET = 'battlebucks-shopify-development-secret';
+
+export class ConfigError extends Error {}
+
+function str(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const databaseUrl = str(env, 'DATABASE_URL');
+  const jwtSecret = str(env, 'JWT_SECRET');
+  const workersRaw = (str(env, 'WORKERS') ?? 'true').toLowerCase();
+  const workers = workersRaw === 'only' ? 'only' : bool({ WORKERS: workersRaw }, 'WORKERS', true) ? 'true' : 'false';
+  const port = int(env, 'PORT', 3000);
+  const config: Config = {
+    port,
+    host: str(env, 'HOST') ?? '0.0.0.0',
+    databaseUrl,
+    databaseReplicaUrl: str(env, 'DATABASE_REPLICA_URL'),
+    pgliteDataDir: str(env, 'PGLITE_DATA_DIR'),
+    redisUrl: str(env, 'REDIS_URL'),
+    jwtSecret: jwtSecret ?? DEV_JWT_SECRET,
+    jwtSecretIsDefault: jwtSecret === undefined,
+    smtpUrl: str(env, 'SMTP_URL'),
+    mailFrom: str(env, 'MAIL_FROM') ?? 'BattleBucks Store <store@battlebucks.local>',
+    shopifyAdminUrl: str(env, 'SHOPIFY_ADMIN_URL')?.replace(/\/+$/, ''),
+    shopifyAccessToken: str(env, 'SHOPIFY_ACCESS_TOKEN') ?? 'shpat_simulator',
+    shopifyWebhookSecret: str(env, 'SHOPIFY_WEBHOOK_SECRET') ?? DEV_SHOPIFY_WEBHOOK_SECRET,
+    shopifyWebhookSecretPrevious: str(env, 'SHOPIFY_WEBHOOK_SECRET_PREVIOUS'),
+    paymentsWebhookSecret: str(env, 'PAYMENTS_WEBHOOK_SECRET') ?? DEV_PAYMENTS_SECRET,
+    jobRetryBaseMs: int(env, 'JOB_RETRY_BASE_MS', 5000, 1),
+    jobMaxAttempts: int(env, 'JOB_MAX_ATTEMPTS', 10, 1),
+    workers,
+    seedDemo: bool(env, 'SEED_DEMO', databaseUrl === undefined),
+    rateLimitEnabled: bool(env, 'RATE_LIMIT_ENABLED', true),
+    logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100),
+    publicBaseUrl: str(env, 'PUBLIC_BASE_URL') ?? `http://127.0.0.1:${port}`,
+    ...overrides,
+  };
+  return Object.freeze(config);
+}

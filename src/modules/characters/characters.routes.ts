@@ -1,0 +1,7 @@
+import type { App } from '../../platform/http/types.js';
+import type { RouteContext } from '../../context.js';
+
+export async function charactersRoutes(app: App, ctx: RouteContext): Promise<void> {
+  void app;
+  void ctx;
+}

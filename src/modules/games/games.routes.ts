@@ -1,0 +1,38 @@
+import { Type } from '@sinclair/typebox';
+import type { App } from '../../platform/http/types.js';
+import type { RouteContext } from '../../context.js';
+import { IdParams, errorResponses } from '../../platform/http/schemas.js';
+import { CreateGameBody, Game, UpdateGameBody } from './games.schemas.js';
+
+export async function gamesRoutes(app: App, { services, authenticate }: RouteContext): Promise<void> {
+  const { games } = services;
+  app.addSchema(Game);
+
+  app.get('/games', {
+    schema: { tags: ['storefront'], summary: 'Games with their equipment slots', response: { 200: Type.Object({ items: Type.Array(Type.Ref(Game)) }) } },
+  }, async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=30');
+    return { items: await games.list() };
+  });
+
+  const admin = { preHandler: authenticate('admin') };
+  const adminErrors = errorResponses(400, 401, 403, 404, 409);
+
+  app.get('/admin/games', { ...admin, schema: { tags: ['admin'], response: { 200: Type.Object({ items: Type.Array(Type.Ref(Game)) }), ...adminErrors } } },
+    async () => ({ items: await games.list() }));
+
+  app.get('/admin/games/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, response: { 200: Type.Ref(Game), ...adminErrors } } },
+    async (request) => games.get(request.params.id));
+
+  app.post('/admin/games', { ...admin, schema: { tags: ['admin'], body: CreateGameBody, response: { 201: Type.Ref(Game), ...adminErrors } } },
+    async (request, reply) => reply.status(201).send(await games.create(request.body)));
+
+  app.patch('/admin/games/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, body: UpdateGameBody, response: { 200: Type.Ref(Game), ...adminErrors } } },
+    async (request) => games.update(request.params.id, request.body));
+
+  app.delete('/admin/games/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, response: { 204: Type.Null(), ...adminErrors } } },
+    async (request, reply) => {
+      await games.remove(request.params.id);
+      return reply.status(204).send(null);
+    });
+}

@@ -1,0 +1,81 @@
+import type { CoreDeps } from '../../context.js';
+import type { Executor } from '../../platform/db.js';
+import { DomainError, PG, notFound, pgConstraint, pgErrorCode } from '../../platform/errors.js';
+import * as repo from './games.repository.js';
+
+export const GAMES_CACHE_NS = 'games';
+const GAMES_TTL_MS = 60_000;
+
+export interface GameInput {
+  slug: string;
+  name: string;
+  slots: string[];
+}
+
+function translate(error: unknown): never {
+  const code = pgErrorCode(error);
+  if (code === PG.uniqueViolation) throw new DomainError('conflict', 'a game with this slug already exists');
+  if (code === PG.foreignKeyViolation) {
+    const constraint = pgConstraint(error);
+    throw new DomainError('conflict', constraint === 'item_slot_in_game'
+      ? 'a slot still used by item definitions cannot be removed'
+      : 'the game is still referenced by items, listings or characters');
+  }
+  throw error;
+}
+
+export function createGamesService({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>) {
+  const uniqueSlots = (slots: string[]) => [...new Set(slots)];
+
+  return {
+    list(): Promise<repo.GameRecord[]> {
+      return cache.wrap(GAMES_CACHE_NS, 'all', GAMES_TTL_MS, () => repo.listGames(db.replica));
+    },
+
+    async get(id: string): Promise<repo.GameRecord> {
+      const game = await repo.findGame(db, id);
+      if (!game) throw notFound('game');
+      return game;
+    },
+
+    async create(input: GameInput): Promise<repo.GameRecord> {
+      const id = await db
+        .withTx(async (tx) => {
+          const gameId = await repo.insertGame(tx, input);
+          await repo.replaceSlots(tx, gameId, uniqueSlots(input.slots));
+          return gameId;
+        })
+        .catch(translate);
+      await cache.invalidate(GAMES_CACHE_NS);
+      return this.get(id);
+    },
+
+    async update(id: string, patch: Partial<GameInput>): Promise<repo.GameRecord> {
+      await db
+        .withTx(async (tx) => {
+          if (!(await repo.updateGame(tx, id, patch))) throw notFound('game');
+          if (patch.slots) await repo.replaceSlots(tx, id, uniqueSlots(patch.slots));
+        })
+        .catch(translate);
+      await cache.invalidate(GAMES_CACHE_NS);
+      return this.get(id);
+    },
+
+    async remove(id: string): Promise<void> {
+      const deleted = await repo.deleteGame(db, id).catch(translate);
+      if (!deleted) throw notFound('game');
+      await cache.invalidate(GAMES_CACHE_NS);
+    },
+
+    /** Throws not_found when the game does not exist; used by other modules inside their transactions. */
+    async assertExists(executor: Executor, id: string): Promise<void> {
+      if (!(await repo.findGame(executor, id))) throw notFound('game');
+    },
+
+    slotExists(executor: Executor, gameId: string, slot: string): Promise<boolean> {
+      return repo.gameSlotExists(executor, gameId, slot);
+    },
+  };
+}
+
+export type GamesService = ReturnType<typeof createGamesService>;

@@ -1,0 +1,2 @@
+export { createWalletService, type WalletService } from './wallet.service.js';
+export { walletRoutes } from './wallet.routes.js';

@@ -1,0 +1,152 @@
+// Two-layer cache: an in-process LRU in front of Redis (when REDIS_URL is set).
+// Invalidation is by namespace version: every key lives under `ns:v<version>`; invalidating a namespace bumps
+// its version (INCR in Redis) and publishes it, so every instance stops reading the old entries at once.
+// A rebuild of one key is shared by concurrent misses (stampede protection).
+import { LRUCache } from 'lru-cache';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { metrics } from './metrics.js';
+
+const INVALIDATION_CHANNEL = 'bb:cache:invalidate';
+
+export interface CacheOptions {
+  redis?: Redis;
+  /** A second connection in subscriber mode (ioredis cannot publish/get on a subscribed connection). */
+  subscriber?: Redis;
+  logger: Logger;
+  maxEntries?: number;
+  /** Cap on how long an in-process copy is trusted; Redis holds the entry for the full ttl. */
+  localTtlMs?: number;
+  /** Upper bound on how long a version learned from Redis is trusted without a pub/sub message. */
+  versionTtlMs?: number;
+}
+
+type Loader<T> = () => Promise<T>;
+
+export class Cache {
+  private readonly local: LRUCache<string, { value: unknown }>;
+  private readonly versions: LRUCache<string, number>;
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly redis: Redis | undefined;
+  private readonly subscriber: Redis | undefined;
+  private readonly logger: Logger;
+  private readonly localTtlMs: number;
+  private redisDownSince = 0;
+
+  constructor(options: CacheOptions) {
+    this.redis = options.redis;
+    this.subscriber = options.subscriber;
+    this.logger = options.logger;
+    this.localTtlMs = options.localTtlMs ?? 5_000;
+    this.local = new LRUCache({ max: options.maxEntries ?? 50_000, ttl: this.localTtlMs });
+    this.versions = new LRUCache({ max: 200_000, ttl: options.versionTtlMs ?? 30_000 });
+  }
+
+  get distributed(): boolean {
+    return this.redis !== undefined;
+  }
+
+  async start(): Promise<void> {
+    if (!this.subscriber) return;
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== INVALIDATION_CHANNEL) return;
+      const separator = message.lastIndexOf('|');
+      const ns = message.slice(0, separator);
+      const version = Number(message.slice(separator + 1));
+      if (Number.isFinite(version) && (this.versions.get(ns) ?? -1) < version) this.versions.set(ns, version);
+    });
+    await this.subscriber.subscribe(INVALIDATION_CHANNEL);
+  }
+
+  /** Reads through both layers; on a full miss runs `loader` once per key across concurrent callers. */
+  async wrap<T>(ns: string, key: string, ttlMs: number, loader: Loader<T>): Promise<T> {
+    const version = await this.version(ns);
+    const fullKey = `bb:c:${ns}:v${version}:${key}`;
+    const hit = this.local.get(fullKey);
+    if (hit) {
+      metrics.cacheRequests.inc({ namespace: nsLabel(ns), result: 'local_hit' });
+      return hit.value as T;
+    }
+    const pending = this.inflight.get(fullKey);
+    if (pending) {
+      metrics.cacheRequests.inc({ namespace: nsLabel(ns), result: 'coalesced' });
+      return pending as Promise<T>;
+    }
+    const promise = this.fill(ns, fullKey, ttlMs, loader).finally(() => this.inflight.delete(fullKey));
+    this.inflight.set(fullKey, promise);
+    return promise;
+  }
+
+  private async fill<T>(ns: string, fullKey: string, ttlMs: number, loader: Loader<T>): Promise<T> {
+    const remote = await this.redisCall((r) => r.get(fullKey));
+    if (remote !== undefined && remote !== null) {
+      metrics.cacheRequests.inc({ namespace: nsLabel(ns), result: 'redis_hit' });
+      const value = JSON.parse(remote) as T;
+      this.local.set(fullKey, { value }, { ttl: Math.min(ttlMs, this.localTtlMs) });
+      return value;
+    }
+    metrics.cacheRequests.inc({ namespace: nsLabel(ns), result: 'miss' });
+    const value = await loader();
+    this.local.set(fullKey, { value }, { ttl: Math.min(ttlMs, this.localTtlMs) });
+    await this.redisCall((r) => r.set(fullKey, JSON.stringify(value), 'PX', ttlMs));
+    return value;
+  }
+
+  /** Makes every entry of the namespace unreachable, here and (through Redis) on every other instance. */
+  async invalidate(ns: string): Promise<void> {
+    const current = this.versions.get(ns) ?? 0;
+    const bumped = await this.redisCall((r) => r.incr(`bb:cv:${ns}`));
+    const next = typeof bumped === 'number' ? Math.max(bumped, current + 1) : current + 1;
+    this.versions.set(ns, next);
+    if (bumped !== undefined) await this.redisCall((r) => r.publish(INVALIDATION_CHANNEL, `${ns}|${next}`));
+  }
+
+  private async version(ns: string): Promise<number> {
+    const known = this.versions.get(ns);
+    if (known !== undefined) return known;
+    const remote = await this.redisCall((r) => r.get(`bb:cv:${ns}`));
+    const version = remote ? Number(remote) : 0;
+    this.versions.set(ns, version);
+    return version;
+  }
+
+  /** Redis is an accelerator, never a dependency: on failure we log (once per outage) and fall back to local. */
+  private async redisCall<T>(fn: (redis: Redis) => Promise<T>): Promise<T | undefined> {
+    if (!this.redis) return undefined;
+    if (this.redis.status !== 'ready') {
+      this.noteRedisDown(new Error(`redis status ${this.redis.status}`));
+      return undefined;
+    }
+    try {
+      const result = await fn(this.redis);
+      if (this.redisDownSince) {
+        this.logger.info({ downMs: Date.now() - this.redisDownSince }, 'redis cache layer recovered');
+        this.redisDownSince = 0;
+        this.versions.clear(); // versions may have moved while we could not hear about it
+      }
+      return result;
+    } catch (error) {
+      this.noteRedisDown(error);
+      return undefined;
+    }
+  }
+
+  private noteRedisDown(error: unknown): void {
+    if (!this.redisDownSince) {
+      this.redisDownSince = Date.now();
+      this.logger.warn({ err: error }, 'redis unavailable: cache degrades to in-process');
+    }
+    metrics.cacheRequests.inc({ namespace: 'redis', result: 'error' });
+  }
+
+  clearLocal(): void {
+    this.local.clear();
+    this.versions.clear();
+  }
+}
+
+// Per-user namespaces ("inv:<uuid>") would explode label cardinality; label by the prefix.
+function nsLabel(ns: string): string {
+  const colon = ns.indexOf(':');
+  return colon === -1 ? ns : ns.slice(0, colon);
+}

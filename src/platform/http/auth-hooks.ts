@@ -1,0 +1,29 @@
+// Route guards: `preHandler: app.authenticate('player')` verifies the token, checks the role and, for players,
+// provisions the user just in time. Public routes use `optionalAuth`.
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { DomainError } from '../errors.js';
+import type { Principal, Role, TokenVerifier } from '../auth.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new DomainError('unauthorized', 'authentication required');
+  return request.principal;
+}
+
+export function createAuthenticate(verifier: TokenVerifier, provision: (principal: Principal) => Promise<void>) {
+  return function authenticate(...roles: Role[]): preHandlerAsyncHookHandler {
+    return async function guard(request: FastifyRequest, _reply: FastifyReply) {
+      const principal = await verifier.verify(request.headers.authorization);
+      if (!roles.includes(principal.role)) {
+        throw new DomainError('forbidden', `this endpoint requires the ${roles.join(' or ')} role`);
+      }
+      if (principal.role === 'player') await provision(principal);
+      request.principal = principal;
+    };
+  };
+}

@@ -1,0 +1,38 @@
+// The HTTP face of platform/idempotency.ts: reads and checks the Idempotency-Key header, scopes the key to the
+// caller, fingerprints the request (route, params, body) and replays stored responses with Idempotent-Replayed.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Database, Tx } from '../db.js';
+import { DomainError } from '../errors.js';
+import { fingerprintRequest, runIdempotent, type StoredResponse } from '../idempotency.js';
+import { principalOf } from './auth-hooks.js';
+
+export function idempotencyKeyOf(request: FastifyRequest): string {
+  const raw = request.headers['idempotency-key'];
+  if (typeof raw !== 'string' || raw.length === 0) {
+    throw new DomainError('validation_failed', 'the Idempotency-Key header is required for this request');
+  }
+  if (raw.length > 255) throw new DomainError('validation_failed', 'Idempotency-Key must be 1-255 characters');
+  return raw;
+}
+
+export async function replyIdempotent(
+  db: Database,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  work: (tx: Tx) => Promise<StoredResponse>,
+): Promise<FastifyReply> {
+  const key = idempotencyKeyOf(request);
+  const principal = principalOf(request);
+  const result = await runIdempotent(
+    db,
+    {
+      scope: `${principal.role}:${principal.userId}`,
+      key,
+      fingerprint: fingerprintRequest({ method: request.method, route: request.routeOptions.url, params: request.params, body: request.body ?? null }),
+    },
+    work,
+  );
+  if (result.replayed) reply.header('idempotent-replayed', 'true');
+  if (result.status >= 400) reply.type('application/problem+json');
+  return reply.status(result.status).send(result.body);
+}

@@ -1,0 +1,35 @@
+// /healthz (process up), /readyz (database reachable and migrated), /metrics, /openapi.json.
+import { Type } from '@sinclair/typebox';
+import type { App } from './types.js';
+import type { RouteContext } from '../../context.js';
+import { registry } from '../metrics.js';
+import { migrationsApplied } from '../../db/migrate.js';
+
+export async function operationsRoutes(app: App, { db, cache }: RouteContext): Promise<void> {
+  const hidden = { hide: true };
+
+  app.get('/healthz', { schema: { tags: ['operations'], response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { tags: ['operations'] } }, async (_request, reply) => {
+    const checks: Record<string, string> = {};
+    try {
+      checks.database = (await withTimeout(migrationsApplied(db), 2000)) ? 'ok' : 'migrations pending';
+    } catch {
+      checks.database = 'unreachable';
+    }
+    checks.cache = cache.distributed ? 'redis' : 'in-process';
+    const ready = checks.database === 'ok';
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+
+  app.get('/metrics', { schema: hidden }, async (_request, reply) => {
+    reply.type(registry.contentType);
+    return registry.metrics();
+  });
+
+  app.get('/openapi.json', { schema: hidden }, async () => app.swagger());
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+}

@@ -1,0 +1,35 @@
+// Opaque keyset cursors: base64url JSON of the last row's sort key. Garbage in → 400, never a 500.
+import { DomainError } from '../errors.js';
+
+export function encodeCursor(values: readonly unknown[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined, shape: ReadonlyArray<'string' | 'number' | 'uuid' | 'timestamp' | 'nullable-number'>): unknown[] | undefined {
+  if (cursor === undefined) return undefined;
+  let values: unknown;
+  try {
+    values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new DomainError('validation_failed', 'invalid cursor');
+  }
+  if (!Array.isArray(values) || values.length !== shape.length) throw new DomainError('validation_failed', 'invalid cursor');
+  shape.forEach((kind, index) => {
+    const value = values[index];
+    const ok =
+      kind === 'string' ? typeof value === 'string' :
+      kind === 'number' ? Number.isSafeInteger(value) :
+      kind === 'nullable-number' ? value === null || Number.isSafeInteger(value) :
+      kind === 'uuid' ? typeof value === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) :
+      typeof value === 'string' && !Number.isNaN(Date.parse(value));
+    if (!ok) throw new DomainError('validation_failed', 'invalid cursor');
+  });
+  return values;
+}
+
+/** Picks `fields` (plus id) from each item: sparse fieldsets. */
+export function pickFields<T extends Record<string, unknown>>(items: T[], fields: string | undefined): Array<Partial<T>> {
+  if (!fields) return items;
+  const wanted = new Set(['id', ...fields.split(',')]);
+  return items.map((item) => Object.fromEntries(Object.entries(item).filter(([key]) => wanted.has(key))) as Partial<T>);
+}

@@ -1,0 +1,92 @@
+// Every failure leaves as RFC 9457 problem+json with a stable `code`. 5xx bodies never carry internals.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, PG, STATUS_BY_CODE, TITLE_BY_STATUS, pgErrorCode, type ErrorCode } from '../errors.js';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  instance?: string;
+  errors?: Array<{ path: string; message: string }>;
+  [extra: string]: unknown;
+}
+
+export function problem(code: ErrorCode, detail: string, extra: Record<string, unknown> = {}): Problem {
+  const status = STATUS_BY_CODE[code];
+  return {
+    type: `https://battlebucks.dev/problems/${code.replace(/_/g, '-')}`,
+    title: TITLE_BY_STATUS[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    ...extra,
+  };
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.status(body.status).type('application/problem+json').send(body);
+}
+
+// Fastify's own error codes → ours. Anything in the 4xx range that is not listed stays a 400 validation error.
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'validation_failed',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'validation_failed',
+  FST_ERR_VALIDATION: 'validation_failed',
+};
+
+export function toProblem(error: unknown, request: FastifyRequest): Problem {
+  if (error instanceof DomainError) {
+    return problem(error.code, error.message, error.details ?? {});
+  }
+  const fastifyError = error as FastifyError & { validation?: Array<{ instancePath?: string; message?: string; params?: Record<string, unknown> }>; validationContext?: string };
+  if (fastifyError.validation) {
+    const errors = fastifyError.validation.map((v) => {
+      const missing = v.params?.missingProperty ? `/${String(v.params.missingProperty)}` : '';
+      const extraProp = v.params?.additionalProperty ? `/${String(v.params.additionalProperty)}` : '';
+      return { path: `${fastifyError.validationContext ?? ''}${v.instancePath ?? ''}${missing}${extraProp}`, message: v.message ?? 'invalid' };
+    });
+    return problem('validation_failed', errors.map((e) => `${e.path} ${e.message}`).join('; ') || 'invalid request', { errors });
+  }
+  if (fastifyError.statusCode === 429) {
+    return problem('rate_limited', fastifyError.message || 'rate limit exceeded');
+  }
+  const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (mapped) return problem(mapped, fastifyError.message);
+  if (error instanceof SyntaxError) return problem('validation_failed', 'malformed JSON body');
+
+  const pgCode = pgErrorCode(error);
+  if (pgCode === PG.invalidTextRepresentation || pgCode === PG.numericOutOfRange || pgCode === PG.stringTooLong) {
+    return problem('validation_failed', 'a value is out of range or malformed');
+  }
+  if (pgCode === PG.queryCanceled || pgCode === PG.lockNotAvailable) {
+    request.log.warn({ err: error }, 'database timeout');
+    return problem('service_unavailable', 'the request took too long; retry later');
+  }
+  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    const status = fastifyError.statusCode;
+    const code: ErrorCode = status === 401 ? 'unauthorized' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'validation_failed';
+    return problem(code, fastifyError.message);
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return problem('internal_error', 'an unexpected error occurred; it has been logged');
+}
+
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const body = toProblem(error, request);
+    if (body.status === 429) {
+      const retryAfter = reply.getHeader('retry-after');
+      if (retryAfter === undefined) reply.header('retry-after', '1');
+    }
+    if (body.status === 503) reply.header('retry-after', '1');
+    return sendProblem(reply, { ...body, instance: request.url.split('?')[0] });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}

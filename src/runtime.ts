@@ -1,0 +1,86 @@
+// Wires one process: database (migrated), Redis (optional), cache, job queue, services and the HTTP app.
+// main.ts, the worker role, tests and the benchmark all start the service through here.
+import { pino, type Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import type { CoreDeps } from './context.js';
+import { openDatabase, type Database } from './platform/db.js';
+import { migrate } from './db/migrate.js';
+import { Cache } from './platform/cache.js';
+import { Jobs } from './platform/jobs.js';
+import { connectRedis, waitForRedis } from './platform/redis.js';
+import { createServices, type Services } from './services.js';
+import { buildApp } from './app.js';
+import { seedDemoCatalog } from './db/seed-demo.js';
+import { startWorkers } from './workers.js';
+import type { App } from './platform/http/types.js';
+
+export interface Runtime {
+  config: Config;
+  deps: CoreDeps;
+  services: Services;
+  app: App;
+  startWorkers(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({
+    level: config.logLevel,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["x-shopify-hmac-sha256"]', 'req.headers["x-signature"]', '*.password', 'config.jwtSecret'],
+      censor: '[redacted]',
+    },
+  });
+}
+
+export async function createRuntime(config: Config, options: { logger?: Logger; db?: Database } = {}): Promise<Runtime> {
+  const logger = options.logger ?? createLogger(config);
+  if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using the development secret. Never do this in production.');
+
+  const db = options.db ?? (await openDatabase({
+    url: config.databaseUrl,
+    replicaUrl: config.databaseReplicaUrl,
+    pgliteDataDir: config.pgliteDataDir,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
+    logger,
+  }));
+  const applied = await migrate(db);
+  if (applied.length) logger.info({ applied, engine: db.engine }, 'migrations applied');
+
+  let redis: Redis | undefined;
+  let subscriber: Redis | undefined;
+  if (config.redisUrl) {
+    redis = connectRedis(config.redisUrl, logger, 'commands');
+    subscriber = connectRedis(config.redisUrl, logger, 'subscriber');
+    if (!(await waitForRedis(redis))) logger.warn('redis not reachable at start: running with in-process cache and limits until it is');
+  }
+  const cache = new Cache({ redis, subscriber, logger });
+  await cache.start().catch((error: unknown) => logger.warn({ err: error }, 'cache invalidation channel unavailable'));
+
+  const jobs = new Jobs(db, { retryBaseMs: config.jobRetryBaseMs, maxAttempts: config.jobMaxAttempts, logger });
+  await jobs.start();
+
+  const deps: CoreDeps = { config, db, cache, jobs, logger, redis };
+  const services = createServices(deps);
+  if (config.seedDemo) await seedDemoCatalog(services, db, logger);
+  const app = await buildApp(deps, services);
+
+  let closed = false;
+  return {
+    config,
+    deps,
+    services,
+    app,
+    startWorkers: () => startWorkers(deps, services),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close(); // stops accepting, finishes in-flight requests
+      await jobs.stop(); // finishes running jobs
+      redis?.disconnect();
+      subscriber?.disconnect();
+      if (!options.db) await db.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// Runs once per `npm test`: checks PostgreSQL and Redis and builds a migrated template database (schema and
+// pg-boss tables) from which every test file clones its own database in milliseconds.
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { IN_CI, TEMPLATE_DB, TEST_DATABASE_URL, TEST_REDIS_URL, databaseUrlFor } from './env.js';
+import { openDatabase } from '../../src/platform/db.js';
+import { migrate } from '../../src/db/migrate.js';
+import { Jobs } from '../../src/platform/jobs.js';
+
+async function reachable(check: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await check();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export default async function setup(): Promise<void> {
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3000 });
+  const pgUp = await reachable(() => admin.connect());
+  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redisUp = await reachable(async () => {
+    await redis.connect();
+    await redis.ping();
+  });
+  redis.disconnect();
+
+  if (!pgUp || !redisUp) {
+    const missing = [!pgUp && `PostgreSQL (${TEST_DATABASE_URL})`, !redisUp && `Redis (${TEST_REDIS_URL})`].filter(Boolean).join(' and ');
+    // Tests need the real services; we never quietly pass without them.
+    throw new Error(`${missing} not reachable${IN_CI ? ' (CI=true)' : ''}: start them (see README "Running the tests") or run .ci/run`);
+  }
+
+  await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${TEMPLATE_DB}`);
+  const db = await openDatabase({ url: databaseUrlFor(TEMPLATE_DB), poolSize: 2 });
+  await migrate(db);
+  const jobs = new Jobs(db, { retryBaseMs: 1000, maxAttempts: 3, logger: pino({ level: 'silent' }) });
+  await jobs.start();
+  await jobs.boss.stop({ graceful: false, close: false, wait: true });
+  await db.close();
+  await admin.end();
+}
