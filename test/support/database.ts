@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { TEMPLATE_DB, TEST_DATABASE_URL, databaseUrlFor } from './env.js';
+import { inject } from 'vitest';
+import { TEST_DATABASE_URL, databaseUrlFor } from './env.js';
 
 /** A fresh database cloned from the migrated template: one per test file, so files never share rows. */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const TEMPLATE_DB = inject('templateDb');
   const name = `bb_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await admin.connect();
