@@ -1,2 +1,2 @@
-export { createCatalogService, type CatalogService } from './catalog.service.js';
+export { createCatalogService, type CatalogService, type ItemDefinition, type ItemKind, type DeliveryType, type PurchasableListing } from './catalog.service.js';
 export { catalogRoutes } from './catalog.routes.js';

@@ -1,2 +1,2 @@
-export { createFulfillmentService, type FulfillmentService } from './fulfillment.service.js';
+export { createFulfillmentService, type FulfillmentService, type FulfillmentStatus, type ShippingAddress, type OrderLineToFulfill, type CreatedFulfillment } from './fulfillment.service.js';
 export { fulfillmentRoutes } from './fulfillment.routes.js';

@@ -1,2 +1,2 @@
-export { createInventoryService, type InventoryService } from './inventory.service.js';
+export { createInventoryService, type InventoryService, type GrantItems, type GrantedEntry } from './inventory.service.js';
 export { inventoryRoutes } from './inventory.routes.js';
