@@ -1,0 +1,14 @@
+// Prints a JWT for local exploration: `npx tsx tools/dev-token.ts [player|service|admin] [user-uuid]`.
+// Signed with JWT_SECRET, or the development secret the service also falls back to.
+import { randomUUID } from 'node:crypto';
+import { DEV_JWT_SECRET } from '../src/config.js';
+import { ROLES, signToken, type Role } from '../src/platform/auth.js';
+
+const role = (process.argv[2] ?? 'player') as Role;
+if (!ROLES.includes(role)) {
+  console.error(`role must be one of ${ROLES.join(', ')}`);
+  process.exit(2);
+}
+const sub = process.argv[3] ?? randomUUID();
+const token = await signToken(process.env.JWT_SECRET ?? DEV_JWT_SECRET, { sub, role, email: `${sub.slice(0, 8)}@example.com`, name: `dev ${role}` }, '12h');
+console.log(token);
