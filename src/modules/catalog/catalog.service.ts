@@ -1,6 +1,7 @@
 import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import type { GamesService } from '../games/index.js';
+import * as purchaseRepo from './purchase.repository.js';
 
 export type ItemKind = 'game_skin' | 'platform_skin' | 'game_item' | 'voucher' | 'merch' | 'utility' | 'gem_pack';
 export type DeliveryType = 'inventory' | 'email' | 'shopify' | 'functional';
@@ -34,27 +35,23 @@ export interface PurchasableListing {
   items: Array<ItemDefinition & { quantity: number }>;
 }
 
-// CONTRACT (issue 2): bodies to be implemented by the catalog module; signatures are used by other modules.
 export function createCatalogService(deps: CoreDeps, _services: { games: GamesService }) {
   void deps;
-  const todo = (): never => {
-    throw new Error('not implemented');
-  };
   return {
     /** The listing with its items' definitions, or undefined. Reads without locking. */
-    async getListingForPurchaseInTx(_tx: Executor, _listingId: string): Promise<PurchasableListing | undefined> {
-      return todo();
+    getListingForPurchaseInTx(tx: Executor, listingId: string): Promise<PurchasableListing | undefined> {
+      return purchaseRepo.findPurchasableListing(tx, listingId);
     },
     /** Takes `quantity` units of a limited listing (conditional UPDATE); true when unlimited or taken. */
-    async reserveStockInTx(_tx: Tx, _listingId: string, _quantity: number): Promise<boolean> {
-      return todo();
+    reserveStockInTx(tx: Tx, listingId: string, quantity: number): Promise<boolean> {
+      return purchaseRepo.takeStock(tx, listingId, quantity);
     },
     /** Gives back units (refund), never above stock_total. */
-    async restoreStockInTx(_tx: Tx, _listingId: string, _quantity: number): Promise<void> {
-      return todo();
+    restoreStockInTx(tx: Tx, listingId: string, quantity: number): Promise<void> {
+      return purchaseRepo.giveBackStock(tx, listingId, quantity);
     },
-    async getItemsInTx(_executor: Executor, _itemIds: readonly string[]): Promise<ItemDefinition[]> {
-      return todo();
+    getItemsInTx(executor: Executor, itemIds: readonly string[]): Promise<ItemDefinition[]> {
+      return purchaseRepo.findItemDefinitions(executor, itemIds);
     },
   };
 }
