@@ -1,0 +1,79 @@
+// Ledger writes. Each transfer is ONE statement: the user's wallet row is updated conditionally, and the transfer
+// and both entries are inserted from its RETURNING, so a transfer costs one round trip and the wallet row lock is
+// held only from this statement to the commit. System accounts are only ever referenced by entries (their rows are
+// never updated), so no purchase waits on a shared "revenue" row.
+import type { Executor } from '../../platform/db.js';
+
+export interface TransferRow {
+  transfer_id: string;
+  balance_after: number;
+}
+
+export interface TransferInput {
+  userId: string;
+  amount: number;
+  counterparty: string;
+  reason: string;
+  referenceType: string;
+  referenceId: string;
+  memo: string | null;
+}
+
+// The two entry inserts live in one INSERT … SELECT … UNION ALL so the user entry (with its balance_after) and
+// the system entry (NULL balance_after: derived accounts carry no running balance) are written together.
+// `kind <> 'user_wallet'` repeats the partial unique index's predicate so the planner can use that index; an
+// unknown system account yields a NULL account_id, which the NOT NULL constraint turns into an error rather than
+// a one-legged transfer.
+const entriesAndResult = `
+  t AS (
+    INSERT INTO ledger_transfers (reason, amount, reference_type, reference_id, memo)
+    SELECT $3, $2, $4, $5, $6 FROM acct
+    RETURNING id
+  ),
+  e AS (
+    INSERT INTO ledger_entries (transfer_id, account_id, amount, balance_after)
+    SELECT t.id, acct.id, $8::bigint * $2, acct.balance FROM t, acct
+    UNION ALL
+    SELECT t.id, (SELECT id FROM ledger_accounts WHERE kind = $7 AND kind <> 'user_wallet'), -$8::bigint * $2, NULL
+      FROM t
+  )
+  SELECT t.id AS transfer_id, acct.balance AS balance_after FROM t, acct`;
+
+/** Debits the wallet only when it holds enough gems; no row back means insufficient funds (or no wallet). */
+export async function debitUser(db: Executor, input: TransferInput): Promise<TransferRow | undefined> {
+  const { rows } = await db.query<TransferRow>(
+    `WITH acct AS (
+       UPDATE ledger_accounts SET balance = balance - $2, updated_at = now()
+        WHERE user_id = $1 AND balance >= $2
+       RETURNING id, balance
+     ), ${entriesAndResult}`,
+    params(input, -1),
+  );
+  return rows[0];
+}
+
+/** Credits the wallet, creating the account for a known user who has none yet. */
+export async function creditUser(db: Executor, input: TransferInput): Promise<TransferRow | undefined> {
+  const { rows } = await db.query<TransferRow>(
+    `WITH acct AS (
+       INSERT INTO ledger_accounts (kind, user_id, balance) VALUES ('user_wallet', $1, $2)
+       ON CONFLICT (user_id) DO UPDATE SET balance = ledger_accounts.balance + EXCLUDED.balance, updated_at = now()
+       RETURNING id, balance
+     ), ${entriesAndResult}`,
+    params(input, 1),
+  );
+  return rows[0];
+}
+
+function params(input: TransferInput, sign: 1 | -1): unknown[] {
+  return [
+    input.userId,
+    input.amount,
+    input.reason,
+    input.referenceType,
+    input.referenceId,
+    input.memo,
+    input.counterparty,
+    sign,
+  ];
+}
