@@ -1,6 +1,9 @@
 import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
+import { DomainError } from '../../platform/errors.js';
 import type { CatalogService } from '../catalog/index.js';
+import { charactersCacheNs, inventoryCacheNs } from './cache-namespaces.js';
+import * as repo from './inventory.repository.js';
 
 export type InventorySource = 'purchase' | 'grant';
 
@@ -18,36 +21,73 @@ export interface GrantedEntry {
   quantity: number; // the stack after the grant
 }
 
-// CONTRACT (issue 4): bodies to be implemented by the inventory module; signatures are used by other modules.
-export function createInventoryService(deps: CoreDeps, _services: { catalog: CatalogService }) {
-  void deps;
-  const todo = (): never => {
-    throw new Error('not implemented');
-  };
+/** Sums repeated item ids: one statement cannot upsert the same row twice. */
+function mergeLines(items: GrantItems['items']): Map<string, number> {
+  const merged = new Map<string, number>();
+  for (const { itemId, quantity } of items) merged.set(itemId, (merged.get(itemId) ?? 0) + quantity);
+  return merged;
+}
+
+export function createInventoryService(deps: CoreDeps, services: { catalog: CatalogService }) {
+  const { cache } = deps;
+
   return {
     /**
      * Adds items to the user's inventory in the caller's transaction: consumables stack (up to maxStack, else
      * DomainError('stack_limit_reached')), a non-consumable already owned → DomainError('already_owned').
      * Records inventory_events. Call invalidateUser(userId) after the transaction commits.
      */
-    async grantItemsInTx(_tx: Tx, _grant: GrantItems): Promise<GrantedEntry[]> {
-      return todo();
+    async grantItemsInTx(tx: Tx, grant: GrantItems): Promise<GrantedEntry[]> {
+      const wanted = mergeLines(grant.items);
+      if (wanted.size === 0) return [];
+      for (const quantity of wanted.values()) {
+        if (!Number.isSafeInteger(quantity) || quantity < 1) throw new DomainError('validation_failed', 'item quantities must be positive integers');
+      }
+      const definitions = await services.catalog.getItemsInTx(tx, [...wanted.keys()]);
+      const byId = new Map(definitions.map((d) => [d.id, d]));
+      const lines: repo.GrantLine[] = [];
+      for (const [itemId, quantity] of wanted) {
+        const item = byId.get(itemId);
+        if (!item) throw new DomainError('not_found', 'item not found', { itemId });
+        // A single grant larger than the stack can never fit; say so before touching any row.
+        if (quantity > item.maxStack) {
+          throw new DomainError('stack_limit_reached', `at most ${item.maxStack} of this item can be held`, { itemId, maxStack: item.maxStack });
+        }
+        lines.push({ itemId, quantity, consumable: item.consumable, maxStack: item.maxStack });
+      }
+      const upserted = await repo.upsertEntries(tx, {
+        userId: grant.userId,
+        lines,
+        source: grant.source,
+        sourceRef: grant.sourceRef,
+        actor: grant.actor ?? null,
+      });
+      if (upserted.length < lines.length) {
+        const done = new Set(upserted.map((row) => row.itemId));
+        const refused = lines.find((line) => !done.has(line.itemId))!;
+        if (!refused.consumable) throw new DomainError('already_owned', 'the item is already owned', { itemId: refused.itemId });
+        throw new DomainError('stack_limit_reached', `at most ${refused.maxStack} of this item can be held`, { itemId: refused.itemId, maxStack: refused.maxStack });
+      }
+      return upserted;
     },
+
     /** Item ids (of those given) that the user already owns with quantity > 0. */
-    async ownedItemIdsInTx(_executor: Executor, _userId: string, _itemIds: readonly string[]): Promise<string[]> {
-      return todo();
+    ownedItemIdsInTx(executor: Executor, userId: string, itemIds: readonly string[]): Promise<string[]> {
+      return repo.ownedItemIds(executor, userId, itemIds);
     },
+
     /**
      * Takes back up to `quantity` of an item (refund/revocation): a non-consumable entry is deleted (which
      * unequips it through the FK cascade), a consumable stack is decremented, never below zero.
      * Returns how many were actually revoked.
      */
-    async revokeItemInTx(_tx: Tx, _revoke: { userId: string; itemId: string; quantity: number; reference: string; actor?: string }): Promise<number> {
-      return todo();
+    revokeItemInTx(tx: Tx, revoke: { userId: string; itemId: string; quantity: number; reference: string; actor?: string }): Promise<number> {
+      return repo.revokeEntry(tx, { ...revoke, actor: revoke.actor ?? null });
     },
+
     /** Drops the user's cached inventory and loadouts; call after every committed change. */
-    async invalidateUser(_userId: string): Promise<void> {
-      return todo();
+    async invalidateUser(userId: string): Promise<void> {
+      await Promise.all([cache.invalidate(inventoryCacheNs(userId)), cache.invalidate(charactersCacheNs(userId))]);
     },
   };
 }
