@@ -20,6 +20,7 @@ export async function replyIdempotent(
   request: FastifyRequest,
   reply: FastifyReply,
   work: (tx: Tx) => Promise<StoredResponse>,
+  options: { afterCommit?: (response: StoredResponse) => Promise<void> } = {},
 ): Promise<FastifyReply> {
   const key = idempotencyKeyOf(request);
   const principal = principalOf(request);
@@ -32,6 +33,9 @@ export async function replyIdempotent(
     },
     work,
   );
+  // Runs after the commit but before the client hears back, so a read that follows the response sees the change
+  // (cache invalidation belongs here, not inside the transaction where a reader could re-cache the old state).
+  if (!result.replayed && options.afterCommit) await options.afterCommit(result);
   if (result.replayed) reply.header('idempotent-replayed', 'true');
   if (result.status >= 400) reply.type('application/problem+json');
   return reply.status(result.status).send(result.body);
