@@ -1,5 +1,12 @@
 // Durable background jobs on pg-boss (jobs live in PostgreSQL, schema `pgboss`). `send(tx, …)` writes the job
 // through the caller's transaction, so a purchase and the jobs that deliver it commit or vanish together.
+//
+// Two kinds of retry, on purpose:
+// - Delivery failures (SMTP down, Shopify 503/429) are scheduled by the fulfillment module itself: it counts
+//   attempts on the fulfillment row, honours Retry-After and dead-letters onto that row, where operators look.
+// - Anything that escapes a handler (the database gone, a crash, a shutdown that outlived its grace period) is
+//   retried by pg-boss with its own exponential backoff (`retryDelay` in whole seconds from JOB_RETRY_BASE_MS),
+//   and after the last retry lands in the `dead-letter` queue.
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import type { Database, Executor } from './db.js';
@@ -20,7 +27,18 @@ export interface JobsOptions {
   logger: Logger;
 }
 
-export type JobHandler<T> = (data: T, job: { id: string; retryCount: number }) => Promise<void>;
+export interface JobInfo {
+  id: string;
+  /** 0 on the first run; pg-boss's own retries (after a crash or an escaped error) count up. */
+  retryCount: number;
+}
+
+export type JobHandler<T> = (data: T, job: JobInfo) => Promise<void>;
+
+export interface SendOptions {
+  /** Not before this moment (pg-boss stores it with millisecond precision). */
+  startAfter?: Date;
+}
 
 function adapter(executor: Executor): PgBoss.Db {
   return { executeSql: (text, values) => executor.query(text, values ?? []) };
@@ -29,10 +47,11 @@ function adapter(executor: Executor): PgBoss.Db {
 export class Jobs {
   readonly boss: PgBoss;
   private started = false;
+  private readonly stopHooks: Array<() => Promise<void>> = [];
 
   constructor(
     private readonly db: Database,
-    private readonly options: JobsOptions,
+    readonly options: JobsOptions,
   ) {
     this.boss = new PgBoss({
       db: adapter(db),
@@ -41,6 +60,7 @@ export class Jobs {
       retryLimit: Math.max(0, options.maxAttempts - 1),
       retryDelay: Math.max(1, Math.round(options.retryBaseMs / 1000)),
       retryBackoff: true,
+      // A job whose worker died without a word is taken back after this; every outside call times out sooner.
       expireInMinutes: 5,
       monitorStateIntervalSeconds: 30,
     });
@@ -58,16 +78,22 @@ export class Jobs {
   }
 
   /** Enqueues through `executor`: pass the transaction that writes the data the job acts on. */
-  async send<T extends object>(executor: Executor, name: QueueName, data: T, options: PgBoss.SendOptions = {}): Promise<string | null> {
+  async send<T extends object>(executor: Executor, name: QueueName, data: T, options: SendOptions = {}): Promise<string | null> {
     return this.boss.send(name, data, { ...options, db: adapter(executor) });
   }
 
-  async work<T>(name: QueueName, handler: JobHandler<T>, batchSize = 1): Promise<void> {
-    await this.boss.work<T>(name, { batchSize, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+  /** Several jobs of one queue in one statement (a purchase with many lines). */
+  async sendMany<T extends object>(executor: Executor, name: QueueName, data: readonly T[]): Promise<void> {
+    if (data.length === 0) return;
+    await this.boss.insert(data.map((item) => ({ name, data: item })), { db: adapter(executor) });
+  }
+
+  async work<T>(name: QueueName, handler: JobHandler<T>, options: { batchSize?: number; pollingIntervalSeconds?: number } = {}): Promise<void> {
+    const workOptions = { batchSize: options.batchSize ?? 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5, includeMetadata: true as const };
+    await this.boss.work<T>(name, workOptions, async (jobs) => {
       for (const job of jobs) {
-        const retryCount = (job as unknown as { retryCount?: number }).retryCount ?? 0;
         try {
-          await handler(job.data, { id: job.id, retryCount });
+          await handler(job.data, { id: job.id, retryCount: job.retryCount });
           metrics.jobs.inc({ queue: name, outcome: 'completed' });
         } catch (error) {
           metrics.jobs.inc({ queue: name, outcome: 'failed' });
@@ -78,11 +104,27 @@ export class Jobs {
     });
   }
 
-  async stop(): Promise<void> {
+  /** A cron schedule (one per queue). Every instance may call this; pg-boss keeps one schedule row. */
+  async schedule(name: QueueName, cron: string, data: object = {}): Promise<void> {
+    await this.boss.schedule(name, cron, data, { tz: 'UTC' });
+  }
+
+  /** Runs when the queue stops (before the database closes): e.g. the in-process Shopify simulator. */
+  onStop(hook: () => Promise<void>): void {
+    this.stopHooks.push(hook);
+  }
+
+  /**
+   * Graceful: waits up to `timeoutMs` for running handlers; after that pg-boss marks them failed, so another
+   * worker retries them (the fulfillment lease lets the same job take its delivery back).
+   */
+  async stop(options: { timeoutMs?: number } = {}): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    // graceful: wait for running handlers to finish before returning
-    await this.boss.stop({ graceful: true, wait: true, timeout: 20_000, close: false });
+    await this.boss.stop({ graceful: true, wait: true, timeout: options.timeoutMs ?? 20_000, close: false });
+    for (const hook of this.stopHooks.splice(0)) {
+      await hook().catch((error: unknown) => this.options.logger.warn({ err: error }, 'job queue stop hook failed'));
+    }
   }
 
   get database(): Database {

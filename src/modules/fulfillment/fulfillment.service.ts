@@ -1,62 +1,214 @@
+// Fulfillment: what a player paid for arrives, or is visibly stuck with its error and a retry for operators.
+// The purchase transaction calls createForOrderInTx (rows, history, in-transaction deliveries, jobs — one
+// commit); workers deliver the rest (delivery.ts), Shopify reports back through webhooks (shopify/sync.ts).
+import { randomUUID } from 'node:crypto';
 import type { CoreDeps } from '../../context.js';
 import type { Tx } from '../../platform/db.js';
-import type { CatalogService, DeliveryType, ItemDefinition } from '../catalog/index.js';
+import { DomainError, notFound } from '../../platform/errors.js';
+import { QUEUES } from '../../platform/jobs.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import { metrics } from '../../platform/metrics.js';
+import type { CatalogService, DeliveryType } from '../catalog/index.js';
 import type { InventoryService } from '../inventory/index.js';
 import type { WalletService } from '../wallet/index.js';
 import type { UsersService } from '../users/index.js';
+import * as repo from './fulfillment.repository.js';
+import * as vouchers from './vouchers.repository.js';
+import { FULFILLMENT_STATUSES, type FulfillmentStatus } from './fulfillment.status.js';
+import type { CreatedFulfillment, OrderLineToFulfill, ShippingAddress } from './fulfillment.types.js';
+import { registerHandlers } from './handlers/registry.js';
+import type { DeliveryHandler, PlannedLine } from './handlers/types.js';
+import { createInventoryHandler } from './handlers/inventory.js';
+import { createFunctionalHandler } from './handlers/functional.js';
+import { createEmailHandler } from './handlers/email.js';
+import { createShopifyHandler } from './handlers/shopify.js';
+import { createMailer, type Mailer } from './email/mailer.js';
+import { createShopifyClient, type ShopifyClient, type ShopifyEndpoint } from './shopify/client.js';
+import { createDelivery } from './delivery.js';
+import { createShopifySync, type RefundHook } from './shopify/sync.js';
 
-export type FulfillmentStatus = 'pending' | 'processing' | 'shipped' | 'delivered' | 'failed' | 'cancelled';
+export type { FulfillmentStatus, ShippingAddress, OrderLineToFulfill, CreatedFulfillment };
 
-export interface ShippingAddress {
-  name: string;
-  address1: string;
-  address2?: string;
-  city: string;
-  province?: string;
-  zip: string;
-  country: string;
-  phone?: string;
-}
+/** Pending or processing with no change for this long counts as stale in metrics. */
+export const STALE_AFTER_SECONDS = 30 * 60;
 
-export interface OrderLineToFulfill {
-  orderLineId: string;
-  item: ItemDefinition;
-  quantity: number; // units of this item in the line (listing quantity × bundle quantity)
-}
-
-export interface CreatedFulfillment {
-  orderLineId: string;
-  fulfillmentId: string;
-  deliveryType: DeliveryType;
-  status: FulfillmentStatus;
-}
-
-// CONTRACT (issue 5): bodies to be implemented by the fulfillment module; signatures are used by other modules.
 export function createFulfillmentService(
   deps: CoreDeps,
-  _services: { wallet: WalletService; inventory: InventoryService; catalog: CatalogService; users: UsersService },
+  services: { wallet: WalletService; inventory: InventoryService; catalog: CatalogService; users: UsersService },
 ) {
-  void deps;
-  const todo = (): never => {
-    throw new Error('not implemented');
-  };
+  const { db, jobs, config, logger } = deps;
+
+  let mailer: Mailer | undefined;
+  const getMailer = () => (mailer ??= createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, logger }));
+
+  // With no SHOPIFY_ADMIN_URL the workers start the built-in simulator and point us at it (workers.ts).
+  let shopifyEndpoint: ShopifyEndpoint | undefined = config.shopifyAdminUrl
+    ? { baseUrl: config.shopifyAdminUrl, accessToken: config.shopifyAccessToken }
+    : undefined;
+  const shopify: ShopifyClient = createShopifyClient(() => {
+    if (!shopifyEndpoint) throw new DomainError('service_unavailable', 'no Shopify endpoint: set SHOPIFY_ADMIN_URL or run the workers');
+    return shopifyEndpoint;
+  });
+
+  const handlers = registerHandlers([
+    createInventoryHandler(services),
+    createFunctionalHandler(services),
+    createEmailHandler({ db, users: services.users, catalog: services.catalog, mailer: getMailer, mailFrom: config.mailFrom }),
+    createShopifyHandler({ db, shopify: () => shopify }),
+  ]);
+
+  const delivery = createDelivery({ db, jobs, logger, handlers, retryBaseMs: config.jobRetryBaseMs, maxAttempts: config.jobMaxAttempts });
+  const sync = createShopifySync({ db, jobs, logger, shopify });
+
+  function group(lines: PlannedLine[]): Map<DeliveryHandler, PlannedLine[]> {
+    const byHandler = new Map<DeliveryHandler, PlannedLine[]>();
+    for (const line of lines) {
+      const handler = handlers[line.item.deliveryType];
+      if (!handler) throw new DomainError('not_available', `unknown delivery type ${line.item.deliveryType}`);
+      byHandler.set(handler, [...(byHandler.get(handler) ?? []), line]);
+    }
+    return byHandler;
+  }
+
   return {
     /**
      * Inside the purchase transaction: one fulfillment per line, delivered through the line's handler —
      * inventory (granted now, via inventory.grantItemsInTx), functional (effect applied now), email (a voucher
      * code claimed now with SKIP LOCKED, DomainError('out_of_stock') when the pool is empty; mail sent by a
      * job), shopify (job enqueued). Returns each line's fulfillment id and status.
+     * The caller invalidates the user's inventory cache after commit (inventory.invalidateUser).
      */
     async createForOrderInTx(
-      _tx: Tx,
-      _order: { orderId: string; userId: string; lines: OrderLineToFulfill[]; shippingAddress: ShippingAddress | null },
+      tx: Tx,
+      order: { orderId: string; userId: string; lines: OrderLineToFulfill[]; shippingAddress: ShippingAddress | null },
     ): Promise<CreatedFulfillment[]> {
-      return todo();
+      const planned: PlannedLine[] = order.lines.map((line) => ({ ...line, fulfillmentId: randomUUID() }));
+      const byHandler = group(planned);
+      for (const [handler, lines] of byHandler) handler.validate?.(order, lines);
+
+      const statusOf = (line: PlannedLine) => handlers[line.item.deliveryType].initialStatus;
+      // Rows first: voucher codes reference the fulfillment that claims them.
+      await repo.insertFulfillments(tx, order, planned.map((line) => ({ id: line.fulfillmentId, orderLineId: line.orderLineId, deliveryType: line.item.deliveryType, status: statusOf(line) })));
+
+      const details = new Map<string, string>();
+      const jobsToSend: Array<{ fulfillmentId: string }> = [];
+      for (const [handler, lines] of byHandler) {
+        for (const [id, detail] of await handler.startInTx(tx, order, lines)) details.set(id, detail);
+        if (handler.initialStatus === 'pending') {
+          // One parcel per order: its first line's job delivers every line of that type.
+          const enqueued = handler.oneJobPerOrder ? lines.slice(0, 1) : lines;
+          jobsToSend.push(...enqueued.map((line) => ({ fulfillmentId: line.fulfillmentId })));
+        }
+      }
+      await repo.insertEvents(tx, planned.map((line) => ({ fulfillmentId: line.fulfillmentId, status: statusOf(line), detail: details.get(line.fulfillmentId) ?? null })));
+      // In the purchase's own transaction: the jobs exist exactly when the purchase does.
+      await jobs.sendMany(tx, QUEUES.fulfillmentDeliver, jobsToSend);
+
+      return planned.map((line) => ({ orderLineId: line.orderLineId, fulfillmentId: line.fulfillmentId, deliveryType: line.item.deliveryType, status: statusOf(line) }));
     },
+
     /** Refund: cancels every fulfillment of the order that is not delivered/shipped yet; returns their ids. */
-    async cancelOpenForOrderInTx(_tx: Tx, _orderId: string, _detail: string): Promise<string[]> {
-      return todo();
+    async cancelOpenForOrderInTx(tx: Tx, orderId: string, detail: string): Promise<string[]> {
+      const cancelled = await repo.cancelOpen(tx, orderId);
+      await repo.insertEvents(tx, cancelled.map((f) => ({ fulfillmentId: f.id, status: 'cancelled' as const, detail })));
+      // A code never handed to the mailer goes back to the pool; one whose mail may have left stays burnt.
+      await vouchers.releaseCodes(tx, cancelled.filter((f) => f.deliveryType === 'email' && !f.deliveryStarted).map((f) => f.id));
+      return cancelled.map((f) => f.id);
     },
+
+    // ───────────── workers ─────────────
+
+    /** One delivery attempt of a pending fulfillment (the fulfillment-deliver job). Safe to run twice. */
+    deliver: delivery.deliver,
+
+    /** Stores a verified Shopify webhook once and queues its processing; false when it was a duplicate. */
+    recordShopifyWebhook: sync.recordWebhook,
+    /** The shopify-webhook job. `refund` comes from the purchases module (built after this one). */
+    processShopifyWebhook: (webhookEventId: string, refund: RefundHook) => sync.processWebhook(webhookEventId, refund),
+    /** Asks Shopify about open orders whose webhooks may have been lost. */
+    reconcileShopify: (refund: RefundHook, options: { minAgeSeconds?: number; limit?: number } = {}) => sync.reconcile(refund, options),
+
+    useShopifyEndpoint(endpoint: ShopifyEndpoint): void {
+      shopifyEndpoint = endpoint;
+    },
+    hasShopifyEndpoint: () => shopifyEndpoint !== undefined,
+    closeMailer(): void {
+      mailer?.close();
+      mailer = undefined;
+    },
+
+    async sampleMetrics(): Promise<void> {
+      const counts = await repo.countByStatus(db);
+      for (const status of FULFILLMENT_STATUSES) metrics.fulfillmentsByStatus.set({ status }, counts.find((c) => c.status === status)?.n ?? 0);
+      metrics.staleFulfillments.set(await repo.countStale(db, STALE_AFTER_SECONDS));
+    },
+
+    // ───────────── operators ─────────────
+
+    async list(query: { status?: FulfillmentStatus; cursor?: string; limit: number }) {
+      const after = decodeCursor(query.cursor, ['timestamp', 'uuid']) as [string, string] | undefined;
+      const rows = await repo.listFulfillments(db, { status: query.status, after: after && { createdAt: after[0], id: after[1] }, limit: query.limit + 1 });
+      const page = rows.slice(0, query.limit);
+      const last = page.at(-1);
+      return { items: page.map(present), nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+    },
+
+    async get(id: string) {
+      const row = await repo.findFulfillment(db, id);
+      if (!row) throw notFound('fulfillment');
+      const events = await repo.eventsOf(db, [id]);
+      return { ...present(row), events: events.map(({ status, detail, at }) => ({ status, detail, at })) };
+    },
+
+    /** Operator retry: failed → pending with a fresh attempt budget, and a new job in the same transaction. */
+    async retry(id: string, actor: string) {
+      await db.withTx(async (tx) => {
+        if (!(await repo.reopenFailed(tx, id))) {
+          const current = await repo.statusOf(tx, id);
+          if (!current) throw notFound('fulfillment');
+          throw new DomainError('invalid_state', `only a failed fulfillment can be retried; this one is ${current.status}`, { status: current.status });
+        }
+        await repo.insertEvents(tx, [{ fulfillmentId: id, status: 'pending', detail: `retry requested by ${actor}` }]);
+        await jobs.send(tx, QUEUES.fulfillmentDeliver, { fulfillmentId: id });
+      });
+      return this.get(id);
+    },
+
+    /** Adds codes to an email item's pool; duplicates (in the upload or already pooled) are counted and skipped. */
+    async addVoucherCodes(itemId: string, codes: readonly string[]): Promise<{ added: number; duplicates: number; available: number }> {
+      const [item] = await services.catalog.getItemsInTx(db, [itemId]);
+      if (!item) throw notFound('item');
+      if (item.deliveryType !== 'email') throw new DomainError('invalid_state', 'voucher codes belong to items delivered by email', { deliveryType: item.deliveryType });
+      const cleaned = codes.map((code) => code.trim());
+      if (cleaned.some((code) => code.length === 0 || code.length > 200)) throw new DomainError('validation_failed', 'codes must be 1-200 characters after trimming');
+      const added = await vouchers.addCodes(db, itemId, cleaned);
+      return { added, duplicates: cleaned.length - added, available: await vouchers.countFree(db, itemId) };
+    },
+
+    /** Codes mailed for a fulfillment: only for its owner's purchase view. */
+    voucherCodesOf: (fulfillmentId: string) => vouchers.codesOf(db, fulfillmentId),
   };
 }
+
+function present(row: repo.FulfillmentRow) {
+  return {
+    id: row.id,
+    orderId: row.orderId,
+    orderLineId: row.orderLineId,
+    userId: row.userId,
+    itemId: row.itemId,
+    quantity: row.quantity,
+    deliveryType: row.deliveryType,
+    status: row.status,
+    attempts: row.attempts,
+    error: row.lastError,
+    lastError: row.lastError,
+    externalId: row.externalId,
+    tracking: row.trackingNumber || row.trackingUrl ? { number: row.trackingNumber, company: row.trackingCompany, url: row.trackingUrl } : null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
 export type FulfillmentService = ReturnType<typeof createFulfillmentService>;
+export type FulfillmentView = ReturnType<typeof present>;

@@ -1,0 +1,65 @@
+// One delivery attempt, as the fulfillment-deliver job runs it:
+// 1. lease the fulfillment and count the attempt (committed before any outside call);
+// 2. call the handler (SMTP, Shopify) outside any transaction;
+// 3. record the outcome: moved forward, or the error with a retry job scheduled in the same transaction
+//    (exponential backoff from JOB_RETRY_BASE_MS, at least Retry-After), or — after JOB_MAX_ATTEMPTS or an
+//    error that retrying cannot fix — `failed` with the error: the dead letter operators see and retry.
+// Running it twice delivers once: the lease admits one run at a time and every step is conditional on
+// `status = 'pending'`.
+import type { Logger } from 'pino';
+import type { Database } from '../../platform/db.js';
+import { QUEUES, type JobInfo, type Jobs } from '../../platform/jobs.js';
+import * as repo from './fulfillment.repository.js';
+import type { DeliveryHandlers } from './handlers/registry.js';
+import { DeliveryError } from './handlers/types.js';
+
+/** Longer than any outside call's timeout, so a lease only lapses when its holder is gone. */
+export const LEASE_SECONDS = 120;
+const MAX_BACKOFF_MS = 60 * 60_000;
+
+export function backoffMs(attempt: number, baseMs: number, retryAfterMs?: number): number {
+  const exponential = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = exponential * (1 + Math.random() * 0.2); // spread a burst of failures apart
+  return Math.max(retryAfterMs ?? 0, Math.round(jittered));
+}
+
+export function createDelivery(deps: { db: Database; jobs: Jobs; logger: Logger; handlers: DeliveryHandlers; retryBaseMs: number; maxAttempts: number }) {
+  const { db, jobs, logger, handlers } = deps;
+
+  async function deliver(fulfillmentId: string, job: JobInfo): Promise<void> {
+    const current = await repo.statusOf(db, fulfillmentId);
+    if (!current || current.status !== 'pending') return; // delivered, cancelled or failed already: nothing to do
+    const handler = handlers[current.deliveryType];
+    const leased = await repo.lease(db, fulfillmentId, job.id, LEASE_SECONDS);
+    if (!leased) return; // another run holds a live lease; it finishes or schedules the retry
+
+    try {
+      if (!handler.deliver) throw new DeliveryError(`${handler.type} lines are delivered in the purchase transaction`, { retryable: false });
+      const outcome = await handler.deliver(leased);
+      await db.withTx(async (tx) => {
+        const moved = await repo.markDelivered(tx, [leased.id, ...(outcome.alsoCompletes ?? [])], outcome.status, outcome.externalId ?? null);
+        await repo.insertEvents(tx, moved.map((id) => ({ fulfillmentId: id, status: outcome.status, detail: outcome.detail })));
+      });
+    } catch (error) {
+      const retryable = !(error instanceof DeliveryError) || error.options.retryable;
+      const terminal = !retryable || leased.attempts >= deps.maxAttempts;
+      const message = error instanceof Error ? error.message : String(error);
+      const delay = terminal ? 0 : backoffMs(leased.attempts, deps.retryBaseMs, error instanceof DeliveryError ? error.options.retryAfterMs : undefined);
+      logger.warn({ err: error, fulfillmentId, attempt: leased.attempts, terminal }, terminal ? 'delivery failed for good' : 'delivery failed; retry scheduled');
+      await db.withTx(async (tx) => {
+        // Lines that travel together (one Shopify order) fail together: nothing else would ever deliver them.
+        const siblings = terminal && handler.oneJobPerOrder ? await repo.pendingSiblings(tx, leased.orderId, leased.id, current.deliveryType) : [];
+        const touched = await repo.recordFailure(tx, [leased.id, ...siblings], message, terminal);
+        const detail = terminal
+          ? `attempt ${leased.attempts} failed: ${message}`
+          : `attempt ${leased.attempts} failed: ${message}; retrying in ${Math.ceil(delay / 1000)} s`;
+        await repo.insertEvents(tx, touched.map((id) => ({ fulfillmentId: id, status: terminal ? 'failed' as const : 'pending' as const, detail })));
+        if (!terminal && touched.length > 0) {
+          await jobs.send(tx, QUEUES.fulfillmentDeliver, { fulfillmentId }, { startAfter: new Date(Date.now() + delay) });
+        }
+      });
+    }
+  }
+
+  return { deliver };
+}

@@ -1,0 +1,58 @@
+// Voucher codes by email. The purchase transaction claims the codes (so a listing is out of stock exactly when
+// its pool is empty and two buyers never share a code); a job mails them after commit.
+//
+// At most one mail per fulfillment, with one honest window: the worker records the attempt (attempts + 1,
+// delivery_started_at) before it talks to SMTP and marks the fulfillment delivered right after the server
+// accepts the message. If the process dies between the server's "250 OK" and that UPDATE, the retry sends the
+// mail again — with the same Message-ID (derived from the fulfillment id), which mail stores deduplicate.
+import type { Database } from '../../../platform/db.js';
+import { DomainError } from '../../../platform/errors.js';
+import type { CatalogService } from '../../catalog/index.js';
+import type { UsersService } from '../../users/index.js';
+import { messageIdFor, type Mailer } from '../email/mailer.js';
+import { voucherMail } from '../email/voucher-mail.js';
+import * as vouchers from '../vouchers.repository.js';
+import { DeliveryError, type DeliveryHandler } from './types.js';
+
+export interface EmailHandlerDeps {
+  db: Database;
+  users: UsersService;
+  catalog: CatalogService;
+  mailer: () => Mailer;
+  mailFrom: string;
+}
+
+export function createEmailHandler({ db, users, catalog, mailer, mailFrom }: EmailHandlerDeps): DeliveryHandler {
+  return {
+    type: 'email',
+    initialStatus: 'pending',
+    async startInTx(tx, _order, lines) {
+      for (const line of lines) {
+        const claimed = await vouchers.claimCodes(tx, line.item.id, line.fulfillmentId, line.quantity);
+        if (claimed < line.quantity) {
+          throw new DomainError('out_of_stock', `no voucher codes left for ${line.item.name}`, { itemId: line.item.id });
+        }
+      }
+      return new Map(lines.map((line) => [line.fulfillmentId, `${line.quantity} voucher code(s) reserved; mail queued`]));
+    },
+    async deliver(fulfillment) {
+      const [user, codes, items] = await Promise.all([
+        users.findUser(db, fulfillment.userId),
+        vouchers.codesOf(db, fulfillment.id),
+        catalog.getItemsInTx(db, [fulfillment.itemId]),
+      ]);
+      if (!user?.email) throw new DeliveryError('the player has no email address on record', { retryable: false });
+      if (codes.length === 0) throw new DeliveryError('no voucher code is reserved for this fulfillment', { retryable: false });
+      const itemName = items[0]?.name ?? 'your voucher';
+      const messageId = messageIdFor(fulfillment.id, mailFrom);
+      await mailer().send({ to: user.email, messageId, ...voucherMail({ itemName, codes, playerName: user.name, orderId: fulfillment.orderId }) });
+      return { status: 'delivered', detail: `mailed to ${maskEmail(user.email)} (${mailer().transport})` };
+    },
+  };
+}
+
+/** p***@example.com: enough for support to recognise the address, not enough to harvest it from history. */
+function maskEmail(email: string): string {
+  const [local = '', domain = ''] = email.split('@');
+  return `${local.slice(0, 1)}***@${domain}`;
+}

@@ -1,0 +1,51 @@
+// Physical goods through Shopify. The purchase transaction records the intent (status pending + one job per
+// order); the worker creates one Shopify order holding every Shopify line of our order, tagged
+// `bb-order-<order id>`. orderCreate has no idempotency key, so before creating the worker always looks the order
+// up by that tag: a response lost in a timeout or a crash never becomes a second parcel.
+import type { Database } from '../../../platform/db.js';
+import { DomainError } from '../../../platform/errors.js';
+import * as repo from '../fulfillment.repository.js';
+import type { ShippingAddress } from '../fulfillment.types.js';
+import { toShopifyAddress } from '../shopify/address.js';
+import { orderTag, type ShopifyClient } from '../shopify/client.js';
+import { DeliveryError, type DeliveryHandler } from './types.js';
+
+export function createShopifyHandler({ db, shopify }: { db: Database; shopify: () => ShopifyClient }): DeliveryHandler {
+  return {
+    type: 'shopify',
+    initialStatus: 'pending',
+    oneJobPerOrder: true,
+    validate(order) {
+      if (!order.shippingAddress) throw new DomainError('validation_failed', 'shippingAddress is required for items shipped as parcels');
+    },
+    async startInTx(_tx, _order, lines) {
+      return new Map(lines.map((line) => [line.fulfillmentId, 'queued for Shopify']));
+    },
+    async deliver(fulfillment) {
+      const order = await repo.shopifyOrderContext(db, fulfillment.orderId);
+      if (!order) throw new DeliveryError('the order has no Shopify lines', { retryable: false });
+      const waiting = order.lines.filter((line) => line.status === 'pending' && line.fulfillmentId !== fulfillment.id).map((line) => line.fulfillmentId);
+
+      const known = order.lines.find((line) => line.externalId)?.externalId;
+      if (known) return { status: 'processing', externalId: known, detail: `joined Shopify order ${known}`, alsoCompletes: waiting };
+
+      const tag = orderTag(order.orderId);
+      const existing = await shopify().findOrderByTag(tag);
+      if (existing) {
+        return { status: 'processing', externalId: existing.id, detail: `Shopify order ${existing.name} found by tag ${tag}`, alsoCompletes: waiting };
+      }
+
+      if (!order.shippingAddress) throw new DeliveryError('the order has no shipping address', { retryable: false });
+      const lines = order.lines.filter((line) => line.status === 'pending');
+      const missingVariant = lines.find((line) => !line.variantId);
+      if (missingVariant) throw new DeliveryError('an item has no Shopify variant id', { retryable: false });
+      const created = await shopify().createOrder({
+        lineItems: lines.map((line) => ({ variantId: line.variantId!, quantity: line.quantity })),
+        shippingAddress: toShopifyAddress(order.shippingAddress as unknown as ShippingAddress),
+        ...(order.email ? { email: order.email } : {}),
+        tags: [tag],
+      });
+      return { status: 'processing', externalId: created.id, detail: `Shopify order ${created.name} created`, alsoCompletes: waiting };
+    },
+  };
+}

@@ -1,0 +1,172 @@
+// Shopify → us: webhooks (stored once, processed by a job) and a periodic reconciliation for the webhooks that
+// never come. Both end in applyUpdate, which moves fulfillments forward only and writes the history.
+import type { Logger } from 'pino';
+import type { Database, Tx } from '../../../platform/db.js';
+import { QUEUES, type Jobs } from '../../../platform/jobs.js';
+import * as repo from '../fulfillment.repository.js';
+import { statusesBefore, type FulfillmentStatus } from '../fulfillment.status.js';
+import { orderTag, type ShopifyClient, type ShopifyOrderSummary } from './client.js';
+
+/** purchases.refundOrderInTx, handed in by the worker (purchases is built after fulfillment). */
+export type RefundHook = (tx: Tx, orderId: string, meta: { reason: string; actor: string }) => Promise<{ refunded: boolean; amount: number }>;
+
+export interface ShopifyUpdate {
+  externalId: string;
+  /** Our order id when the payload names it (the bb-order tag), to link an order we never heard back about. */
+  orderId?: string;
+  to: FulfillmentStatus | null;
+  cancel?: boolean;
+  tracking: repo.TrackingUpdate;
+  detail: string;
+}
+
+const TAG_RE = /bb-order-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
+const gid = (id: unknown) => (typeof id === 'number' || (typeof id === 'string' && /^\d+$/.test(id)) ? `gid://shopify/Order/${id}` : undefined);
+const str = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value.slice(0, 500) : undefined);
+const first = (value: unknown) => (Array.isArray(value) ? str(value[0]) : undefined);
+
+/** Shopify's shipment and display statuses → ours. null: news for the history, no status change. */
+export function statusFromShipment(status: string | undefined): FulfillmentStatus | null {
+  switch ((status ?? '').toLowerCase()) {
+    case 'delivered':
+      return 'delivered';
+    case 'failure':
+    case 'not_delivered':
+    case 'canceled':
+    case 'cancelled':
+      return null; // a carrier hiccup or a cancelled shipment is not a delivery; it stays shipped for follow-up
+    default:
+      return 'shipped'; // confirmed, label_printed, in_transit, out_for_delivery, attempted_delivery, fulfilled, …
+  }
+}
+
+/** A webhook's topic and payload → the update it means, or undefined when it is not about our orders. */
+export function interpretWebhook(topic: string, payload: Record<string, unknown>): ShopifyUpdate | undefined {
+  const tagged = typeof payload.tags === 'string' ? TAG_RE.exec(payload.tags)?.[1] : undefined;
+  switch (topic) {
+    case 'fulfillments/create':
+    case 'fulfillments/update': {
+      const externalId = gid(payload.order_id);
+      if (!externalId) return undefined;
+      const shipment = str(payload.shipment_status);
+      const tracking = {
+        number: str(payload.tracking_number) ?? first(payload.tracking_numbers),
+        company: str(payload.tracking_company),
+        url: str(payload.tracking_url) ?? first(payload.tracking_urls),
+      };
+      const to = shipment ? statusFromShipment(shipment) : 'shipped';
+      return { externalId, to, tracking, detail: `${topic}: ${shipment ?? 'fulfilled'}${tracking.number ? ` (${tracking.company ?? 'carrier'} ${tracking.number})` : ''}` };
+    }
+    case 'fulfillment_events/create': {
+      const externalId = gid(payload.order_id);
+      if (!externalId) return undefined;
+      const status = str(payload.status);
+      const message = str(payload.message);
+      return { externalId, to: statusFromShipment(status), tracking: {}, detail: `${topic}: ${status ?? 'event'}${message ? ` — ${message}` : ''}` };
+    }
+    case 'orders/fulfilled': {
+      const externalId = str(payload.admin_graphql_api_id) ?? gid(payload.id);
+      if (!externalId) return undefined;
+      const fulfillment = Array.isArray(payload.fulfillments) ? (payload.fulfillments[0] as Record<string, unknown> | undefined) : undefined;
+      const tracking = { number: str(fulfillment?.tracking_number), company: str(fulfillment?.tracking_company), url: str(fulfillment?.tracking_url) };
+      return { externalId, orderId: tagged, to: 'shipped', tracking, detail: `${topic}: all items fulfilled` };
+    }
+    case 'orders/cancelled': {
+      const externalId = str(payload.admin_graphql_api_id) ?? gid(payload.id);
+      if (!externalId) return undefined;
+      const reason = str(payload.cancel_reason);
+      return { externalId, orderId: tagged, to: 'cancelled', cancel: true, tracking: {}, detail: `${topic}${reason ? `: ${reason}` : ''}` };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Reconciliation: what Shopify says about an order now → the update it means. */
+export function interpretOrder(order: ShopifyOrderSummary, orderId: string): ShopifyUpdate {
+  if (order.cancelledAt) return { externalId: order.id, orderId, to: 'cancelled', cancel: true, tracking: {}, detail: 'reconciliation: cancelled in Shopify' };
+  const fulfillment = order.fulfillments?.[0];
+  const tracking = fulfillment?.trackingInfo?.[0] ?? {};
+  const shipped = fulfillment || ['FULFILLED', 'PARTIALLY_FULFILLED', 'IN_PROGRESS'].includes(order.displayFulfillmentStatus ?? '');
+  const to = !shipped ? null : statusFromShipment(fulfillment?.displayStatus ?? 'fulfilled');
+  return { externalId: order.id, orderId, to, tracking, detail: `reconciliation: ${(fulfillment?.displayStatus ?? order.displayFulfillmentStatus ?? 'unfulfilled').toLowerCase()}` };
+}
+
+export function createShopifySync({ db, jobs, logger, shopify }: { db: Database; jobs: Jobs; logger: Logger; shopify: ShopifyClient }) {
+  /**
+   * Applies an update to the fulfillments of one Shopify order. `recordUnchanged`: webhooks always land in the
+   * history (late and repeated ones too, marked as such); reconciliation only writes what changed.
+   * Returns false when no fulfillment of ours matches.
+   */
+  async function applyUpdate(tx: Tx, update: ShopifyUpdate, refund: RefundHook, recordUnchanged: boolean): Promise<boolean> {
+    if (update.orderId) await repo.adoptExternalId(tx, update.orderId, update.externalId);
+    const to = update.to;
+    const from = to === 'cancelled' ? (['pending', 'processing'] as FulfillmentStatus[]) : to ? statusesBefore(to) : [];
+    const rows = await repo.advanceByExternalId(tx, update.externalId, to, from, update.tracking);
+    if (rows.length === 0) return false;
+    const events = rows
+      .filter((row) => row.moved || recordUnchanged)
+      .map((row) => ({
+        fulfillmentId: row.id,
+        status: row.status,
+        detail: row.moved || to === null ? `shopify ${update.detail}` : `shopify ${update.detail} (late or repeated; stays ${row.status})`,
+      }));
+    await repo.insertEvents(tx, events);
+    const cancelledOrders = new Set(rows.filter((row) => update.cancel && row.moved).map((row) => row.orderId));
+    for (const orderId of cancelledOrders) {
+      // The line was paid in gems: cancelling the parcel gives them back through the ledger (once per order).
+      await refund(tx, orderId, { reason: 'shopify_cancellation', actor: 'shopify' });
+    }
+    return true;
+  }
+
+  return {
+    async recordWebhook(event: { webhookId: string; eventId: string | null; topic: string; payload: unknown }): Promise<boolean> {
+      return db.withTx(async (tx) => {
+        const id = await repo.insertWebhookEvent(tx, event);
+        if (id) await jobs.send(tx, QUEUES.shopifyWebhook, { webhookEventId: id });
+        return id !== undefined;
+      });
+    },
+
+    async processWebhook(webhookEventId: string, refund: RefundHook): Promise<void> {
+      const unmatched = await db.withTx(async (tx) => {
+        const event = await repo.lockWebhookEvent(tx, webhookEventId);
+        if (!event || event.processed) return undefined;
+        const update = interpretWebhook(event.topic, event.payload ?? {});
+        if (update && !(await applyUpdate(tx, update, refund, true))) return update.externalId;
+        await repo.markWebhookProcessed(tx, webhookEventId, update ? null : 'not about an order of ours');
+        return undefined;
+      });
+      if (unmatched) {
+        // Shopify can be faster than our own bookkeeping (the order id is stored after orderCreate answers):
+        // throw so pg-boss retries with backoff, and dead-letters it if the order never turns up.
+        await repo.markWebhookError(db, webhookEventId, `no fulfillment for ${unmatched} yet`);
+        throw new Error(`no fulfillment for Shopify order ${unmatched} yet`);
+      }
+    },
+
+    async reconcile(refund: RefundHook, options: { minAgeSeconds?: number; limit?: number }): Promise<number> {
+      const open = await repo.openShopifyOrders(db, options.limit ?? 50, options.minAgeSeconds ?? 600);
+      let changed = 0;
+      for (const { externalId, orderId } of open) {
+        try {
+          const order = await shopify.findOrderByTag(orderTag(orderId));
+          if (!order || order.id !== externalId) {
+            await repo.touchExternal(db, externalId);
+            continue;
+          }
+          const update = interpretOrder(order, orderId);
+          await db.withTx(async (tx) => {
+            await applyUpdate(tx, update, refund, false);
+            await repo.touchExternal(tx, externalId);
+          });
+          changed++;
+        } catch (error) {
+          logger.warn({ err: error, externalId }, 'shopify reconciliation failed for an order; next round retries');
+        }
+      }
+      return changed;
+    },
+  };
+}
