@@ -1,7 +1,78 @@
+import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
+import { IdParams, Page, errorResponses } from '../../platform/http/schemas.js';
+import { principalOf } from '../../platform/http/auth-hooks.js';
+import {
+  Character, CharactersQuery, CreateCharacterBody, EquipBody, Equipment, EquipmentParams, Loadout, LoadoutsBody, LoadoutsResult,
+  RenameCharacterBody,
+} from './characters.schemas.js';
 
-export async function charactersRoutes(app: App, ctx: RouteContext): Promise<void> {
-  void app;
-  void ctx;
+export async function charactersRoutes(app: App, { services, authenticate }: RouteContext): Promise<void> {
+  const { characters } = services;
+  for (const schema of [Equipment, Character, Loadout]) app.addSchema(schema);
+
+  const player = { preHandler: authenticate('player') };
+  const tags = ['characters'];
+  const one = { 200: Type.Ref(Character), ...errorResponses(400, 401, 403, 404) };
+
+  app.get('/user/characters', {
+    ...player,
+    schema: { tags, summary: "The caller's characters with their equipment, oldest first", querystring: CharactersQuery, response: { 200: Page(Type.Ref(Character)), ...errorResponses(400, 401, 403) } },
+  }, async (request) => characters.list(principalOf(request).userId, request.query));
+
+  app.post('/user/characters', {
+    ...player,
+    schema: {
+      tags,
+      summary: 'Create a character for a game, or a platform-wide avatar (gameId null or absent)',
+      body: CreateCharacterBody,
+      response: { 201: Type.Ref(Character), ...errorResponses(400, 401, 403, 404, 409) },
+    },
+  }, async (request, reply) =>
+    reply.status(201).send(await characters.create(principalOf(request).userId, { name: request.body.name, gameId: request.body.gameId ?? null })));
+
+  app.get('/user/characters/:id', {
+    ...player,
+    schema: { tags, summary: 'One character with its equipment (item names and kinds), one round trip', params: IdParams, response: one },
+  }, async (request) => characters.get(principalOf(request).userId, request.params.id));
+
+  app.patch('/user/characters/:id', {
+    ...player,
+    schema: { tags, summary: 'Rename a character', params: IdParams, body: RenameCharacterBody, response: one },
+  }, async (request) => characters.rename(principalOf(request).userId, request.params.id, request.body.name));
+
+  app.delete('/user/characters/:id', {
+    ...player,
+    schema: { tags, summary: 'Delete a character (its equipment goes with it; the items stay owned)', params: IdParams, response: { 204: Type.Null(), ...errorResponses(400, 401, 403, 404) } },
+  }, async (request, reply) => {
+    await characters.remove(principalOf(request).userId, request.params.id);
+    return reply.status(204).send(null);
+  });
+
+  app.put('/user/characters/:id/equipment/:slot', {
+    ...player,
+    schema: {
+      tags,
+      summary: 'Equip an owned, compatible item in the slot (replaces what was there)',
+      params: EquipmentParams,
+      body: EquipBody,
+      response: { 200: Type.Ref(Character), ...errorResponses(400, 401, 403, 404, 409) },
+    },
+  }, async (request) => characters.equip(principalOf(request).userId, request.params.id, request.params.slot, request.body.inventoryItemId));
+
+  app.delete('/user/characters/:id/equipment/:slot', {
+    ...player,
+    schema: { tags, summary: 'Unequip the slot', params: EquipmentParams, response: one },
+  }, async (request) => characters.unequip(principalOf(request).userId, request.params.id, request.params.slot));
+
+  app.post('/service/loadouts', {
+    preHandler: authenticate('service'),
+    schema: {
+      tags: ['service', 'characters'],
+      summary: "Up to 100 characters' equipment in one query (match start); unknown ids are listed in `missing`",
+      body: LoadoutsBody,
+      response: { 200: LoadoutsResult, ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => characters.loadouts(request.body.characterIds));
 }

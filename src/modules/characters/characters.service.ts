@@ -1,8 +1,119 @@
 import type { CoreDeps } from '../../context.js';
+import { DomainError, notFound } from '../../platform/errors.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import type { GamesService } from '../games/index.js';
+import { charactersCacheNs, type InventoryService } from '../inventory/index.js';
+import * as repo from './characters.repository.js';
+import { checkEquip } from './equip-rules.js';
 
-// TODO(issue): the characters module's rules and transactions.
-export function createCharactersService(deps: CoreDeps, _services: Record<string, unknown>) {
-  void deps;
-  return {};
+/** Enough for one avatar plus a few per game; keeps a player's list one small page. */
+export const MAX_CHARACTERS_PER_USER = 20;
+export const MAX_LOADOUT_BATCH = 100;
+const CHARACTERS_TTL_MS = 5 * 60_000;
+
+export type Character = Omit<repo.CharacterView, 'userId'>;
+
+export interface Loadouts {
+  items: repo.CharacterView[];
+  /** Requested ids that match no character. */
+  missing: string[];
+}
+
+const withoutOwner = ({ userId: _userId, ...character }: repo.CharacterView): Character => character;
+
+export function createCharactersService(deps: CoreDeps, services: { inventory: InventoryService; games: GamesService }) {
+  const { db, cache } = deps;
+  const { inventory, games } = services;
+
+  async function get(userId: string, characterId: string): Promise<Character> {
+    const character = await cache.wrap(charactersCacheNs(userId), `one:${characterId}`, CHARACTERS_TTL_MS, async () => {
+      const found = await repo.findCharacter(db, userId, characterId);
+      return found ? withoutOwner(found) : null;
+    });
+    if (!character) throw notFound('character');
+    return character;
+  }
+
+  /** Every change ends here: both the character and inventory (equippedBy) caches of the user are dropped. */
+  async function changed(userId: string, characterId: string): Promise<Character> {
+    await inventory.invalidateUser(userId);
+    return get(userId, characterId);
+  }
+
+  return {
+    get,
+
+    list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
+      const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
+      return cache.wrap(charactersCacheNs(userId), `list:${query.limit}:${query.cursor ?? ''}`, CHARACTERS_TTL_MS, async () => {
+        const rows = await repo.listCharacters(db, {
+          userId,
+          after: after && { createdAt: after[0] as string, id: after[1] as string },
+          limit: query.limit + 1,
+        });
+        const page = rows.slice(0, query.limit);
+        const last = page.at(-1);
+        return {
+          items: page.map(({ sortKey: _sortKey, ...row }) => withoutOwner(row)),
+          nextCursor: rows.length > query.limit && last ? encodeCursor([last.sortKey, last.id]) : null,
+        };
+      });
+    },
+
+    async create(userId: string, input: { name: string; gameId: string | null }): Promise<Character> {
+      const id = await db.withTx(async (tx) => {
+        if (input.gameId !== null) await games.assertExists(tx, input.gameId);
+        await repo.lockUserForCharacters(tx, userId);
+        if ((await repo.countCharacters(tx, userId)) >= MAX_CHARACTERS_PER_USER) {
+          throw new DomainError('limit_reached', `a player can have at most ${MAX_CHARACTERS_PER_USER} characters`, { limit: MAX_CHARACTERS_PER_USER });
+        }
+        return repo.insertCharacter(tx, { userId, ...input });
+      });
+      return changed(userId, id);
+    },
+
+    async rename(userId: string, characterId: string, name: string): Promise<Character> {
+      if (!(await repo.renameCharacter(db, userId, characterId, name))) throw notFound('character');
+      return changed(userId, characterId);
+    },
+
+    async remove(userId: string, characterId: string): Promise<void> {
+      if (!(await repo.deleteCharacter(db, userId, characterId))) throw notFound('character');
+      await inventory.invalidateUser(userId);
+    },
+
+    /** Puts an owned, compatible item in the slot, replacing what was there. Locks character, then entry. */
+    async equip(userId: string, characterId: string, slot: string, inventoryItemId: string): Promise<Character> {
+      await db.withTx(async (tx) => {
+        const character = await repo.lockCharacter(tx, userId, characterId);
+        if (!character) throw notFound('character');
+        const entry = await repo.lockEntryForEquip(tx, { userId, inventoryItemId, characterGameId: character.gameId, slot });
+        const refusal = checkEquip(character, slot, entry);
+        if (refusal) throw new DomainError(refusal.code, refusal.reason, { slot, inventoryItemId });
+        await repo.putEquipment(tx, characterId, slot, inventoryItemId);
+        await repo.touchCharacter(tx, characterId);
+      });
+      return changed(userId, characterId);
+    },
+
+    /** Empties the slot; an already empty slot is not an error (the result is the same character). */
+    async unequip(userId: string, characterId: string, slot: string): Promise<Character> {
+      await db.withTx(async (tx) => {
+        if (!(await repo.lockCharacter(tx, userId, characterId))) throw notFound('character');
+        await repo.removeEquipment(tx, characterId, slot);
+        await repo.touchCharacter(tx, characterId);
+      });
+      return changed(userId, characterId);
+    },
+
+    /** Game servers at match start: any users' characters with their equipment, one query for the batch. */
+    async loadouts(characterIds: readonly string[]): Promise<Loadouts> {
+      const wanted = [...new Set(characterIds.map((id) => id.toLowerCase()))];
+      if (wanted.length > MAX_LOADOUT_BATCH) throw new DomainError('validation_failed', `at most ${MAX_LOADOUT_BATCH} characters per request`);
+      const items = await repo.findCharactersByIds(db, wanted);
+      const found = new Set(items.map((item) => item.id));
+      return { items, missing: wanted.filter((id) => !found.has(id)) };
+    },
+  };
 }
 export type CharactersService = ReturnType<typeof createCharactersService>;

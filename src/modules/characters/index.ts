@@ -1,2 +1,2 @@
-export { createCharactersService, type CharactersService } from './characters.service.js';
+export { createCharactersService, type CharactersService, MAX_CHARACTERS_PER_USER, MAX_LOADOUT_BATCH } from './characters.service.js';
 export { charactersRoutes } from './characters.routes.js';

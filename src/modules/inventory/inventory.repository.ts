@@ -97,3 +97,43 @@ export async function revokeEntry(
   );
   return revoked;
 }
+
+export interface UsedEntry {
+  id: string;
+  itemId: string;
+  quantity: number; // what is left
+  effect: Record<string, unknown> | null;
+}
+
+/**
+ * Uses `quantity` units in one conditional statement: the WHERE (and CHECK quantity >= 0 behind it) decides
+ * whether enough is left, so parallel uses of one stack can never take more than it holds. The event is
+ * written by the same statement. Nothing comes back when the entry is missing, someone else's, not
+ * consumable or short; `describeEntry` tells which.
+ */
+export async function useEntry(
+  tx: Tx,
+  use: { entryId: string; userId: string; quantity: number; reason: 'use' | 'consume'; reference: string | null; actor: string },
+): Promise<UsedEntry | undefined> {
+  const { rows } = await tx.query<UsedEntry>(
+    `WITH used AS (
+       UPDATE inventory_items e SET quantity = e.quantity - $3, updated_at = now()
+        WHERE e.id = $1 AND e.user_id = $2 AND e.consumable AND e.quantity >= $3
+       RETURNING e.id, e.item_id, e.quantity
+     ), event AS (
+       INSERT INTO inventory_events (user_id, item_id, inventory_item_id, delta, reason, reference, actor)
+       SELECT $2, item_id, id, -$3::int, $4, $5, $6 FROM used
+     )
+     SELECT u.id, u.item_id AS "itemId", u.quantity, d.effect FROM used u JOIN item_definitions d ON d.id = u.item_id`,
+    [use.entryId, use.userId, use.quantity, use.reason, use.reference, use.actor],
+  );
+  return rows[0];
+}
+
+export async function describeEntry(db: Executor, entryId: string, userId: string): Promise<{ consumable: boolean; quantity: number } | undefined> {
+  const { rows } = await db.query<{ consumable: boolean; quantity: number }>(
+    'SELECT consumable, quantity FROM inventory_items WHERE id = $1 AND user_id = $2',
+    [entryId, userId],
+  );
+  return rows[0];
+}

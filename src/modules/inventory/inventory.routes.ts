@@ -1,7 +1,69 @@
+import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
+import { DomainError } from '../../platform/errors.js';
+import { IdempotencyHeaders, Page, errorResponses } from '../../platform/http/schemas.js';
+import { principalOf } from '../../platform/http/auth-hooks.js';
+import { pickFields } from '../../platform/http/pagination.js';
+import { idempotencyKeyOf, replyIdempotent } from '../../platform/http/idempotent-reply.js';
+import type { InventoryEntry as InventoryEntryView } from './inventory-list.repository.js';
+import { EntryParams, INVENTORY_ENTRY_FIELDS, InventoryEntry, InventoryQuery, ServiceEntryParams, UseBody, UseResult } from './inventory.schemas.js';
 
-export async function inventoryRoutes(app: App, ctx: RouteContext): Promise<void> {
-  void app;
-  void ctx;
+const KNOWN_FIELDS = new Set(INVENTORY_ENTRY_FIELDS);
+
+export async function inventoryRoutes(app: App, { services, authenticate, db }: RouteContext): Promise<void> {
+  const { inventory } = services;
+  app.addSchema(InventoryEntry);
+  app.addSchema(UseResult);
+
+  app.get('/user/inventory', {
+    preHandler: authenticate('player'),
+    schema: {
+      tags: ['inventory'],
+      summary: "The caller's owned items, newest first (empty stacks are not listed)",
+      querystring: InventoryQuery,
+      response: { 200: Page(Type.Ref(InventoryEntry)), ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => {
+    const { gameId, kind, consumable, equipped, limit, cursor, fields } = request.query;
+    const unknown = fields?.split(',').filter((field) => !KNOWN_FIELDS.has(field));
+    if (unknown?.length) throw new DomainError('validation_failed', `unknown fields: ${unknown.join(', ')}`);
+    const page = await inventory.listForUser(principalOf(request).userId, { filter: { gameId, kind, consumable, equipped }, cursor, limit });
+    // pickFields always keeps `id`.
+    return { items: pickFields(page.items, fields) as Array<Partial<InventoryEntryView> & { id: string }>, nextCursor: page.nextCursor };
+  });
+
+  const useSchema = <P extends typeof EntryParams | typeof ServiceEntryParams>(summary: string, params: P) => ({
+    tags: ['inventory'],
+    summary,
+    headers: IdempotencyHeaders,
+    params,
+    body: Type.Optional(UseBody),
+    response: { 200: Type.Ref(UseResult), ...errorResponses(400, 401, 403, 404, 409, 422) },
+  });
+
+  app.post('/user/inventory/:id/use', {
+    preHandler: authenticate('player'),
+    schema: useSchema('Use units of a consumable entry (applies its effect); Idempotency-Key required', EntryParams),
+  }, async (request, reply) => {
+    const { userId } = principalOf(request);
+    const quantity = request.body?.quantity ?? 1;
+    return replyIdempotent(db, request, reply, async (tx) => ({
+      status: 200,
+      body: await inventory.useInTx(tx, { userId, entryId: request.params.id, quantity, reason: 'use', actor: `player:${userId}`, reference: idempotencyKeyOf(request) }),
+    }), { afterCommit: () => inventory.invalidateUser(userId) });
+  });
+
+  app.post('/service/users/:userId/inventory/:id/consume', {
+    preHandler: authenticate('service'),
+    schema: useSchema("A game server consumes units of a player's consumable entry (e.g. an extra life mid-match)", ServiceEntryParams),
+  }, async (request, reply) => {
+    const { userId, id } = request.params;
+    const actor = `service:${principalOf(request).userId}`;
+    const quantity = request.body?.quantity ?? 1;
+    return replyIdempotent(db, request, reply, async (tx) => ({
+      status: 200,
+      body: await inventory.useInTx(tx, { userId, entryId: id, quantity, reason: 'consume', actor, reference: idempotencyKeyOf(request) }),
+    }), { afterCommit: () => inventory.invalidateUser(userId) });
+  });
 }

@@ -2,8 +2,14 @@ import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError } from '../../platform/errors.js';
 import type { CatalogService } from '../catalog/index.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { charactersCacheNs, inventoryCacheNs } from './cache-namespaces.js';
+import { applyItemEffect, type AppliedEffect } from './effects.js';
 import * as repo from './inventory.repository.js';
+import { listInventoryPage, type InventoryEntry, type InventoryFilter } from './inventory-list.repository.js';
+
+// Invalidation (a version bump) is what keeps this fresh; the TTL only bounds memory for idle players.
+const INVENTORY_TTL_MS = 5 * 60_000;
 
 export type InventorySource = 'purchase' | 'grant';
 
@@ -19,6 +25,28 @@ export interface GrantedEntry {
   inventoryItemId: string;
   itemId: string;
   quantity: number; // the stack after the grant
+}
+
+export interface InventoryPage {
+  items: InventoryEntry[];
+  nextCursor: string | null;
+}
+
+export interface UseItems {
+  userId: string;
+  entryId: string;
+  quantity: number;
+  /** `use` by the player, `consume` by a game server. */
+  reason: 'use' | 'consume';
+  actor: string;
+  reference: string | null;
+}
+
+export interface UseResult {
+  id: string;
+  itemId: string;
+  quantity: number; // what is left
+  effects: Record<string, AppliedEffect>;
 }
 
 /** Sums repeated item ids: one statement cannot upsert the same row twice. */
@@ -83,6 +111,43 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
      */
     revokeItemInTx(tx: Tx, revoke: { userId: string; itemId: string; quantity: number; reference: string; actor?: string }): Promise<number> {
       return repo.revokeEntry(tx, { ...revoke, actor: revoke.actor ?? null });
+    },
+
+    /** One page of the user's inventory, newest first, from the per-user cache. */
+    listForUser(userId: string, query: { filter: InventoryFilter; cursor?: string; limit: number }): Promise<InventoryPage> {
+      const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
+      const key = JSON.stringify([query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
+      return cache.wrap(inventoryCacheNs(userId), key, INVENTORY_TTL_MS, async () => {
+        // Read from the primary: a player who just bought must see the item (read-your-writes).
+        const rows = await listInventoryPage(deps.db, {
+          userId,
+          filter: query.filter,
+          after: after && { acquiredAt: after[0] as string, id: after[1] as string },
+          limit: query.limit + 1,
+        });
+        const page = rows.slice(0, query.limit);
+        const last = page.at(-1);
+        return {
+          items: page.map(({ sortKey: _sortKey, ...entry }) => entry),
+          nextCursor: rows.length > query.limit && last ? encodeCursor([last.sortKey, last.id]) : null,
+        };
+      });
+    },
+
+    /**
+     * Uses (player) or consumes (game server) units of a consumable entry in the caller's transaction and
+     * applies the item's effect there too. Another user's entry is not_found, never a hint that it exists.
+     */
+    async useInTx(tx: Tx, use: UseItems): Promise<UseResult> {
+      const used = await repo.useEntry(tx, use);
+      if (!used) {
+        const entry = await repo.describeEntry(tx, use.entryId, use.userId);
+        if (!entry) throw new DomainError('not_found', 'inventory entry not found');
+        if (!entry.consumable) throw new DomainError('not_available', 'this item is not consumable and cannot be used up');
+        throw new DomainError('insufficient_quantity', `only ${entry.quantity} left`, { available: entry.quantity, requested: use.quantity });
+      }
+      const effects = await applyItemEffect(tx, { userId: use.userId, itemId: used.itemId, effect: used.effect, times: use.quantity });
+      return { id: used.id, itemId: used.itemId, quantity: used.quantity, effects };
     },
 
     /** Drops the user's cached inventory and loadouts; call after every committed change. */

@@ -1,0 +1,50 @@
+// Shapes of the character, equipment and loadout endpoints.
+import { Type } from '@sinclair/typebox';
+import { Cursor, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { SlotKey } from '../games/games.schemas.js';
+import { MAX_LOADOUT_BATCH } from './characters.service.js';
+
+export const Equipment = Type.Object(
+  {
+    slot: Type.String(),
+    inventoryItemId: Uuid,
+    itemId: Uuid,
+    name: Type.String(),
+    kind: Type.String(),
+  },
+  { $id: 'Equipment' },
+);
+
+const characterFields = {
+  id: Uuid,
+  name: Type.String(),
+  gameId: Nullable(Uuid),
+  equipment: Type.Array(Type.Ref(Equipment)),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+};
+
+export const Character = Type.Object(characterFields, { $id: 'Character' });
+export const Loadout = Type.Object({ ...characterFields, userId: Uuid }, { $id: 'Loadout' });
+
+// Names are shown to other players: no leading/trailing blanks, no control characters.
+const CharacterName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\s\\p{Cc}]([^\\p{Cc}]*[^\\s\\p{Cc}])?$' });
+
+export const CreateCharacterBody = Type.Object(
+  { name: CharacterName, gameId: Type.Optional(Nullable(Uuid)) },
+  { additionalProperties: false },
+);
+export const RenameCharacterBody = Type.Object({ name: CharacterName }, { additionalProperties: false });
+
+export const CharactersQuery = Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false });
+export const EquipmentParams = Type.Object({ id: Uuid, slot: SlotKey });
+export const EquipBody = Type.Object({ inventoryItemId: Uuid }, { additionalProperties: false });
+
+export const LoadoutsBody = Type.Object(
+  { characterIds: Type.Array(Uuid, { minItems: 1, maxItems: MAX_LOADOUT_BATCH }) },
+  { additionalProperties: false },
+);
+export const LoadoutsResult = Type.Object({
+  items: Type.Array(Type.Ref(Loadout)),
+  missing: Type.Array(Uuid, { description: 'requested ids that match no character' }),
+});

@@ -1,0 +1,64 @@
+// The effects a used (or consumed) inventory item applies: the ONE place that knows them.
+// An item definition's `effect` is an object such as `{ "nameChange": 1 }`; each key must be registered here.
+// Using `quantity` units of an item applies every key `quantity` times, in the same transaction as the
+// decrement, so an item is never used up without its effect (or the reverse).
+//
+// To add an effect: add an entry below (a counter in user_entitlements needs only `entitlementEffect(name)`;
+// anything else implements `EffectHandler` with SQL inside `tx`), document it in docs/inventory-and-characters.md,
+// and test it. No schema change is needed for a new counter.
+//
+// `gems` is deliberately absent: gem packs are applied at purchase by fulfillment (a wallet transfer), never
+// from the inventory. An item whose effect names an unregistered key is refused on use (not_available), so a
+// typo in an item definition can never silently swallow a purchase.
+import type { Tx } from '../../platform/db.js';
+import { DomainError } from '../../platform/errors.js';
+
+export interface AppliedEffect {
+  added: number;
+  /** The counter's value after the effect, when the effect keeps one. */
+  total: number;
+}
+
+export interface EffectHandler {
+  apply(tx: Tx, input: { userId: string; amount: number }): Promise<AppliedEffect>;
+}
+
+/** An effect that adds to a per-user counter in user_entitlements (extra lives, name-change credits, …). */
+export function entitlementEffect(entitlement: string): EffectHandler {
+  return {
+    async apply(tx, { userId, amount }) {
+      const { rows } = await tx.query<{ quantity: number }>(
+        `INSERT INTO user_entitlements (user_id, entitlement, quantity) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id, entitlement) DO UPDATE
+            SET quantity = user_entitlements.quantity + EXCLUDED.quantity, updated_at = now()
+         RETURNING quantity`,
+        [userId, entitlement, amount],
+      );
+      return { added: amount, total: rows[0]!.quantity };
+    },
+  };
+}
+
+export const EFFECTS: Readonly<Record<string, EffectHandler>> = {
+  /** A name-change card: one credit the profile service spends on a rename. */
+  nameChange: entitlementEffect('name_change'),
+  /** Extra lives banked on the account (a game server spends them from user_entitlements). */
+  lives: entitlementEffect('lives'),
+};
+
+/** Applies every effect of `effect` `times` times; refuses (rolls back the use) on anything not registered. */
+export async function applyItemEffect(
+  tx: Tx,
+  input: { userId: string; itemId: string; effect: Record<string, unknown> | null; times: number },
+): Promise<Record<string, AppliedEffect>> {
+  const applied: Record<string, AppliedEffect> = {};
+  if (!input.effect) return applied;
+  for (const [name, perUnit] of Object.entries(input.effect).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const handler = Object.hasOwn(EFFECTS, name) ? EFFECTS[name] : undefined;
+    if (!handler || typeof perUnit !== 'number' || !Number.isSafeInteger(perUnit) || perUnit < 1) {
+      throw new DomainError('not_available', `this item's effect "${name}" cannot be applied from the inventory`, { itemId: input.itemId, effect: name });
+    }
+    applied[name] = await handler.apply(tx, { userId: input.userId, amount: perUnit * input.times });
+  }
+  return applied;
+}

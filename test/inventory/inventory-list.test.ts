@@ -1,0 +1,136 @@
+// GET /user/inventory over real HTTP, with the Redis-backed cache on: shape, filters, pages, invalidation.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { fixtures } from './fixtures.js';
+
+let t: TestApp;
+let f: ReturnType<typeof fixtures>;
+let gameId: string;
+
+beforeAll(async () => {
+  t = await startTestApp({ redis: true });
+  f = fixtures(t);
+  gameId = await f.game();
+});
+afterAll(async () => t?.close());
+
+const list = async (token: string, query = '') => {
+  const response = await t.request('GET', `/user/inventory${query}`, { token });
+  expect(response.status, response.text).toBe(200);
+  return response.body as { items: Array<Record<string, any>>; nextCursor: string | null };
+};
+
+describe('GET /user/inventory', () => {
+  it('when a player owns items, then each entry carries item name, kind, game, slot, quantity, equippedBy and source', async () => {
+    const player = await t.player();
+    const skin = await f.item({ name: 'Dragon Blade', gameId, slot: 'weapon_skin' });
+    const potion = await f.item({ name: 'Potion', kind: 'utility', consumable: true, maxStack: 10 });
+    const [skinEntry, potionEntry] = await f.grant(player.id, [{ itemId: skin }, { itemId: potion, quantity: 3 }]);
+
+    const page = await list(player.token);
+    expect(page.nextCursor).toBeNull();
+    expect(page.items).toHaveLength(2);
+    expect(page.items.find((e) => e.id === skinEntry)).toMatchObject({
+      itemId: skin, name: 'Dragon Blade', kind: 'game_skin', gameId, quantity: 1, consumable: false, slot: 'weapon_skin', equippedBy: [], source: 'grant',
+    });
+    expect(page.items.find((e) => e.id === potionEntry)).toMatchObject({ itemId: potion, kind: 'utility', gameId: null, quantity: 3, consumable: true, slot: null });
+    expect(Date.parse(page.items[0]!.acquiredAt)).not.toBeNaN();
+  });
+
+  it('when the inventory spans several pages, then walking the cursor returns every entry exactly once, newest first', async () => {
+    const player = await t.player();
+    const items = await Promise.all(Array.from({ length: 7 }, () => f.item()));
+    await f.grant(player.id, items.slice(0, 4).map((itemId) => ({ itemId }))); // same acquired_at: the id breaks ties
+    for (const itemId of items.slice(4)) await f.grant(player.id, [{ itemId }]);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await list(player.token, `?limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(page.items.length).toBeLessThanOrEqual(3);
+      seen.push(...page.items.map((e) => e.itemId));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(new Set(seen).size).toBe(7);
+    expect(seen.slice(0, 3)).toEqual(items.slice(4).reverse());
+  });
+
+  it('when filters are given, then only matching entries come back', async () => {
+    const player = await t.player();
+    const otherGame = await f.game();
+    const skin = await f.item({ gameId, slot: 'weapon_skin' });
+    const otherSkin = await f.item({ gameId: otherGame, slot: 'emote', kind: 'game_item' });
+    const potion = await f.item({ kind: 'utility', consumable: true });
+    const [skinEntry] = await f.grant(player.id, [{ itemId: skin }, { itemId: otherSkin }, { itemId: potion, quantity: 2 }]);
+    const character = await t.request('POST', '/user/characters', { token: player.token, body: { name: 'Hero', gameId } });
+    expect((await t.request('PUT', `/user/characters/${character.body.id}/equipment/weapon_skin`, { token: player.token, body: { inventoryItemId: skinEntry } })).status).toBe(200);
+
+    const ids = async (query: string) => (await list(player.token, query)).items.map((e) => e.itemId).sort();
+    expect(await ids(`?gameId=${gameId}`)).toEqual([skin]);
+    expect(await ids('?kind=game_item')).toEqual([otherSkin]);
+    expect(await ids('?consumable=true')).toEqual([potion]);
+    expect(await ids('?consumable=false')).toEqual([skin, otherSkin].sort());
+    expect(await ids('?equipped=true')).toEqual([skin]);
+    expect(await ids('?equipped=false')).toEqual([otherSkin, potion].sort());
+    expect(await ids(`?equipped=false&gameId=${otherGame}`)).toEqual([otherSkin]);
+    expect((await list(player.token, '?equipped=true')).items[0]!.equippedBy).toEqual([character.body.id]);
+  });
+
+  it('when fields= is given, then only those fields (and id) come back', async () => {
+    const player = await t.player();
+    await f.grant(player.id, [{ itemId: await f.item({ name: 'Cape' }) }]);
+    const page = await list(player.token, '?fields=name,quantity');
+    expect(Object.keys(page.items[0]!).sort()).toEqual(['id', 'name', 'quantity']);
+  });
+
+  it('when a filter, limit, cursor or field is unknown or malformed, then 400 validation_failed', async () => {
+    const player = await t.player();
+    for (const query of ['?kind=hat', '?gameId=nope', '?consumable=maybe', '?equipped=2', '?limit=0', '?limit=101', '?cursor=garbage', '?fields=secret', '?colour=red']) {
+      const response = await t.request('GET', `/user/inventory${query}`, { token: player.token });
+      expect(response.status, query).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+  });
+
+  it('when a stack is used down to zero, then the entry is no longer listed', async () => {
+    const player = await t.player();
+    const potion = await f.item({ kind: 'utility', consumable: true });
+    const [entry] = await f.grant(player.id, [{ itemId: potion, quantity: 1 }]);
+    expect((await list(player.token)).items).toHaveLength(1);
+    const used = await t.request('POST', `/user/inventory/${entry}/use`, { token: player.token, headers: { 'idempotency-key': f.unique('k') }, body: {} });
+    expect(used.status).toBe(200);
+    expect((await list(player.token)).items).toEqual([]);
+  });
+
+  it('when the cached inventory changes through a grant, a use or an equip, then the next read shows the change', async () => {
+    const player = await t.player();
+    const potion = await f.item({ kind: 'utility', consumable: true });
+    const skin = await f.item({ gameId, slot: 'weapon_skin' });
+    const [potionEntry] = await f.grant(player.id, [{ itemId: potion, quantity: 5 }]);
+    expect((await list(player.token)).items.map((e) => e.quantity)).toEqual([5]);
+    expect((await list(player.token)).items.map((e) => e.quantity)).toEqual([5]); // served from the cache
+
+    const [skinEntry] = await f.grant(player.id, [{ itemId: skin }]);
+    expect((await list(player.token)).items).toHaveLength(2);
+
+    await t.request('POST', `/user/inventory/${potionEntry}/use`, { token: player.token, headers: { 'idempotency-key': f.unique('k') }, body: { quantity: 2 } });
+    expect((await list(player.token)).items.find((e) => e.id === potionEntry)!.quantity).toBe(3);
+
+    const character = await t.request('POST', '/user/characters', { token: player.token, body: { name: 'Hero', gameId } });
+    await t.request('PUT', `/user/characters/${character.body.id}/equipment/weapon_skin`, { token: player.token, body: { inventoryItemId: skinEntry } });
+    expect((await list(player.token)).items.find((e) => e.id === skinEntry)!.equippedBy).toEqual([character.body.id]);
+
+    await t.request('DELETE', `/user/characters/${character.body.id}/equipment/weapon_skin`, { token: player.token });
+    expect((await list(player.token)).items.find((e) => e.id === skinEntry)!.equippedBy).toEqual([]);
+  });
+
+  it("when two players own items, then each sees only their own inventory", async () => {
+    const [a, b] = [await t.player(), await t.player()];
+    await f.grant(a.id, [{ itemId: await f.item() }]);
+    expect((await list(b.token)).items).toEqual([]);
+    expect((await list(a.token)).items).toHaveLength(1);
+  });
+});
