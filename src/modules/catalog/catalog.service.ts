@@ -2,6 +2,9 @@ import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import type { GamesService } from '../games/index.js';
 import * as purchaseRepo from './purchase.repository.js';
+import { createItemsAdmin } from './items.service.js';
+import { createListingsAdmin } from './listings.service.js';
+import { createStorefront } from './storefront.service.js';
 
 export type ItemKind = 'game_skin' | 'platform_skin' | 'game_item' | 'voucher' | 'merch' | 'utility' | 'gem_pack';
 export type DeliveryType = 'inventory' | 'email' | 'shopify' | 'functional';
@@ -35,9 +38,22 @@ export interface PurchasableListing {
   items: Array<ItemDefinition & { quantity: number }>;
 }
 
-export function createCatalogService(deps: CoreDeps, _services: { games: GamesService }) {
-  void deps;
+export function createCatalogService(deps: CoreDeps, services: { games: GamesService }) {
+  const storefront = createStorefront(deps);
+  const invalidateStorefront = () => storefront.invalidate();
   return {
+    /** Admin CRUD of item definitions. */
+    items: createItemsAdmin(deps, services.games, invalidateStorefront),
+    /** Admin CRUD of listings (single items and bundles). */
+    listings: createListingsAdmin(deps, invalidateStorefront),
+    /** The public, cached storefront. */
+    storefront,
+    /**
+     * Drops every cached storefront page on every instance. Catalog writes call it; another module may call it
+     * when it changes what the storefront shows (e.g. after uploading voucher codes) to skip the short TTL.
+     */
+    invalidateStorefront,
+
     /** The listing with its items' definitions, or undefined. Reads without locking. */
     getListingForPurchaseInTx(tx: Executor, listingId: string): Promise<PurchasableListing | undefined> {
       return purchaseRepo.findPurchasableListing(tx, listingId);

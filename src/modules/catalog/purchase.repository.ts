@@ -3,7 +3,7 @@
 import type { Executor, Tx } from '../../platform/db.js';
 import type { DeliveryType, ItemDefinition, ItemKind, PurchasableListing } from './catalog.service.js';
 
-interface ItemRow {
+export interface ItemRow {
   id: string;
   sku: string;
   name: string;

@@ -1,0 +1,64 @@
+// Admin catalog API: item definitions and listings. Thin: validation by schema, rules in the services.
+import { Type } from '@sinclair/typebox';
+import type { App } from '../../platform/http/types.js';
+import type { RouteContext } from '../../context.js';
+import { IdParams, Nullable, errorResponses } from '../../platform/http/schemas.js';
+import {
+  AdminListingSchema, CreateItemBody, CreateListingBody, ItemDefinitionSchema, ListItemsQuery, ListListingsQuery,
+  UpdateItemBody, UpdateListingBody,
+} from './catalog.schemas.js';
+
+const pageOf = (schema: Parameters<typeof Type.Ref>[0]) => Type.Object({ items: Type.Array(Type.Ref(schema)), nextCursor: Nullable(Type.String()) });
+const NoContent = Type.Null({ description: 'deleted (or, for a listing with orders, deactivated)' });
+
+export async function catalogAdminRoutes(app: App, { services, authenticate }: RouteContext): Promise<void> {
+  const { items, listings } = services.catalog;
+  app.addSchema(ItemDefinitionSchema);
+  app.addSchema(AdminListingSchema);
+
+  // onRequest, not preHandler: a caller without the admin role learns 401/403 before anything about the body.
+  const admin = { onRequest: authenticate('admin') };
+  const errors = errorResponses(400, 401, 403, 404, 409);
+  const item = Type.Ref(ItemDefinitionSchema);
+  const listing = Type.Ref(AdminListingSchema);
+
+  app.get('/admin/items', { ...admin, schema: { tags: ['admin'], summary: 'Item definitions, newest first', querystring: ListItemsQuery, response: { 200: pageOf(ItemDefinitionSchema), ...errors } } },
+    async (request) => items.list(request.query));
+
+  app.get('/admin/items/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, response: { 200: item, ...errors } } },
+    async (request) => items.get(request.params.id));
+
+  app.post('/admin/items', { ...admin, schema: { tags: ['admin'], summary: 'Create an item definition', body: CreateItemBody, response: { 201: item, ...errors } } },
+    async (request, reply) => reply.status(201).send(await items.create(request.body)));
+
+  app.patch('/admin/items/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, body: UpdateItemBody, response: { 200: item, ...errors } } },
+    async (request) => items.update(request.params.id, request.body));
+
+  app.delete('/admin/items/:id', {
+    ...admin,
+    schema: { tags: ['admin'], summary: 'Delete an item definition nothing refers to (409 otherwise)', params: IdParams, response: { 204: Type.Null(), ...errors } },
+  }, async (request, reply) => {
+    await items.remove(request.params.id);
+    return reply.status(204).send(null);
+  });
+
+  app.get('/admin/listings', { ...admin, schema: { tags: ['admin'], summary: 'Listings, newest first', querystring: ListListingsQuery, response: { 200: pageOf(AdminListingSchema), ...errors } } },
+    async (request) => listings.list(request.query));
+
+  app.get('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, response: { 200: listing, ...errors } } },
+    async (request) => listings.get(request.params.id));
+
+  app.post('/admin/listings', { ...admin, schema: { tags: ['admin'], summary: 'Create a listing (one line) or a bundle (several lines)', body: CreateListingBody, response: { 201: listing, ...errors } } },
+    async (request, reply) => reply.status(201).send(await listings.create(request.body)));
+
+  app.patch('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, body: UpdateListingBody, response: { 200: listing, ...errors } } },
+    async (request) => listings.update(request.params.id, request.body));
+
+  app.delete('/admin/listings/:id', {
+    ...admin,
+    schema: { tags: ['admin'], summary: 'Delete a listing never ordered; deactivate one with orders', params: IdParams, response: { 204: NoContent, ...errors } },
+  }, async (request, reply) => {
+    await listings.remove(request.params.id);
+    return reply.status(204).send(null);
+  });
+}

@@ -1,0 +1,41 @@
+// Cursor values come back from clients, so every one is checked before it reaches SQL: a timestamp that
+// JavaScript accepts but PostgreSQL rejects (or silently rolls over, like Feb 31) must be a 400, not a 500.
+import { DomainError } from '../../platform/errors.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+
+const EXACT_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+const invalidCursor = () => new DomainError('validation_failed', 'invalid cursor');
+
+export function checkTimestamp(value: unknown): void {
+  if (typeof value !== 'string' || !EXACT_TIMESTAMP.test(value)) throw invalidCursor();
+  const parsed = new Date(value);
+  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 19) !== value.slice(0, 19)) throw invalidCursor();
+}
+
+/** Cursor of the admin lists: the last row's (created_at with microseconds, id). */
+export function encodeCreatedCursor(last: { createdAt: string; id: string } | undefined): string | null {
+  return last ? encodeCursor([last.createdAt, last.id]) : null;
+}
+
+export function decodeCreatedCursor(cursor: string | undefined): { createdAt: string; id: string } | undefined {
+  const values = decodeCursor(cursor, ['timestamp', 'uuid']);
+  if (!values) return undefined;
+  checkTimestamp(values[0]);
+  return { createdAt: values[0] as string, id: values[1] as string };
+}
+
+/** A storefront cursor names its sort first, so a cursor from one sort is refused by another. */
+export function decodeSortCursor(cursor: string | undefined, sort: string, shape: ReadonlyArray<'number' | 'timestamp' | 'uuid'>): unknown[] | undefined {
+  const values = decodeCursor(cursor, ['string', ...shape]);
+  if (!values) return undefined;
+  if (values[0] !== sort) throw new DomainError('validation_failed', `the cursor belongs to sort "${String(values[0])}", not "${sort}"`);
+  shape.forEach((kind, index) => {
+    if (kind === 'timestamp') checkTimestamp(values[index + 1]);
+  });
+  return values.slice(1);
+}
+
+export function encodeSortCursor(sort: string, key: readonly unknown[] | null): string | null {
+  return key ? encodeCursor([sort, ...key]) : null;
+}

@@ -1,0 +1,148 @@
+// Item definitions (admin): the rules live in the database's constraints; the checks here only turn the common
+// mistakes into precise messages first. Any violation that slips past them still becomes a 4xx in `translate`.
+import type { CoreDeps } from '../../context.js';
+import type { Tx } from '../../platform/db.js';
+import { DomainError, PG, invalid, notFound, pgConstraint, pgErrorCode } from '../../platform/errors.js';
+import type { GamesService } from '../games/index.js';
+import type { CreateItemInput, ItemDefinitionView, ListItemsFilter, UpdateItemInput } from './catalog.schemas.js';
+import { decodeCreatedCursor, encodeCreatedCursor } from './cursors.js';
+import * as repo from './items.repository.js';
+import { refreshDerivedColumns } from './listings.repository.js';
+
+/** Cap on the serialized size of `effect` and `attributes` each: they travel with every read of the item. */
+export const MAX_JSON_BYTES = 16 * 1024;
+export const DEFAULT_CONSUMABLE_MAX_STACK = 99;
+
+type MergedItem = repo.ItemColumns & { compatibleGameIds: string[] };
+
+const CONSTRAINT_MESSAGES: Record<string, string> = {
+  item_stack_only_if_consumable: 'only a consumable item can have maxStack above 1',
+  item_game_kinds_have_game: 'game_skin and game_item need a gameId',
+  item_platform_skin_has_no_game: 'a platform_skin belongs to no game (gameId must be null)',
+  item_slot_not_consumable: 'an item worn in a slot cannot be consumable',
+  item_shopify_has_variant: 'shopify delivery needs a shopifyVariantId',
+  item_functional_has_effect: 'functional delivery needs an effect',
+  item_slot_in_game: "the slot is not one of the game's slots",
+};
+
+function translate(error: unknown): never {
+  const code = pgErrorCode(error);
+  const constraint = pgConstraint(error) ?? '';
+  if (code === PG.uniqueViolation && constraint.includes('sku')) throw new DomainError('conflict', 'an item with this sku already exists');
+  if (code === PG.checkViolation || constraint === 'item_slot_in_game') {
+    throw invalid(CONSTRAINT_MESSAGES[constraint] ?? 'the item violates a catalog rule', { constraint });
+  }
+  if (code === PG.foreignKeyViolation && constraint.includes('game_id')) throw notFound('game');
+  throw error;
+}
+
+/** Rules across fields, checked on the merged item so a PATCH is judged by the item it produces. */
+function checkRules(item: MergedItem): void {
+  if ((item.kind === 'game_skin' || item.kind === 'game_item') && item.gameId === null) throw invalid(CONSTRAINT_MESSAGES.item_game_kinds_have_game!);
+  if (item.kind === 'platform_skin' && item.gameId !== null) throw invalid(CONSTRAINT_MESSAGES.item_platform_skin_has_no_game!);
+  if (item.compatibleGameIds.length > 0 && item.gameId !== null) {
+    throw invalid('compatibleGameIds is for platform items (gameId null); a game item works in its own game');
+  }
+  if (item.slot !== null && item.consumable) throw invalid(CONSTRAINT_MESSAGES.item_slot_not_consumable!);
+  if (!item.consumable && item.maxStack !== 1) throw invalid(CONSTRAINT_MESSAGES.item_stack_only_if_consumable!);
+  if (item.deliveryType === 'shopify' && item.shopifyVariantId === null) throw invalid(CONSTRAINT_MESSAGES.item_shopify_has_variant!);
+  if (item.deliveryType === 'functional' && item.effect === null) throw invalid(CONSTRAINT_MESSAGES.item_functional_has_effect!);
+  for (const [name, value] of [['effect', item.effect], ['attributes', item.attributes]] as const) {
+    if (value !== null && Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES) throw invalid(`${name} must be at most ${MAX_JSON_BYTES} bytes of JSON`);
+  }
+}
+
+export function createItemsAdmin({ db }: Pick<CoreDeps, 'db'>, games: GamesService, onCatalogChanged: () => Promise<void>) {
+  async function checkReferences(tx: Tx, item: MergedItem): Promise<void> {
+    const missing = await repo.missingGameIds(tx, [...(item.gameId ? [item.gameId] : []), ...item.compatibleGameIds]);
+    if (missing.length) throw new DomainError('not_found', `game not found: ${missing.join(', ')}`, { missingGameIds: missing });
+    if (item.gameId !== null && item.slot !== null && !(await games.slotExists(tx, item.gameId, item.slot))) {
+      throw invalid(`slot "${item.slot}" is not one of the game's slots`);
+    }
+  }
+
+  async function get(id: string): Promise<ItemDefinitionView> {
+    const item = await repo.findItem(db, id);
+    if (!item) throw notFound('item');
+    return item;
+  }
+
+  return {
+    get,
+
+    async list(filter: ListItemsFilter): Promise<{ items: ItemDefinitionView[]; nextCursor: string | null }> {
+      const page = await repo.listItems(db, filter, decodeCreatedCursor(filter.cursor));
+      return { items: page.items, nextCursor: encodeCreatedCursor(page.last) };
+    },
+
+    async create(input: CreateItemInput): Promise<ItemDefinitionView> {
+      const consumable = input.consumable ?? false;
+      const item: MergedItem = {
+        sku: input.sku,
+        name: input.name,
+        description: input.description ?? '',
+        kind: input.kind,
+        gameId: input.gameId ?? null,
+        compatibleGameIds: [...new Set(input.compatibleGameIds ?? [])],
+        slot: input.slot ?? null,
+        consumable,
+        maxStack: input.maxStack ?? (consumable ? DEFAULT_CONSUMABLE_MAX_STACK : 1),
+        deliveryType: input.deliveryType,
+        effect: input.effect ?? null,
+        attributes: input.attributes ?? {},
+        shopifyVariantId: input.shopifyVariantId ?? null,
+      };
+      checkRules(item);
+      const id = await db
+        .withTx(async (tx) => {
+          await checkReferences(tx, item);
+          const itemId = await repo.insertItem(tx, item);
+          await repo.replaceCompatibleGames(tx, itemId, item.compatibleGameIds);
+          return itemId;
+        })
+        .catch(translate);
+      await onCatalogChanged();
+      return get(id);
+    },
+
+    async update(id: string, patch: UpdateItemInput): Promise<ItemDefinitionView> {
+      await db
+        .withTx(async (tx) => {
+          // The row lock orders this write after any listing write holding the item FOR SHARE, so the
+          // listings refreshed below include every listing committed with the old definition.
+          const current = await repo.findItem(tx, id, { forUpdate: true });
+          if (!current) throw notFound('item');
+          const consumable = patch.consumable ?? current.consumable;
+          const item: MergedItem = {
+            ...current,
+            ...patch,
+            // Switching consumable without naming maxStack takes that kind's default instead of failing.
+            maxStack: patch.maxStack ?? (consumable === current.consumable ? current.maxStack : consumable ? DEFAULT_CONSUMABLE_MAX_STACK : 1),
+            compatibleGameIds: patch.compatibleGameIds ? [...new Set(patch.compatibleGameIds)] : current.compatibleGameIds,
+          };
+          checkRules(item);
+          await checkReferences(tx, item);
+          await repo.updateItem(tx, id, item);
+          if (patch.compatibleGameIds) await repo.replaceCompatibleGames(tx, id, item.compatibleGameIds);
+          await refreshDerivedColumns(tx, await repo.listingIdsContaining(tx, id));
+        })
+        .catch(translate);
+      await onCatalogChanged();
+      return get(id);
+    },
+
+    /** Deletes an item nothing refers to; one that is listed, sold, owned or granted answers 409. */
+    async remove(id: string): Promise<void> {
+      const deleted = await repo.deleteItem(db, id).catch((error: unknown) => {
+        if (pgErrorCode(error) === PG.foreignKeyViolation) {
+          throw new DomainError('conflict', 'the item is still used by listings, orders, inventories, grants or voucher codes');
+        }
+        throw error;
+      });
+      if (!deleted) throw notFound('item');
+      await onCatalogChanged();
+    },
+  };
+}
+
+export type ItemsAdmin = ReturnType<typeof createItemsAdmin>;

@@ -1,0 +1,135 @@
+// The storefront read path: cached, rendered once per cache fill, served as a ready string with its ETag.
+//
+// Freshness has three sources: (1) admin writes invalidate the namespace (a version bump that reaches every
+// instance through Redis); (2) time: a page is keyed by the next moment some listing starts or ends, so when
+// that moment passes the key changes and the page is rebuilt — a timed listing appears and disappears on time
+// even while cached; (3) stock and voucher pools change on purchases, which do not invalidate: the shown
+// stockRemaining may lag by up to PAGE_TTL_MS (the purchase itself always checks real stock).
+import { createHash } from 'node:crypto';
+import type { CoreDeps } from '../../context.js';
+import { DomainError } from '../../platform/errors.js';
+import { decodeSortCursor, encodeSortCursor } from './cursors.js';
+import * as repo from './storefront.repository.js';
+
+export const STOREFRONT_CACHE_NS = 'storefront';
+export const PAGE_TTL_MS = 10_000;
+const SCHEDULE_TTL_MS = 60_000;
+const MAX_BOUNDARIES = 500;
+
+export const STORE_LISTING_FIELDS = [
+  'id', 'title', 'price', 'currency', 'items', 'gameId', 'deliveryType', 'consumable', 'startsAt', 'endsAt',
+  'stockRemaining', 'perUserLimit', 'tags', 'featuredRank', 'createdAt',
+] as const;
+const KNOWN_FIELDS = new Set<string>(STORE_LISTING_FIELDS);
+
+export interface StoreQuery extends repo.StoreFilter {
+  sort: repo.StoreSort;
+  limit: number;
+  cursor?: string;
+  fields?: string;
+}
+
+export interface StorePage {
+  items: Array<Partial<repo.StoreListing>>;
+  nextCursor: string | null;
+}
+
+/** A response body serialized once (through the route's schema) and its weak ETag. */
+export interface RenderedBody {
+  body: string;
+  etag: string;
+}
+
+interface Schedule {
+  boundaries: number[];
+  truncated: boolean;
+}
+
+export function weakEtag(body: string): string {
+  return `W/"${createHash('sha1').update(body).digest('base64url')}"`;
+}
+
+export function createStorefront({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>) {
+  /** Names the time window `now` falls in: the next start/end boundary after it. */
+  async function windowKey(now: number): Promise<string> {
+    const schedule = await cache.wrap<Schedule>(STOREFRONT_CACHE_NS, 'schedule', SCHEDULE_TTL_MS, async () => {
+      const boundaries = await repo.findUpcomingBoundaries(db.replica, new Date(), MAX_BOUNDARIES);
+      return { boundaries, truncated: boundaries.length === MAX_BOUNDARIES };
+    });
+    const { boundaries } = schedule;
+    let low = 0;
+    let high = boundaries.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (boundaries[mid]! <= now) low = mid + 1;
+      else high = mid;
+    }
+    if (low < boundaries.length) return `w${boundaries[low]}`;
+    // Past the last known boundary of a truncated schedule: fall back to one-second windows until it reloads.
+    return schedule.truncated ? `s${Math.floor(now / 1000)}` : 'w-';
+  }
+
+  function checkFields(fields: string | undefined): void {
+    if (fields === undefined) return;
+    const unknown = fields.split(',').filter((field) => !KNOWN_FIELDS.has(field));
+    if (unknown.length) throw new DomainError('validation_failed', `unknown fields: ${unknown.join(', ')}`, { unknownFields: unknown });
+  }
+
+  function pageKey(query: StoreQuery): string {
+    // q goes last: it is the only part that may contain the separator.
+    return [
+      query.sort, query.limit, query.cursor ?? '', query.gameId ?? '', query.kind ?? '', query.deliveryType ?? '', query.tag ?? '',
+      query.minPrice ?? '', query.maxPrice ?? '', query.featured ?? '', query.fields ?? '', query.q ?? '',
+    ].join('|');
+  }
+
+  function render(value: unknown, serialize: (value: unknown) => string): RenderedBody {
+    const body = serialize(value);
+    return { body, etag: weakEtag(body) };
+  }
+
+  return {
+    /** A page of listings on sale now; `serialize` renders it (the route passes its schema's serializer). */
+    async page(query: StoreQuery, serialize: (page: StorePage) => string): Promise<RenderedBody> {
+      if (query.minPrice !== undefined && query.maxPrice !== undefined && query.minPrice > query.maxPrice) {
+        throw new DomainError('validation_failed', 'minPrice must not exceed maxPrice');
+      }
+      checkFields(query.fields);
+      const sort = repo.SORTS[query.sort];
+      const after = decodeSortCursor(query.cursor, query.sort, sort.cursorShape);
+      const now = Date.now();
+      const key = `page:${await windowKey(now)}:${pageKey(query)}`;
+      return cache.wrap(STOREFRONT_CACHE_NS, key, PAGE_TTL_MS, async () => {
+        const found = await repo.findStorePage(db.replica, { now: new Date(now), filter: query, sort: query.sort, after, limit: query.limit });
+        const items = query.fields ? pick(found.items, query.fields) : found.items;
+        return render({ items, nextCursor: encodeSortCursor(query.sort, found.nextKey) }, serialize as (value: unknown) => string);
+      });
+    },
+
+    /** One listing on sale now, or null (not found, inactive, or outside its window). */
+    async listing(id: string, serialize: (listing: repo.StoreListing) => string): Promise<RenderedBody | null> {
+      const now = Date.now();
+      const key = `one:${await windowKey(now)}:${id}`;
+      return cache.wrap(STOREFRONT_CACHE_NS, key, PAGE_TTL_MS, async () => {
+        const listing = await repo.findStoreListing(db.replica, id, new Date(now));
+        return listing ? render(listing, serialize as (value: unknown) => string) : null;
+      });
+    },
+
+    /** Every instance stops serving cached storefront entries: called after each catalog write. */
+    invalidate(): Promise<void> {
+      return cache.invalidate(STOREFRONT_CACHE_NS);
+    },
+  };
+}
+
+function pick(items: repo.StoreListing[], fields: string): Array<Partial<repo.StoreListing>> {
+  const wanted = ['id', ...fields.split(',')] as Array<keyof repo.StoreListing>;
+  return items.map((item) => {
+    const picked: Partial<Record<keyof repo.StoreListing, unknown>> = {};
+    for (const field of wanted) picked[field] = item[field];
+    return picked as Partial<repo.StoreListing>;
+  });
+}
+
+export type Storefront = ReturnType<typeof createStorefront>;

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { createGame, createItem, createListing, unique } from './fixtures.js';
+
+let t: TestApp;
+let game: { id: string; slots: string[] };
+let otherGame: { id: string };
+
+beforeAll(async () => {
+  t = await startTestApp();
+  game = await createGame(t, ['weapon_skin', 'emote']);
+  otherGame = await createGame(t, ['character_skin']);
+});
+afterAll(async () => t?.close());
+
+const post = (body: Record<string, unknown>) =>
+  t.request('POST', '/admin/items', { token: t.adminToken, body: { sku: unique('sku'), name: 'Item', kind: 'platform_skin', deliveryType: 'inventory', ...body } });
+
+describe('admin item definitions', () => {
+  it('when an admin creates a game skin in one of its slots, then 201 with defaults and it can be read back', async () => {
+    const created = await post({ kind: 'game_skin', gameId: game.id, slot: 'weapon_skin', attributes: { rarity: 'epic', collab: { brand: 'X' } } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ kind: 'game_skin', gameId: game.id, slot: 'weapon_skin', consumable: false, maxStack: 1, description: '', effect: null, compatibleGameIds: [], attributes: { rarity: 'epic', collab: { brand: 'X' } } });
+    const read = await t.request('GET', `/admin/items/${created.body.id}`, { token: t.adminToken });
+    expect(read.body).toEqual(created.body);
+  });
+
+  it('when a consumable is created without maxStack, then it stacks to 99', async () => {
+    const item = await createItem(t, { kind: 'utility', consumable: true, deliveryType: 'inventory', effect: { lives: 1 } });
+    expect(item).toMatchObject({ consumable: true, maxStack: 99, effect: { lives: 1 } });
+  });
+
+  it('when a platform skin lists compatible games, then they are stored and unknown ones answer 404', async () => {
+    const item = await createItem(t, { compatibleGameIds: [game.id, otherGame.id, game.id] });
+    expect([...item.compatibleGameIds].sort()).toEqual([game.id, otherGame.id].sort());
+    const unknown = await post({ compatibleGameIds: [crypto.randomUUID()] });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('not_found');
+  });
+
+  it('when the sku is taken, then 409 conflict and nothing changes', async () => {
+    const sku = unique('dup');
+    expect((await post({ sku })).status).toBe(201);
+    const again = await post({ sku, name: 'Other' });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('conflict');
+  });
+
+  it.each([
+    ['an unknown kind', { kind: 'spaceship' }],
+    ['an unknown delivery type', { deliveryType: 'pigeon' }],
+    ['an empty name', { name: '' }],
+    ['a null sku', { sku: null }],
+    ['an extra field', { colour: 'red' }],
+    ['a game skin without a game', { kind: 'game_skin' }],
+    ['a platform skin with a game', { gameId: 'GAME' }],
+    ['a slot that is not one of the game\'s slots', { kind: 'game_skin', gameId: 'GAME', slot: 'character_skin' }],
+    ['a malformed slot key', { kind: 'game_skin', gameId: 'GAME', slot: 'Weapon Skin' }],
+    ['a consumable worn in a slot', { kind: 'game_item', gameId: 'GAME', slot: 'emote', consumable: true }],
+    ['a non-consumable with maxStack above 1', { maxStack: 5 }],
+    ['shopify delivery without a variant', { kind: 'merch', deliveryType: 'shopify' }],
+    ['functional delivery without an effect', { kind: 'gem_pack', deliveryType: 'functional' }],
+    ['an effect that is not an object', { kind: 'gem_pack', deliveryType: 'functional', effect: [1, 2] }],
+    ['attributes over 16 KiB', { attributes: { blob: 'x'.repeat(17 * 1024) } }],
+    ['compatible games on a game item', { kind: 'game_item', gameId: 'GAME', compatibleGameIds: ['GAME'] }],
+    ['a non-UUID game id', { kind: 'game_skin', gameId: 'not-a-uuid' }],
+  ])('when the body has %s, then 400 validation_failed', async (_name, patch) => {
+    const body = JSON.parse(JSON.stringify(patch).replaceAll('GAME', game.id));
+    const response = await post(body);
+    expect(response.status, response.text).toBe(400);
+    expect(response.body.code).toBe('validation_failed');
+  });
+
+  it('when the game does not exist, then 404 not_found', async () => {
+    const response = await post({ kind: 'game_skin', gameId: crypto.randomUUID() });
+    expect(response.status).toBe(404);
+    expect(response.body.code).toBe('not_found');
+  });
+
+  it('when an item is patched into an invalid shape, then 400 and the item is unchanged', async () => {
+    const item = await createItem(t, { kind: 'game_skin', gameId: game.id, slot: 'emote' });
+    const response = await t.request('PATCH', `/admin/items/${item.id}`, { token: t.adminToken, body: { consumable: true } });
+    expect(response.status).toBe(400);
+    expect((await t.request('GET', `/admin/items/${item.id}`, { token: t.adminToken })).body).toEqual(item);
+  });
+
+  it('when an item is renamed, then the listings containing it show the new name and follow its delivery type', async () => {
+    const item = await createItem(t, { name: 'Old Name' });
+    const listing = await createListing(t, { items: [{ itemId: item.id, quantity: 1 }] });
+    const patched = await t.request('PATCH', `/admin/items/${item.id}`, { token: t.adminToken, body: { name: 'New Name', kind: 'voucher', deliveryType: 'email' } });
+    expect(patched.status).toBe(200);
+    const after = await t.request('GET', `/admin/listings/${listing.id}`, { token: t.adminToken });
+    expect(after.body.items[0].name).toBe('New Name');
+    expect(after.body).toMatchObject({ deliveryType: 'email', kinds: ['voucher'] });
+  });
+
+  it('when items are listed, then pages walk every item once, newest first, with filters', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const response: any = await t.request('GET', `/admin/items?limit=3${cursor ? `&cursor=${cursor}` : ''}`, { token: t.adminToken });
+      expect(response.status).toBe(200);
+      seen.push(...response.body.items.map((i: { id: string }) => i.id));
+      cursor = response.body.nextCursor;
+    } while (cursor);
+    const total = await t.runtime.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM item_definitions');
+    expect(seen).toHaveLength(total.rows[0]!.n);
+    expect(new Set(seen).size).toBe(seen.length);
+    const ofGame = await t.request('GET', `/admin/items?gameId=${game.id}&kind=game_skin`, { token: t.adminToken });
+    expect(ofGame.body.items.length).toBeGreaterThan(0);
+    expect(ofGame.body.items.every((i: any) => i.gameId === game.id && i.kind === 'game_skin')).toBe(true);
+  });
+
+  it('when an item is listed, then deleting it answers 409; an unused item is deleted', async () => {
+    const used = await createItem(t, {});
+    await createListing(t, { items: [{ itemId: used.id, quantity: 1 }] });
+    expect((await t.request('DELETE', `/admin/items/${used.id}`, { token: t.adminToken })).status).toBe(409);
+    const unused = await createItem(t, {});
+    expect((await t.request('DELETE', `/admin/items/${unused.id}`, { token: t.adminToken })).status).toBe(204);
+    expect((await t.request('GET', `/admin/items/${unused.id}`, { token: t.adminToken })).status).toBe(404);
+  });
+
+  it('when a player or nobody calls the item admin, then 403 or 401', async () => {
+    const player = await t.player();
+    expect((await t.request('GET', '/admin/items', { token: player.token })).status).toBe(403);
+    expect((await t.request('POST', '/admin/items', { token: (await t.token('service')), body: {} })).status).toBe(403);
+    expect((await t.request('GET', '/admin/items')).status).toBe(401);
+  });
+
+  it('when ids or cursors are garbage, then 400', async () => {
+    expect((await t.request('GET', '/admin/items/123', { token: t.adminToken })).status).toBe(400);
+    expect((await t.request('GET', '/admin/items?cursor=%%%', { token: t.adminToken })).status).toBe(400);
+    const feb31 = Buffer.from(JSON.stringify(['2024-02-31T00:00:00.000000Z', crypto.randomUUID()])).toString('base64url');
+    expect((await t.request('GET', `/admin/items?cursor=${feb31}`, { token: t.adminToken })).status).toBe(400);
+    expect((await t.request('GET', '/admin/items?limit=0', { token: t.adminToken })).status).toBe(400);
+  });
+});
