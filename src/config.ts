@@ -21,10 +21,27 @@ export interface Config {
   workers: 'true' | 'false' | 'only';
   seedDemo: boolean;
   rateLimitEnabled: boolean;
+  rateLimit: RateLimitConfig;
+  /** Fastify trustProxy: how far to trust X-Forwarded-For when deriving the client IP (rate-limit key, logs). */
+  trustProxy: boolean | string[];
   logLevel: string;
   bodyLimitBytes: number;
   dbStatementTimeoutMs: number;
   publicBaseUrl: string;
+}
+
+/** Requests allowed per window for each budget; see docs/rate-limiting.md. */
+export interface RateLimitConfig {
+  windowMs: number;
+  perUser: number;
+  perIp: number;
+  purchases: number;
+  grants: number;
+  webhooks: number;
+  adminWrites: number;
+  authFailures: number;
+  /** Redis key prefix, so several deployments (or test runs) can share one Redis without sharing counters. */
+  keyPrefix: string;
 }
 
 export const DEV_JWT_SECRET = 'battlebucks-development-secret-change-me';
@@ -44,6 +61,19 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): n
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
   return value;
+}
+
+// TRUST_PROXY: true, false, or a comma-separated list of proxy addresses/CIDRs (proxy-addr names such as
+// `loopback` work). The default trusts X-Forwarded-For only from private-network peers (a load balancer in the
+// VPC): a client on the internet cannot forge its address, and therefore its per-IP rate-limit bucket.
+const DEFAULT_TRUSTED_PROXIES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function trustProxy(env: NodeJS.ProcessEnv): boolean | string[] {
+  const raw = str(env, 'TRUST_PROXY');
+  if (raw === undefined) return DEFAULT_TRUSTED_PROXIES;
+  const lower = raw.toLowerCase();
+  if (lower === 'true' || lower === 'false') return lower === 'true';
+  return raw.split(',').map((part) => part.trim()).filter(Boolean);
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -81,6 +111,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     workers,
     seedDemo: bool(env, 'SEED_DEMO', databaseUrl === undefined),
     rateLimitEnabled: bool(env, 'RATE_LIMIT_ENABLED', true),
+    rateLimit: {
+      windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 100),
+      perUser: int(env, 'RATE_LIMIT_PER_USER', 600, 1),
+      perIp: int(env, 'RATE_LIMIT_PER_IP', 1200, 1),
+      purchases: int(env, 'RATE_LIMIT_PURCHASES', 30, 1),
+      grants: int(env, 'RATE_LIMIT_GRANTS', 1200, 1),
+      webhooks: int(env, 'RATE_LIMIT_WEBHOOKS', 600, 1),
+      adminWrites: int(env, 'RATE_LIMIT_ADMIN_WRITES', 120, 1),
+      authFailures: int(env, 'RATE_LIMIT_AUTH_FAILURES', 30, 1),
+      keyPrefix: str(env, 'RATE_LIMIT_KEY_PREFIX') ?? 'bb:rl:',
+    },
+    trustProxy: trustProxy(env),
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100),

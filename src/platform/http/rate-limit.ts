@@ -1,8 +1,137 @@
-// Rate limiting (issue 6 fills this in): per user and per IP, shared through Redis.
+// Rate limits (docs/rate-limiting.md). Every request spends from exactly one budget, chosen by what it does and
+// who sends it: purchases, grants, webhooks and admin writes have their own stricter budgets; everything else
+// spends the caller's general budget, per user when the token verifies and per IP otherwise. Requests carrying a
+// token that does not verify spend a small per-IP budget, so guessing tokens is slow. Counters are shared through
+// Redis when it is up and kept per instance when it is not (rate-limit-store.ts).
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import { errors as joseErrors, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
+import type { FastifyRequest } from 'fastify';
 import type { App } from './types.js';
 import type { RouteContext } from '../../context.js';
+import type { RateLimitConfig } from '../../config.js';
+import { isUuid } from '../auth.js';
+import { FailoverStore } from './rate-limit-store.js';
+
+export type BudgetName = 'user' | 'ip' | 'purchases' | 'grants' | 'webhooks' | 'admin_writes' | 'auth_failures';
+
+/** Probes and scrapes are never limited: a load balancer or Prometheus must not be locked out. */
+const EXEMPT_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const MAX_TOKEN_LENGTH = 8192;
+
+type Caller = { kind: 'user'; id: string } | { kind: 'anonymous' } | { kind: 'bad_token' };
+
+interface Charge {
+  budget: BudgetName;
+  key: string;
+}
+
+export function namedBudgetFor(method: string, route: string): BudgetName | undefined {
+  if (method === 'POST' && route === '/store/purchases') return 'purchases';
+  if (method === 'POST' && route === '/service/grants') return 'grants';
+  if (method === 'POST' && route.startsWith('/webhooks/')) return 'webhooks';
+  if (!SAFE_METHODS.has(method) && route.startsWith('/admin/')) return 'admin_writes';
+  return undefined;
+}
+
+function maxOf(limits: RateLimitConfig, budget: BudgetName): number {
+  switch (budget) {
+    case 'user': return limits.perUser;
+    case 'ip': return limits.perIp;
+    case 'purchases': return limits.purchases;
+    case 'grants': return limits.grants;
+    case 'webhooks': return limits.webhooks;
+    case 'admin_writes': return limits.adminWrites;
+    case 'auth_failures': return limits.authFailures;
+  }
+}
+
+/**
+ * Who the caller is, for counting only: a verified token's subject, or nobody. Verification (HS256, ~10 µs) runs
+ * here, before the route's own guard, because an unverified `sub` would let anyone pick a fresh bucket per request.
+ * Verified tokens are remembered until they expire, so a client's repeated token is checked once.
+ */
+function createCallerResolver(jwtSecret: string) {
+  const key = new TextEncoder().encode(jwtSecret);
+  const verified = new LRUCache<string, { sub: string; expiresAt: number }>({ max: 50_000 });
+
+  return async function callerOf(request: FastifyRequest): Promise<Caller> {
+    const header = request.headers.authorization;
+    if (!header) return { kind: 'anonymous' };
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const token = match?.[1];
+    if (!token || token.length > MAX_TOKEN_LENGTH) return { kind: 'bad_token' };
+    const known = verified.get(token);
+    if (known && known.expiresAt > Date.now()) return { kind: 'user', id: known.sub };
+    try {
+      const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], clockTolerance: 5 });
+      if (!isUuid(payload.sub)) return { kind: 'bad_token' };
+      const sub = payload.sub.toLowerCase();
+      verified.set(token, { sub, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000 });
+      return { kind: 'user', id: sub };
+    } catch (error) {
+      // A correctly signed but expired token is an honest client that must refresh, not someone guessing.
+      return error instanceof joseErrors.JWTExpired ? { kind: 'anonymous' } : { kind: 'bad_token' };
+    }
+  };
+}
+
+export function chargeFor(method: string, route: string, caller: Caller, ip: string): Charge {
+  if (caller.kind === 'bad_token') return { budget: 'auth_failures', key: `auth_failures:ip:${ip}` };
+  const named = namedBudgetFor(method, route);
+  // Webhook senders (Shopify, the payment provider) carry no token: their address is who they are.
+  const who = caller.kind === 'user' && named !== 'webhooks' ? `u:${caller.id}` : `ip:${ip}`;
+  if (named) return { budget: named, key: `${named}:${who}` };
+  return caller.kind === 'user' ? { budget: 'user', key: `user:${who}` } : { budget: 'ip', key: `ip:${who}` };
+}
 
 export async function registerRateLimits(app: App, ctx: RouteContext): Promise<void> {
-  void app;
-  void ctx;
+  // Benchmarks measure the service, not the limiter.
+  if (!ctx.config.rateLimitEnabled) return;
+  const limits = ctx.config.rateLimit;
+  const callerOf = createCallerResolver(ctx.config.jwtSecret);
+  const charges = new WeakMap<FastifyRequest, Charge>();
+  const storeOptions = { redis: ctx.redis, keyPrefix: limits.keyPrefix, logger: ctx.logger };
+
+  // Runs before the plugin's onRoute hook (registered below), so these routes get no limiter at all.
+  app.addHook('onRoute', (route) => {
+    if (EXEMPT_ROUTES.has(route.url)) route.config = { ...route.config, rateLimit: false };
+  });
+
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'onRequest', // before the body is read: an over-budget client's upload is never parsed
+    timeWindow: limits.windowMs,
+    enableDraftSpec: true, // RateLimit-Limit / -Remaining / -Reset, and Retry-After on 429
+    // The store never fails (it falls back to process memory), but a limiter bug must not turn into 500s.
+    skipOnError: true,
+    // The plugin's typings declare incr(key, callback), but it calls incr(key, callback, timeWindow, max).
+    store: class extends FailoverStore {
+      constructor() {
+        super(storeOptions);
+      }
+    } as unknown as FastifyRateLimitStoreCtor,
+    keyGenerator: async (request) => {
+      const charge = chargeFor(request.method, request.routeOptions.url ?? request.url, await callerOf(request), request.ip);
+      charges.set(request, charge);
+      return charge.key;
+    },
+    max: (request) => maxOf(limits, charges.get(request)?.budget ?? 'ip'),
+    // Thrown into the global error handler, which renders 429 problem+json with code rate_limited.
+    errorResponseBuilder: (request, context) => {
+      const budget = charges.get(request)?.budget ?? 'ip';
+      return Object.assign(new Error(`rate limit of ${context.max} requests per ${Math.ceil(limits.windowMs / 1000)} s for "${budget}" exceeded; retry in ${context.after}`), {
+        statusCode: 429,
+      });
+    },
+  });
+
+  // The draft's RateLimit-Policy names the quota and window the other RateLimit-* headers report on.
+  app.addHook('onSend', async (request, reply) => {
+    const charge = charges.get(request);
+    if (charge) {
+      reply.header('ratelimit-policy', `${maxOf(limits, charge.budget)};w=${Math.ceil(limits.windowMs / 1000)};comment="${charge.budget}"`);
+    }
+  });
 }
