@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
@@ -38,16 +39,22 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
     summary,
     headers: IdempotencyHeaders,
     params,
-    body: Type.Optional(UseBody),
+    body: UseBody,
     response: { 200: Type.Ref(UseResult), ...errorResponses(400, 401, 403, 404, 409, 422) },
   });
 
+  // `{ quantity }` may be left out entirely (POST with no body means one unit).
+  const emptyBodyIsDefault = async (request: FastifyRequest) => {
+    if (request.body === undefined) request.body = {};
+  };
+
   app.post('/user/inventory/:id/use', {
     preHandler: authenticate('player'),
+    preValidation: emptyBodyIsDefault,
     schema: useSchema('Use units of a consumable entry (applies its effect); Idempotency-Key required', EntryParams),
   }, async (request, reply) => {
     const { userId } = principalOf(request);
-    const quantity = request.body?.quantity ?? 1;
+    const quantity = request.body.quantity;
     return replyIdempotent(db, request, reply, async (tx) => ({
       status: 200,
       body: await inventory.useInTx(tx, { userId, entryId: request.params.id, quantity, reason: 'use', actor: `player:${userId}`, reference: idempotencyKeyOf(request) }),
@@ -56,11 +63,12 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
 
   app.post('/service/users/:userId/inventory/:id/consume', {
     preHandler: authenticate('service'),
+    preValidation: emptyBodyIsDefault,
     schema: useSchema("A game server consumes units of a player's consumable entry (e.g. an extra life mid-match)", ServiceEntryParams),
   }, async (request, reply) => {
     const { userId, id } = request.params;
     const actor = `service:${principalOf(request).userId}`;
-    const quantity = request.body?.quantity ?? 1;
+    const quantity = request.body.quantity;
     return replyIdempotent(db, request, reply, async (tx) => ({
       status: 200,
       body: await inventory.useInTx(tx, { userId, entryId: id, quantity, reason: 'consume', actor, reference: idempotencyKeyOf(request) }),
