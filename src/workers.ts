@@ -1,8 +1,60 @@
-// Background workers (issue 5 fills these in): fulfillment delivery, Shopify webhooks, reconciliation, purges.
+// Background workers: fulfillment delivery, Shopify webhooks, Shopify reconciliation and periodic maintenance
+// (idempotency-key purge, fulfillment metrics). They run inside the API process (WORKERS=true) or alone
+// (npm run worker → WORKERS=only); any number of processes may run them, pg-boss hands each job to one.
+import type { Tx } from './platform/db.js';
 import type { CoreDeps } from './context.js';
 import type { Services } from './services.js';
+import { QUEUES, type JobInfo } from './platform/jobs.js';
+import { purgeExpiredKeys } from './platform/idempotency.js';
+import { startShopifySimulator } from '../tools/shopify-simulator/simulator.js';
+
+/** Parallel delivery runs per process: outside calls wait on the network, not on CPU. */
+const DELIVERY_CONCURRENCY = 4;
+const SIMULATOR_STEP_MS = 4000;
 
 export async function startWorkers(deps: CoreDeps, services: Services): Promise<void> {
-  void deps;
-  void services;
+  const { jobs, config, logger, db } = deps;
+  const { fulfillment, purchases, inventory } = services;
+
+  if (!fulfillment.hasShopifyEndpoint()) {
+    // No SHOPIFY_ADMIN_URL: the built-in simulator plays Shopify, moving each parcel along every few seconds.
+    const simulator = await startShopifySimulator({
+      webhookUrl: `${config.publicBaseUrl}/webhooks/shopify`,
+      webhookSecret: config.shopifyWebhookSecret,
+      accessToken: config.shopifyAccessToken,
+      autoAdvanceMs: SIMULATOR_STEP_MS,
+      log: (message) => logger.info({ component: 'shopify-simulator' }, message),
+    });
+    fulfillment.useShopifyEndpoint({ baseUrl: simulator.url, accessToken: config.shopifyAccessToken });
+    jobs.onStop(() => simulator.close());
+    logger.info({ url: simulator.url }, 'SHOPIFY_ADMIN_URL unset: using the built-in Shopify simulator');
+  }
+  jobs.onStop(async () => fulfillment.closeMailer());
+
+  // Shopify's cancellations refund through the purchases module; the user's cached inventory is dropped after
+  // the refund commits (items may have been revoked).
+  const withRefunds = async (work: (refund: (tx: Tx, orderId: string, meta: { reason: string; actor: string }) => Promise<{ refunded: boolean; amount: number }>) => Promise<unknown>) => {
+    const refundedUsers = new Set<string>();
+    await work(async (tx, orderId, meta) => {
+      const result = await purchases.refundOrderInTx(tx, orderId, meta);
+      if (result.refunded) refundedUsers.add(result.userId);
+      return result;
+    });
+    for (const userId of refundedUsers) await inventory.invalidateUser(userId).catch((error: unknown) => logger.warn({ err: error }, 'inventory cache invalidation failed'));
+  };
+
+  for (let i = 0; i < DELIVERY_CONCURRENCY; i++) {
+    await jobs.work<{ fulfillmentId: string }>(QUEUES.fulfillmentDeliver, (data, job: JobInfo) => fulfillment.deliver(data.fulfillmentId, job));
+  }
+  await jobs.work<{ webhookEventId: string }>(QUEUES.shopifyWebhook, (data) => withRefunds((refund) => fulfillment.processShopifyWebhook(data.webhookEventId, refund)));
+  await jobs.work(QUEUES.shopifyReconcile, () => withRefunds((refund) => fulfillment.reconcileShopify(refund)), { pollingIntervalSeconds: 5 });
+  await jobs.work(QUEUES.maintenance, async () => {
+    const purged = await purgeExpiredKeys(db);
+    if (purged > 0) logger.info({ purged }, 'expired idempotency keys purged');
+    await fulfillment.sampleMetrics();
+  }, { pollingIntervalSeconds: 5 });
+
+  await jobs.schedule(QUEUES.maintenance, '* * * * *');
+  await jobs.schedule(QUEUES.shopifyReconcile, '*/5 * * * *');
+  await fulfillment.sampleMetrics().catch((error: unknown) => logger.warn({ err: error }, 'fulfillment metrics sampling failed'));
 }

@@ -1,0 +1,53 @@
+import { Type } from '@sinclair/typebox';
+import { Cursor, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { FULFILLMENT_STATUSES } from './fulfillment.status.js';
+
+export const FulfillmentStatusSchema = Type.Union(FULFILLMENT_STATUSES.map((status) => Type.Literal(status)));
+
+export const FulfillmentEvent = Type.Object({ status: Type.String(), at: Timestamp, detail: Nullable(Type.String()) }, { $id: 'FulfillmentEvent' });
+
+const fulfillmentFields = {
+  id: Uuid,
+  orderId: Uuid,
+  orderLineId: Uuid,
+  userId: Uuid,
+  itemId: Uuid,
+  quantity: Type.Integer(),
+  deliveryType: Type.String(),
+  status: FulfillmentStatusSchema,
+  attempts: Type.Integer({ description: 'delivery attempts since the last operator retry' }),
+  error: Nullable(Type.String({ description: 'the last delivery error (the dead letter reason when failed)' })),
+  lastError: Nullable(Type.String()),
+  externalId: Nullable(Type.String({ description: 'Shopify order GID' })),
+  tracking: Nullable(Type.Object({ number: Nullable(Type.String()), company: Nullable(Type.String()), url: Nullable(Type.String()) })),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+};
+
+export const AdminFulfillment = Type.Object(fulfillmentFields, { $id: 'AdminFulfillment' });
+export const AdminFulfillmentDetail = Type.Object({ ...fulfillmentFields, events: Type.Array(Type.Ref(FulfillmentEvent)) }, { $id: 'AdminFulfillmentDetail' });
+
+export const ListFulfillmentsQuery = Type.Object(
+  { status: Type.Optional(FulfillmentStatusSchema), limit: Limit, cursor: Type.Optional(Cursor) },
+  { additionalProperties: false },
+);
+
+export const VoucherUploadBody = Type.Object(
+  { codes: Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 10_000 }) },
+  { additionalProperties: false },
+);
+
+export const VoucherUploadResult = Type.Object({
+  added: Type.Integer({ description: 'codes new to the pool' }),
+  duplicates: Type.Integer({ description: 'codes skipped: repeated in the upload or already pooled' }),
+  available: Type.Integer({ description: 'unclaimed codes in the pool after the upload' }),
+});
+
+export const ShopifyWebhookHeaders = Type.Object({
+  'x-shopify-hmac-sha256': Type.Optional(Type.String()),
+  'x-shopify-topic': Type.Optional(Type.String()),
+  'x-shopify-webhook-id': Type.Optional(Type.String()),
+  'x-shopify-event-id': Type.Optional(Type.String()),
+});
+
+export const WebhookAccepted = Type.Object({ received: Type.Boolean(), duplicate: Type.Boolean() });

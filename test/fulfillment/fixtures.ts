@@ -1,0 +1,164 @@
+// Fulfillment test helpers: catalog rows and orders written with SQL, fulfillments created through the real
+// contract (createForOrderInTx inside one transaction, as the purchase flow does), a real SMTP server, polling.
+import { randomUUID } from 'node:crypto';
+import { SMTPServer } from 'smtp-server';
+import type { TestApp } from '../support/app.js';
+import type { CreatedFulfillment, ShippingAddress } from '../../src/modules/fulfillment/index.js';
+
+export const ADDRESS: ShippingAddress = { name: 'Ada Lovelace', address1: '12 Analytical St', city: 'London', zip: 'N1 9GU', country: 'GB', phone: '+44 20 7946 0000' };
+
+export async function createItem(t: TestApp, spec: { deliveryType: 'inventory' | 'email' | 'shopify' | 'functional'; effect?: object; variantId?: string; name?: string; consumable?: boolean }): Promise<string> {
+  const kind = { inventory: 'platform_skin', email: 'voucher', shopify: 'merch', functional: 'gem_pack' }[spec.deliveryType];
+  const consumable = spec.consumable ?? spec.deliveryType !== 'inventory';
+  const { rows } = await t.runtime.deps.db.query<{ id: string }>(
+    `INSERT INTO item_definitions (sku, name, kind, consumable, max_stack, delivery_type, effect, shopify_variant_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+    [
+      `sku-${randomUUID()}`,
+      spec.name ?? `Test ${spec.deliveryType} item`,
+      kind,
+      consumable,
+      consumable ? 1000 : 1,
+      spec.deliveryType,
+      spec.effect ? JSON.stringify(spec.effect) : null,
+      spec.deliveryType === 'shopify' ? (spec.variantId ?? 'gid://shopify/ProductVariant/4242') : null,
+    ],
+  );
+  return rows[0]!.id;
+}
+
+export async function createUser(t: TestApp, email: string | null = `${randomUUID().slice(0, 8)}@players.test`): Promise<string> {
+  const id = randomUUID();
+  await t.runtime.deps.db.query(
+    `WITH u AS (INSERT INTO users (id, email, name) VALUES ($1, $2, 'Test Player'))
+     INSERT INTO ledger_accounts (kind, user_id) VALUES ('user_wallet', $1)`,
+    [id, email],
+  );
+  return id;
+}
+
+/** An order of one listing holding `items`, with its fulfillments created in the same transaction. */
+export async function placeOrder(
+  t: TestApp,
+  input: { userId: string; items: Array<{ itemId: string; quantity?: number }>; shippingAddress?: ShippingAddress | null; price?: number },
+): Promise<{ orderId: string; fulfillments: CreatedFulfillment[] }> {
+  const { db } = t.runtime.deps;
+  const { services } = t.runtime;
+  const itemDefs = await services.catalog.getItemsInTx(db, input.items.map((i) => i.itemId));
+  return db.withTx(async (tx) => {
+    const price = input.price ?? 0;
+    const { rows: [listing] } = await tx.query<{ id: string }>(
+      `INSERT INTO listings (title, price, delivery_type) VALUES ('Fixture listing', $1, 'mixed') RETURNING id`,
+      [price],
+    );
+    const { rows: [order] } = await tx.query<{ id: string }>(
+      `INSERT INTO orders (user_id, listing_id, quantity, unit_price, total_price, shipping_address) VALUES ($1, $2, 1, $3, $3, $4) RETURNING id`,
+      [input.userId, listing!.id, price, input.shippingAddress ? JSON.stringify(input.shippingAddress) : null],
+    );
+    const lines = [];
+    for (const spec of input.items) {
+      const item = itemDefs.find((d) => d.id === spec.itemId)!;
+      const { rows: [line] } = await tx.query<{ id: string }>(
+        `INSERT INTO order_lines (order_id, item_id, quantity, delivery_type) VALUES ($1, $2, $3, $4) RETURNING id`,
+        [order!.id, item.id, spec.quantity ?? 1, item.deliveryType],
+      );
+      lines.push({ orderLineId: line!.id, item, quantity: spec.quantity ?? 1 });
+    }
+    const fulfillments = await services.fulfillment.createForOrderInTx(tx, {
+      orderId: order!.id,
+      userId: input.userId,
+      lines,
+      shippingAddress: input.shippingAddress ?? null,
+    });
+    return { orderId: order!.id, fulfillments };
+  });
+}
+
+export async function fulfillmentRow(t: TestApp, id: string) {
+  const { rows } = await t.runtime.deps.db.query<{ status: string; attempts: number; last_error: string | null; external_id: string | null; tracking_number: string | null; tracking_url: string | null }>(
+    'SELECT status, attempts, last_error, external_id, tracking_number, tracking_url FROM fulfillments WHERE id = $1',
+    [id],
+  );
+  return rows[0]!;
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export const waitForStatus = (t: TestApp, id: string, status: string, timeoutMs?: number) =>
+  waitFor(async () => {
+    const row = await fulfillmentRow(t, id);
+    return row.status === status ? row : undefined;
+  }, `fulfillment ${id} to be ${status}`, timeoutMs);
+
+// ───────────── a real SMTP server ─────────────
+
+export interface ReceivedMail {
+  to: string[];
+  messageId: string | null;
+  raw: string;
+}
+
+export interface TestSmtp {
+  port: number;
+  url: string;
+  mails: ReceivedMail[];
+  /** 'accept' normally; 'hang' never answers the DATA command (a send that hangs forever). */
+  mode: 'accept' | 'hang';
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export async function startSmtp(): Promise<TestSmtp> {
+  const mails: ReceivedMail[] = [];
+  let server: SMTPServer | undefined;
+  const smtp: TestSmtp = {
+    port: 0,
+    url: '',
+    mails,
+    mode: 'accept',
+    async start() {
+      server = new SMTPServer({
+        authOptional: true,
+        disabledCommands: ['STARTTLS', 'AUTH'],
+        logger: false,
+        closeTimeout: 1000,
+        onData(stream, session, callback) {
+          const chunks: Buffer[] = [];
+          stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+          stream.on('end', () => {
+            if (smtp.mode === 'hang') return; // swallow the message and never say 250
+            const raw = Buffer.concat(chunks).toString('utf8');
+            const messageId = /^Message-ID:\s*(.+)$/im.exec(raw)?.[1]?.trim() ?? null;
+            mails.push({ to: session.envelope.rcptTo.map((r) => r.address), messageId, raw });
+            callback();
+          });
+        },
+      });
+      await new Promise<void>((resolve) => server!.listen(smtp.port, '127.0.0.1', () => resolve()));
+      const address = (server as unknown as { server: import('node:net').Server }).server.address() as import('node:net').AddressInfo;
+      smtp.port = address.port;
+      smtp.url = `smtp://127.0.0.1:${address.port}?ignoreTLS=true`;
+    },
+    async stop() {
+      const current = server;
+      server = undefined;
+      if (current) await new Promise<void>((resolve) => current.close(() => resolve()));
+    },
+  };
+  await smtp.start();
+  return smtp;
+}
+
+/** The voucher codes in a mail's plain-text part (indented lines). */
+export function codesInMail(mail: ReceivedMail): string[] {
+  const text = mail.raw.split(/\r?\n\r?\n/).slice(1).join('\n');
+  return [...text.matchAll(/^ {4}(\S+)\s*$/gm)].map((m) => m[1]!);
+}

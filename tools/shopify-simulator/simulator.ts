@@ -1,0 +1,370 @@
+// A small stand-in for Shopify: the GraphQL Admin API subset we use (orderCreate, orders by tag), orders kept in
+// memory, signed webhooks shaped like Shopify's, and faults for tests (503, 429 with Retry-After, a lost
+// orderCreate response, userErrors). Used by the tests over HTTP and, with no SHOPIFY_ADMIN_URL, in-process so
+// the embedded demo shows a parcel moving.
+import { createHmac, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SimulatorOptions {
+  port?: number;
+  host?: string;
+  /** Where webhooks go, e.g. http://127.0.0.1:3000/webhooks/shopify. Unset: webhooks are only recorded. */
+  webhookUrl?: string;
+  webhookSecret: string;
+  accessToken: string;
+  shopDomain?: string;
+  /** Push every new order through fulfilled → in transit → out for delivery → delivered, this far apart. */
+  autoAdvanceMs?: number;
+  log?: (message: string) => void;
+}
+
+export type AdvanceStep = 'fulfill' | 'in_transit' | 'out_for_delivery' | 'delivered' | 'failure' | 'cancel';
+
+export interface SimOrder {
+  numericId: number;
+  id: string; // gid://shopify/Order/…
+  name: string;
+  email: string | null;
+  tags: string[];
+  lineItems: Array<{ variantId: string; quantity: number }>;
+  shippingAddress: Record<string, unknown> | null;
+  createdAt: string;
+  cancelledAt: string | null;
+  fulfillment: { id: number; shipmentStatus: string | null; trackingNumber: string; trackingCompany: string; trackingUrl: string } | null;
+}
+
+export interface Faults {
+  /** The next N API requests answer 503. */
+  unavailable?: number;
+  /** The next N API requests answer 429 with this Retry-After (seconds). */
+  throttled?: { count: number; retryAfterSeconds: number };
+  /** The next N orderCreate calls create the order and then drop the connection without an answer. */
+  dropOrderCreateResponse?: number;
+  /** The next N orderCreate calls answer with this userError. */
+  userErrors?: { count: number; message: string; field?: string[] };
+}
+
+export interface WebhookDelivery {
+  topic: string;
+  webhookId: string;
+  eventId: string;
+  body: string;
+  headers: Record<string, string>;
+  status: number | null; // null: not sent (no webhook URL) or the network failed
+}
+
+export interface ShopifySimulator {
+  url: string;
+  readonly orders: readonly SimOrder[];
+  /** Every API call: the GraphQL operation (orderCreate / orders) and the HTTP status we answered. */
+  readonly requests: ReadonlyArray<{ operation: string; status: number }>;
+  readonly webhooks: readonly WebhookDelivery[];
+  injectFaults(faults: Faults): void;
+  findOrder(idOrTag: string): SimOrder | undefined;
+  advance(idOrTag: string, step: AdvanceStep): Promise<WebhookDelivery[]>;
+  /** Signs and sends any payload (for duplicate and out-of-order tests). */
+  sendWebhook(topic: string, payload: unknown, options?: { webhookId?: string; eventId?: string; secret?: string }): Promise<WebhookDelivery>;
+  /** Sends a recorded webhook again, byte for byte with the same ids (Shopify's at-least-once delivery). */
+  redeliver(delivery: WebhookDelivery): Promise<WebhookDelivery>;
+  setWebhookUrl(url: string | undefined): void;
+  close(): Promise<void>;
+}
+
+const CARRIERS = ['UPS', 'DHL Express', 'USPS', 'FedEx'];
+
+export async function startShopifySimulator(options: SimulatorOptions): Promise<ShopifySimulator> {
+  const log = options.log ?? (() => undefined);
+  const shopDomain = options.shopDomain ?? 'battlebucks-sim.myshopify.com';
+  const orders: SimOrder[] = [];
+  const requests: Array<{ operation: string; status: number }> = [];
+  const webhooks: WebhookDelivery[] = [];
+  const faults: Required<{ unavailable: number; throttled: { count: number; retryAfterSeconds: number }; dropOrderCreateResponse: number; userErrors: { count: number; message: string; field?: string[] } }> = {
+    unavailable: 0,
+    throttled: { count: 0, retryAfterSeconds: 1 },
+    dropOrderCreateResponse: 0,
+    userErrors: { count: 0, message: '' },
+  };
+  const timers = new Set<NodeJS.Timeout>();
+  let webhookUrl = options.webhookUrl;
+  let nextOrder = 1001;
+  let nextNumericId = 5_000_000_001;
+
+  const findOrder = (idOrTag: string) =>
+    orders.find((o) => o.id === idOrTag || String(o.numericId) === idOrTag || o.tags.includes(idOrTag) || o.tags.includes(`bb-order-${idOrTag}`));
+
+  function orderNode(order: SimOrder) {
+    const f = order.fulfillment;
+    const displayStatus = f ? (f.shipmentStatus ?? 'fulfilled').toUpperCase() : null;
+    return {
+      id: order.id,
+      name: order.name,
+      tags: order.tags,
+      cancelledAt: order.cancelledAt,
+      displayFulfillmentStatus: f ? 'FULFILLED' : 'UNFULFILLED',
+      fulfillments: f ? [{ status: 'SUCCESS', displayStatus, trackingInfo: [{ number: f.trackingNumber, company: f.trackingCompany, url: f.trackingUrl }] }] : [],
+    };
+  }
+
+  function sign(body: string, secret = options.webhookSecret) {
+    return createHmac('sha256', secret).update(body, 'utf8').digest('base64');
+  }
+
+  async function post(delivery: WebhookDelivery): Promise<WebhookDelivery> {
+    webhooks.push(delivery);
+    if (!webhookUrl) return delivery;
+    try {
+      const response = await fetch(webhookUrl, { method: 'POST', headers: delivery.headers, body: delivery.body, signal: AbortSignal.timeout(10_000) });
+      delivery.status = response.status;
+      await response.arrayBuffer();
+    } catch (error) {
+      log(`webhook ${delivery.topic} to ${webhookUrl} failed: ${(error as Error).message}`);
+    }
+    return delivery;
+  }
+
+  function sendWebhook(topic: string, payload: unknown, extra: { webhookId?: string; eventId?: string; secret?: string } = {}) {
+    const body = JSON.stringify(payload);
+    const webhookId = extra.webhookId ?? randomUUID();
+    const eventId = extra.eventId ?? randomUUID();
+    const headers = {
+      'content-type': 'application/json',
+      'x-shopify-topic': topic,
+      'x-shopify-hmac-sha256': sign(body, extra.secret),
+      'x-shopify-webhook-id': webhookId,
+      'x-shopify-event-id': eventId,
+      'x-shopify-shop-domain': shopDomain,
+      'x-shopify-api-version': '2025-01',
+      'x-shopify-triggered-at': new Date().toISOString(),
+    };
+    return post({ topic, webhookId, eventId, body, headers, status: null });
+  }
+
+  function orderPayload(order: SimOrder) {
+    const f = order.fulfillment;
+    return {
+      id: order.numericId,
+      admin_graphql_api_id: order.id,
+      name: order.name,
+      email: order.email,
+      tags: order.tags.join(', '),
+      created_at: order.createdAt,
+      cancelled_at: order.cancelledAt,
+      cancel_reason: order.cancelledAt ? 'other' : null,
+      fulfillment_status: f ? 'fulfilled' : null,
+      financial_status: 'paid',
+      fulfillments: f ? [fulfillmentPayload(order)] : [],
+      line_items: order.lineItems.map((li, i) => ({ id: order.numericId * 10 + i, variant_id: Number(li.variantId.split('/').pop()) || null, quantity: li.quantity })),
+    };
+  }
+
+  function fulfillmentPayload(order: SimOrder) {
+    const f = order.fulfillment!;
+    return {
+      id: f.id,
+      admin_graphql_api_id: `gid://shopify/Fulfillment/${f.id}`,
+      order_id: order.numericId,
+      status: 'success',
+      shipment_status: f.shipmentStatus,
+      tracking_company: f.trackingCompany,
+      tracking_number: f.trackingNumber,
+      tracking_numbers: [f.trackingNumber],
+      tracking_url: f.trackingUrl,
+      tracking_urls: [f.trackingUrl],
+      updated_at: new Date().toISOString(),
+    };
+  }
+
+  async function advance(idOrTag: string, step: AdvanceStep): Promise<WebhookDelivery[]> {
+    const order = findOrder(idOrTag);
+    if (!order) throw new Error(`no simulated order ${idOrTag}`);
+    const sent: WebhookDelivery[] = [];
+    if (step === 'cancel') {
+      order.cancelledAt = new Date().toISOString();
+      sent.push(await sendWebhook('orders/cancelled', orderPayload(order)));
+      return sent;
+    }
+    if (!order.fulfillment) {
+      const number = `1Z${Math.floor(Math.random() * 1e12).toString().padStart(12, '0')}`;
+      order.fulfillment = {
+        id: order.numericId + 7_000_000_000,
+        shipmentStatus: null,
+        trackingNumber: number,
+        trackingCompany: CARRIERS[order.numericId % CARRIERS.length]!,
+        trackingUrl: `https://tracking.example/track/${number}`,
+      };
+      sent.push(await sendWebhook('fulfillments/create', fulfillmentPayload(order)));
+      sent.push(await sendWebhook('orders/fulfilled', orderPayload(order)));
+    }
+    if (step !== 'fulfill') {
+      order.fulfillment.shipmentStatus = step;
+      sent.push(await sendWebhook('fulfillments/update', fulfillmentPayload(order)));
+      sent.push(await sendWebhook('fulfillment_events/create', {
+        id: Math.floor(Math.random() * 1e9),
+        fulfillment_id: order.fulfillment.id,
+        order_id: order.numericId,
+        status: step,
+        message: `Shipment ${step.replace(/_/g, ' ')}`,
+        happened_at: new Date().toISOString(),
+      }));
+    }
+    return sent;
+  }
+
+  function scheduleAutoAdvance(order: SimOrder) {
+    if (!options.autoAdvanceMs) return;
+    const steps: AdvanceStep[] = ['fulfill', 'in_transit', 'out_for_delivery', 'delivered'];
+    steps.forEach((step, i) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!order.cancelledAt) advance(order.id, step).catch((error: Error) => log(`auto-advance failed: ${error.message}`));
+      }, options.autoAdvanceMs! * (i + 1));
+      timer.unref();
+      timers.add(timer);
+    });
+  }
+
+  function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  async function readBody(req: IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async function graphql(req: IncomingMessage, res: ServerResponse) {
+    const raw = await readBody(req);
+    let body: { query?: string; variables?: Record<string, any> };
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return json(res, 400, { errors: [{ message: 'invalid JSON' }] });
+    }
+    const query = body.query ?? '';
+    const operation = /orderCreate\s*\(/.test(query) ? 'orderCreate' : /orders\s*\(/.test(query) ? 'orders' : 'unknown';
+    const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      requests.push({ operation, status });
+      json(res, status, payload, headers);
+    };
+    if (req.headers['x-shopify-access-token'] !== options.accessToken) {
+      return answer(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
+    }
+    if (faults.unavailable > 0) {
+      faults.unavailable--;
+      return answer(503, { errors: 'Service Unavailable' });
+    }
+    if (faults.throttled.count > 0) {
+      faults.throttled.count--;
+      return answer(429, { errors: 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.' }, { 'retry-after': String(faults.throttled.retryAfterSeconds) });
+    }
+    if (operation === 'orders') {
+      const search = String(body.variables?.query ?? /query:\s*"([^"]*)"/.exec(query)?.[1] ?? '');
+      const tags = [...search.matchAll(/tag:("?)([^"\s]+)\1/g)].map((m) => m[2]!);
+      const found = orders.filter((o) => tags.every((tag) => o.tags.includes(tag)));
+      return answer(200, { data: { orders: { nodes: found.slice(0, 1).map(orderNode) } } });
+    }
+    if (operation === 'orderCreate') {
+      const input = body.variables?.order ?? {};
+      if (faults.userErrors.count > 0) {
+        faults.userErrors.count--;
+        return answer(200, { data: { orderCreate: { order: null, userErrors: [{ field: faults.userErrors.field ?? ['lineItems', '0', 'variantId'], message: faults.userErrors.message }] } } });
+      }
+      const lineItems = Array.isArray(input.lineItems) ? input.lineItems : [];
+      if (lineItems.length === 0 || lineItems.some((li: any) => typeof li?.variantId !== 'string' || !li.variantId.startsWith('gid://shopify/ProductVariant/'))) {
+        return answer(200, { data: { orderCreate: { order: null, userErrors: [{ field: ['lineItems'], message: 'Variant is invalid' }] } } });
+      }
+      const numericId = nextNumericId++;
+      const order: SimOrder = {
+        numericId,
+        id: `gid://shopify/Order/${numericId}`,
+        name: `#${nextOrder++}`,
+        email: typeof input.email === 'string' ? input.email : null,
+        tags: Array.isArray(input.tags) ? input.tags.map(String) : [],
+        lineItems: lineItems.map((li: any) => ({ variantId: li.variantId, quantity: Number(li.quantity) || 1 })),
+        shippingAddress: input.shippingAddress ?? null,
+        createdAt: new Date().toISOString(),
+        cancelledAt: null,
+        fulfillment: null,
+      };
+      orders.push(order);
+      log(`order ${order.name} created (${order.tags.join(', ')})`);
+      scheduleAutoAdvance(order);
+      if (faults.dropOrderCreateResponse > 0) {
+        faults.dropOrderCreateResponse--;
+        requests.push({ operation, status: 0 });
+        req.socket.destroy(); // the order exists, the caller never hears about it
+        return;
+      }
+      return answer(200, { data: { orderCreate: { order: orderNode(order), userErrors: [] } } });
+    }
+    return answer(200, { errors: [{ message: 'this simulator supports orderCreate and orders(query:) only' }] });
+  }
+
+  // Control API for people poking at the demo: GET /_sim/orders, POST /_sim/orders/:id/advance { step },
+  // POST /_sim/faults { …Faults }.
+  async function control(req: IncomingMessage, res: ServerResponse, path: string) {
+    if (req.method === 'GET' && path === '/_sim/orders') return json(res, 200, { orders });
+    const raw = await readBody(req);
+    let body: any = {};
+    try {
+      body = raw ? JSON.parse(raw) : {};
+    } catch {
+      return json(res, 400, { error: 'invalid JSON' });
+    }
+    const advanceMatch = /^\/_sim\/orders\/([^/]+)\/advance$/.exec(path);
+    if (req.method === 'POST' && advanceMatch) {
+      try {
+        const sent = await advance(decodeURIComponent(advanceMatch[1]!), body.step ?? 'delivered');
+        return json(res, 200, { webhooks: sent.map(({ topic, status }) => ({ topic, status })) });
+      } catch (error) {
+        return json(res, 404, { error: (error as Error).message });
+      }
+    }
+    if (req.method === 'POST' && path === '/_sim/faults') {
+      injectFaults(body);
+      return json(res, 200, { faults });
+    }
+    return json(res, 404, { error: 'not found' });
+  }
+
+  function injectFaults(next: Faults) {
+    if (next.unavailable !== undefined) faults.unavailable = next.unavailable;
+    if (next.throttled) faults.throttled = { ...next.throttled };
+    if (next.dropOrderCreateResponse !== undefined) faults.dropOrderCreateResponse = next.dropOrderCreateResponse;
+    if (next.userErrors) faults.userErrors = { ...next.userErrors };
+  }
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const handle = /^\/admin\/api\/[^/]+\/graphql\.json$/.test(path) && req.method === 'POST' ? graphql(req, res) : path.startsWith('/_sim/') ? control(req, res, path) : Promise.resolve(json(res, 404, { errors: 'Not Found' }));
+    handle.catch((error: Error) => {
+      log(`simulator error: ${error.message}`);
+      if (!res.headersSent) json(res, 500, { errors: 'internal error' });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+
+  return {
+    url: `http://${address.address}:${address.port}`,
+    orders,
+    requests,
+    webhooks,
+    injectFaults,
+    findOrder,
+    advance,
+    sendWebhook,
+    redeliver: (delivery) => post({ ...delivery, status: null }),
+    setWebhookUrl(url) {
+      webhookUrl = url;
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
