@@ -1,5 +1,5 @@
 // Admin shapes of item definitions and listings: request bodies, query strings and responses.
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Cursor, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 import { SlotKey } from '../games/games.schemas.js';
 
@@ -16,6 +16,14 @@ export const ListingDeliveryTypeSchema = Type.Union(
   [Type.Literal('inventory'), Type.Literal('email'), Type.Literal('shopify'), Type.Literal('functional'), Type.Literal('mixed')],
   { description: 'inventory | email | shopify | functional | mixed' },
 );
+
+/**
+ * Nullable for request bodies. The app's Ajv coerces types, and with `anyOf: [T, null]` it coerces null → 0 for
+ * an integer and 0 or "" → null for the null branch, so `stock: null` would become 0 and `perUserLimit: 0`
+ * would silently become null. A type array (`["integer", "null"]`) matches by type first and never coerces.
+ */
+const OrNull = <T extends TSchema>(schema: T) =>
+  Type.Unsafe<Static<T> | null>({ ...schema, type: [schema.type as string, 'null'] });
 
 /** Free-form JSON objects; their serialized size is capped by the service (MAX_JSON_BYTES). */
 const JsonObject = Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 100 });
@@ -49,15 +57,15 @@ const itemFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.String({ maxLength: 5000 }),
   kind: ItemKindSchema,
-  gameId: Nullable(Uuid),
+  gameId: OrNull(Uuid),
   compatibleGameIds: Type.Array(Uuid, { maxItems: 200 }),
-  slot: Nullable(SlotKey),
+  slot: OrNull(SlotKey),
   consumable: Type.Boolean(),
   maxStack: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'default: 99 for consumables, 1 otherwise' }),
   deliveryType: DeliveryTypeSchema,
-  effect: Nullable(JsonObject),
+  effect: OrNull(JsonObject),
   attributes: JsonObject,
-  shopifyVariantId: Nullable(Type.String({ minLength: 1, maxLength: 200 })),
+  shopifyVariantId: OrNull(Type.String({ minLength: 1, maxLength: 200 })),
 };
 
 export const CreateItemBody = Type.Object(
@@ -137,12 +145,12 @@ const listingFields = {
     Type.Object({ itemId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }) }, { additionalProperties: false }),
     { minItems: 1, maxItems: 50, description: 'one line sells a single item; more lines make a bundle' },
   ),
-  startsAt: Nullable(Timestamp),
-  endsAt: Nullable(Timestamp),
-  stock: Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'null = unlimited' })),
-  perUserLimit: Nullable(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  startsAt: OrNull(Timestamp),
+  endsAt: OrNull(Timestamp),
+  stock: OrNull(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'null = unlimited' })),
+  perUserLimit: OrNull(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
   tags: Type.Array(Tag, { maxItems: 20 }),
-  featuredRank: Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'lower shows first; null = not featured' })),
+  featuredRank: OrNull(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'lower shows first; null = not featured' })),
   active: Type.Boolean(),
 };
 
