@@ -133,13 +133,16 @@ export interface FulfillmentRow {
   trackingUrl: string | null;
   createdAt: string;
   updatedAt: string;
+  /** created_at to the microsecond: the keyset cursor (milliseconds would repeat rows). */
+  cursorAt: string;
 }
 
 const SELECT_FULFILLMENT = `
   SELECT f.id, f.order_id AS "orderId", f.order_line_id AS "orderLineId", f.user_id AS "userId", l.item_id AS "itemId",
          l.quantity, f.delivery_type AS "deliveryType", f.status, f.attempts, f.last_error AS "lastError",
          f.external_id AS "externalId", f.tracking_number AS "trackingNumber", f.tracking_company AS "trackingCompany",
-         f.tracking_url AS "trackingUrl", ${ISO('f.created_at')} AS "createdAt", ${ISO('f.updated_at')} AS "updatedAt"
+         f.tracking_url AS "trackingUrl", ${ISO('f.created_at')} AS "createdAt", ${ISO('f.updated_at')} AS "updatedAt",
+         to_char(f.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorAt"
     FROM fulfillments f JOIN order_lines l ON l.id = f.order_line_id`;
 
 export async function findFulfillment(db: Executor, id: string): Promise<FulfillmentRow | undefined> {

@@ -150,7 +150,7 @@ export function createFulfillmentService(
       const rows = await repo.listFulfillments(db, { status: query.status, after: after && { createdAt: after[0], id: after[1] }, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);
-      return { items: page.map(present), nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdAt, last.id]) : null };
+      return { items: page.map(present), nextCursor: rows.length > query.limit && last ? encodeCursor([last.cursorAt, last.id]) : null };
     },
 
     async get(id: string) {
@@ -166,7 +166,7 @@ export function createFulfillmentService(
         if (!(await repo.reopenFailed(tx, id))) {
           const current = await repo.statusOf(tx, id);
           if (!current) throw notFound('fulfillment');
-          throw new DomainError('invalid_state', `only a failed fulfillment can be retried; this one is ${current.status}`, { status: current.status });
+          throw new DomainError('invalid_state', `only a failed fulfillment can be retried; this one is ${current.status}`, { currentStatus: current.status });
         }
         await repo.insertEvents(tx, [{ fulfillmentId: id, status: 'pending', detail: `retry requested by ${actor}` }]);
         await jobs.send(tx, QUEUES.fulfillmentDeliver, { fulfillmentId: id });

@@ -1,0 +1,131 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
+import { ADDRESS, createItem, createUser, fulfillmentRow, placeOrder, waitFor, waitForStatus } from './fixtures.js';
+
+const TOKEN = 'shpat_test_token';
+const SECRET = 'shopify-webhook-test-secret';
+let t: TestApp;
+let sim: ShopifySimulator;
+
+beforeAll(async () => {
+  sim = await startShopifySimulator({ webhookSecret: SECRET, accessToken: TOKEN });
+  t = await startTestApp({ workers: true, env: { SHOPIFY_ADMIN_URL: sim.url, SHOPIFY_ACCESS_TOKEN: TOKEN, SHOPIFY_WEBHOOK_SECRET: SECRET } });
+  sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+});
+afterAll(async () => {
+  await t?.close();
+  await sim?.close();
+});
+beforeEach(() => sim.injectFaults({ unavailable: 0, throttled: { count: 0, retryAfterSeconds: 1 }, dropOrderCreateResponse: 0, userErrors: { count: 0, message: '' } }));
+
+const ordersTagged = (orderId: string) => sim.orders.filter((o) => o.tags.includes(`bb-order-${orderId}`));
+
+async function merchOrder(quantity = 1) {
+  const itemId = await createItem(t, { deliveryType: 'shopify', variantId: 'gid://shopify/ProductVariant/777' });
+  const userId = await createUser(t, 'buyer@players.test');
+  return placeOrder(t, { userId, items: [{ itemId, quantity }], shippingAddress: ADDRESS });
+}
+
+describe('Shopify orders', () => {
+  it('when a merch line is bought, then one Shopify order is created with the variant, address, email and tag, and the fulfillment is processing', async () => {
+    const { orderId, fulfillments: [f] } = await merchOrder(2);
+    expect(f!.status).toBe('pending');
+    const row = await waitForStatus(t, f!.fulfillmentId, 'processing');
+    const [order] = ordersTagged(orderId);
+    expect(ordersTagged(orderId)).toHaveLength(1);
+    expect(row.external_id).toBe(order!.id);
+    expect(order!.lineItems).toEqual([{ variantId: 'gid://shopify/ProductVariant/777', quantity: 2 }]);
+    expect(order!.email).toBe('buyer@players.test');
+    expect(order!.shippingAddress).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace', address1: '12 Analytical St', city: 'London', zip: 'N1 9GU', countryCode: 'GB' });
+  });
+
+  it('when the order has no shipping address, then the purchase is refused with validation_failed', async () => {
+    const itemId = await createItem(t, { deliveryType: 'shopify' });
+    await expect(placeOrder(t, { userId: await createUser(t), items: [{ itemId }], shippingAddress: null })).rejects.toMatchObject({ code: 'validation_failed' });
+  });
+
+  it('when Shopify answers 503 first, then the retry creates exactly one Shopify order', async () => {
+    sim.injectFaults({ unavailable: 1 });
+    const { orderId, fulfillments: [f] } = await merchOrder();
+    const row = await waitForStatus(t, f!.fulfillmentId, 'processing');
+    expect(row.attempts).toBe(2);
+    expect(ordersTagged(orderId)).toHaveLength(1);
+  });
+
+  it('when Shopify throttles with 429 and Retry-After, then the worker waits and succeeds with one order', async () => {
+    sim.injectFaults({ throttled: { count: 1, retryAfterSeconds: 2 } });
+    const { orderId, fulfillments: [f] } = await merchOrder();
+    await waitFor(async () => (await fulfillmentRow(t, f!.fulfillmentId)).last_error, 'the throttled attempt');
+    const detail = await t.request('GET', `/admin/fulfillments/${f!.fulfillmentId}`, { token: t.adminToken });
+    expect(detail.body.events.at(-1).detail).toMatch(/429.*retrying in [2-9] s/);
+    await waitForStatus(t, f!.fulfillmentId, 'processing');
+    expect(ordersTagged(orderId)).toHaveLength(1);
+  });
+
+  it('when the orderCreate response is lost after Shopify created the order, then the retry finds it by tag and no second order exists', async () => {
+    sim.injectFaults({ dropOrderCreateResponse: 1 });
+    const from = sim.requests.length;
+    const { orderId, fulfillments: [f] } = await merchOrder();
+    const row = await waitForStatus(t, f!.fulfillmentId, 'processing');
+    expect(ordersTagged(orderId)).toHaveLength(1);
+    expect(row.external_id).toBe(ordersTagged(orderId)[0]!.id);
+    // lookup, create (answer lost), lookup (found): never a second orderCreate
+    expect(sim.requests.slice(from).map((r) => `${r.operation}:${r.status}`)).toEqual(['orders:200', 'orderCreate:0', 'orders:200']);
+  });
+
+  it('when Shopify returns userErrors, then the fulfillment fails with the message, shows in the dead letters, and an operator retry delivers it', async () => {
+    sim.injectFaults({ userErrors: { count: 1, message: 'Variant is out of stock' } });
+    const { orderId, fulfillments: [f] } = await merchOrder();
+    const failed = await waitForStatus(t, f!.fulfillmentId, 'failed');
+    expect(failed.last_error).toMatch(/Variant is out of stock/);
+    expect(failed.attempts).toBe(1); // userErrors are not retried blindly
+
+    const deadLetters = await t.request('GET', '/admin/fulfillments?status=failed&limit=100', { token: t.adminToken });
+    const listed = deadLetters.body.items.find((i: { id: string }) => i.id === f!.fulfillmentId);
+    expect(listed).toMatchObject({ status: 'failed', error: expect.stringMatching(/Variant is out of stock/) });
+
+    const retried = await t.request('POST', `/admin/fulfillments/${f!.fulfillmentId}/retry`, { token: t.adminToken });
+    expect(retried.status).toBe(200);
+    expect(retried.body.status).toBe('pending');
+    await waitForStatus(t, f!.fulfillmentId, 'processing');
+    expect(ordersTagged(orderId)).toHaveLength(1);
+
+    const again = await t.request('POST', `/admin/fulfillments/${f!.fulfillmentId}/retry`, { token: t.adminToken });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('invalid_state');
+    const history = await t.request('GET', `/admin/fulfillments/${f!.fulfillmentId}`, { token: t.adminToken });
+    expect(history.body.events.map((e: { status: string }) => e.status)).toEqual(['pending', 'failed', 'pending', 'processing']);
+  });
+
+  it('when Shopify keeps failing, then after JOB_MAX_ATTEMPTS the fulfillment is failed with the last error', async () => {
+    sim.injectFaults({ unavailable: 100 });
+    const { fulfillments: [f] } = await merchOrder();
+    const failed = await waitForStatus(t, f!.fulfillmentId, 'failed');
+    expect(failed.attempts).toBe(3);
+    expect(failed.last_error).toMatch(/503/);
+  });
+
+  it('when the admin list is paged, then the cursor walks every fulfillment once and bad input is a 400', async () => {
+    const seen = new Set<string>();
+    let cursor: string | null = null;
+    do {
+      const page: { status: number; body: { items: Array<{ id: string }>; nextCursor: string | null } } =
+        await t.request('GET', `/admin/fulfillments?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: t.adminToken });
+      expect(page.status).toBe(200);
+      for (const item of page.body.items) {
+        expect(seen.has(item.id)).toBe(false);
+        seen.add(item.id);
+      }
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    const { rows } = await t.runtime.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM fulfillments');
+    expect(seen.size).toBe(rows[0]!.n);
+    for (const query of ['status=lost', 'cursor=garbage', 'limit=0', 'limit=101']) {
+      const response = await t.request('GET', `/admin/fulfillments?${query}`, { token: t.adminToken });
+      expect(response.status).toBe(400);
+    }
+    expect((await t.request('GET', '/admin/fulfillments/00000000-0000-4000-8000-000000000000', { token: t.adminToken })).status).toBe(404);
+    expect((await t.request('POST', '/admin/fulfillments/00000000-0000-4000-8000-000000000000/retry', { token: t.adminToken })).status).toBe(404);
+  });
+});
