@@ -134,3 +134,27 @@ describe('GET /user/inventory', () => {
     expect((await list(a.token)).items).toHaveLength(1);
   });
 });
+
+describe('the inventory page query plan', () => {
+  it('when a page is read, then inventory_items_user_idx serves both the filter and the order (no sort node)', async () => {
+    const player = await t.player();
+    await f.grant(player.id, [{ itemId: await f.item() }, { itemId: await f.item() }]);
+    const { listInventoryPage } = await import('../../src/modules/inventory/inventory-list.repository.js');
+    const plan = await t.runtime.deps.db.withTx(async (tx) => {
+      // A test table is tiny, so the planner would rightly seq-scan it; forbid that to see what the index offers.
+      await tx.query('SET LOCAL enable_seqscan = off');
+      let explained: unknown;
+      const explaining = {
+        async query<R>(text: string, params?: readonly unknown[]) {
+          const { rows } = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, params);
+          explained = rows[0]!['QUERY PLAN'];
+          return { rows: [] as R[], rowCount: 0 };
+        },
+      };
+      await listInventoryPage(explaining, { userId: player.id, filter: {}, after: { acquiredAt: new Date().toISOString(), id: crypto.randomUUID() }, limit: 21 });
+      return JSON.stringify(explained);
+    });
+    expect(plan).toContain('inventory_items_user_idx');
+    expect(plan).not.toContain('"Node Type":"Sort"');
+  });
+});
