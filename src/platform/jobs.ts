@@ -48,6 +48,7 @@ export class Jobs {
   readonly boss: PgBoss;
   private started = false;
   private readonly stopHooks: Array<() => Promise<void>> = [];
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     private readonly db: Database,
@@ -92,16 +93,25 @@ export class Jobs {
     const workOptions = { batchSize: options.batchSize ?? 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5, includeMetadata: true as const };
     await this.boss.work<T>(name, workOptions, async (jobs) => {
       for (const job of jobs) {
+        const run = handler(job.data, { id: job.id, retryCount: job.retryCount });
+        this.running.add(run);
         try {
-          await handler(job.data, { id: job.id, retryCount: job.retryCount });
+          await run;
           metrics.jobs.inc({ queue: name, outcome: 'completed' });
         } catch (error) {
           metrics.jobs.inc({ queue: name, outcome: 'failed' });
           this.options.logger.warn({ err: error, queue: name, jobId: job.id }, 'job failed; pg-boss will retry or dead-letter it');
           throw error;
+        } finally {
+          this.running.delete(run);
         }
       }
     });
+  }
+
+  /** Settles when every handler started in this process has returned (also those outliving a stop). */
+  async whenIdle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
   /** A cron schedule (one per queue). Every instance may call this; pg-boss keeps one schedule row. */

@@ -112,6 +112,8 @@ export interface TestSmtp {
   mails: ReceivedMail[];
   /** 'accept' normally; 'hang' never answers the DATA command (a send that hangs forever). */
   mode: 'accept' | 'hang';
+  /** Messages received in 'hang' mode and never acknowledged. */
+  hung: number;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -124,6 +126,7 @@ export async function startSmtp(): Promise<TestSmtp> {
     url: '',
     mails,
     mode: 'accept',
+    hung: 0,
     async start() {
       server = new SMTPServer({
         authOptional: true,
@@ -134,7 +137,10 @@ export async function startSmtp(): Promise<TestSmtp> {
           const chunks: Buffer[] = [];
           stream.on('data', (chunk: Buffer) => chunks.push(chunk));
           stream.on('end', () => {
-            if (smtp.mode === 'hang') return; // swallow the message and never say 250
+            if (smtp.mode === 'hang') {
+              smtp.hung++;
+              return; // swallow the message and never say 250
+            }
             const raw = Buffer.concat(chunks).toString('utf8');
             const messageId = /^Message-ID:\s*(.+)$/im.exec(raw)?.[1]?.trim() ?? null;
             mails.push({ to: session.envelope.rcptTo.map((r) => r.address), messageId, raw });

@@ -1,0 +1,174 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
+import { ADDRESS, createItem, createUser, fulfillmentRow, placeOrder, waitFor, waitForStatus } from './fixtures.js';
+
+const TOKEN = 'shpat_test_token';
+const SECRET = 'shopify-webhook-current-secret';
+const PREVIOUS = 'shopify-webhook-previous-secret';
+let t: TestApp;
+let sim: ShopifySimulator;
+
+beforeAll(async () => {
+  sim = await startShopifySimulator({ webhookSecret: SECRET, accessToken: TOKEN });
+  t = await startTestApp({
+    workers: true,
+    env: { SHOPIFY_ADMIN_URL: sim.url, SHOPIFY_ACCESS_TOKEN: TOKEN, SHOPIFY_WEBHOOK_SECRET: SECRET, SHOPIFY_WEBHOOK_SECRET_PREVIOUS: PREVIOUS },
+  });
+  sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+});
+afterAll(async () => {
+  await t?.close();
+  await sim?.close();
+});
+
+async function shippedOrder() {
+  const itemId = await createItem(t, { deliveryType: 'shopify' });
+  const userId = await createUser(t);
+  const placed = await placeOrder(t, { userId, items: [{ itemId }], shippingAddress: ADDRESS });
+  const fulfillmentId = placed.fulfillments[0]!.fulfillmentId;
+  await waitForStatus(t, fulfillmentId, 'processing');
+  return { ...placed, fulfillmentId, userId };
+}
+
+const storedWebhooks = async () => (await t.runtime.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_events')).rows[0]!.n;
+const history = async (id: string) => (await t.request('GET', `/admin/fulfillments/${id}`, { token: t.adminToken })).body.events as Array<{ status: string; detail: string }>;
+
+function signedRequest(body: string, secret: string, headers: Record<string, string> = {}) {
+  return t.request('POST', '/webhooks/shopify', {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-shopify-topic': 'orders/fulfilled',
+      'x-shopify-hmac-sha256': createHmac('sha256', secret).update(body).digest('base64'),
+      'x-shopify-webhook-id': randomUUID(),
+      'x-shopify-event-id': randomUUID(),
+      ...headers,
+    },
+  });
+}
+
+describe('Shopify webhook verification', () => {
+  it('when the signature is wrong, missing, or made over a re-serialized body, then 401 and nothing is stored', async () => {
+    const before = await storedWebhooks();
+    const body = '{"id": 1,  "tags": ""}';
+    const reserialized = createHmac('sha256', SECRET).update(JSON.stringify(JSON.parse(body))).digest('base64');
+    for (const hmac of ['AAAA', '', 'not base64!', reserialized, createHmac('sha256', 'wrong').update(body).digest('base64')]) {
+      const response = await signedRequest(body, SECRET, { 'x-shopify-hmac-sha256': hmac });
+      expect(response.status).toBe(401);
+      expect(response.body.code).toBe('unauthorized');
+    }
+    const unsigned = await t.request('POST', '/webhooks/shopify', { body, headers: { 'content-type': 'application/json', 'x-shopify-topic': 'orders/fulfilled', 'x-shopify-webhook-id': randomUUID() } });
+    expect(unsigned.status).toBe(401);
+    expect(await storedWebhooks()).toBe(before);
+  });
+
+  it('when signed with the previous secret during a rotation, then it is accepted', async () => {
+    const response = await signedRequest('{"id": 2}', PREVIOUS);
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ received: true, duplicate: false });
+  });
+
+  it('when signed but malformed (no webhook id, not JSON), then 400 and nothing is stored', async () => {
+    const before = await storedWebhooks();
+    expect((await signedRequest('{"id": 3}', SECRET, { 'x-shopify-webhook-id': '' })).status).toBe(400);
+    expect((await signedRequest('not json', SECRET)).status).toBe(400);
+    expect((await signedRequest('[1,2]', SECRET)).status).toBe(400);
+    expect(await storedWebhooks()).toBe(before);
+  });
+});
+
+describe('Shopify tracking through webhooks', () => {
+  it('when the parcel is fulfilled, in transit and delivered, then the status moves forward with tracking and every event is in the history', async () => {
+    const { orderId, fulfillmentId } = await shippedOrder();
+    await sim.advance(orderId, 'in_transit');
+    const shipped = await waitForStatus(t, fulfillmentId, 'shipped');
+    expect(shipped.tracking_number).toMatch(/^1Z/);
+    expect(shipped.tracking_url).toContain(shipped.tracking_number);
+    await sim.advance(orderId, 'delivered');
+    await waitForStatus(t, fulfillmentId, 'delivered');
+    const events = await waitFor(async () => {
+      const all = await history(fulfillmentId);
+      return all.length >= 8 ? all : undefined; // pending, processing + six webhooks
+    }, 'all webhooks in the history');
+    expect(events.map((e) => e.status).filter((s, i, a) => s !== a[i - 1])).toEqual(['pending', 'processing', 'shipped', 'delivered']);
+  });
+
+  it('when the same webhook is delivered twice, then it is stored and processed once', async () => {
+    const { orderId, fulfillmentId } = await shippedOrder();
+    const [created] = await sim.advance(orderId, 'fulfill');
+    await waitForStatus(t, fulfillmentId, 'shipped');
+    const again = await sim.redeliver(created!);
+    expect(again.status).toBe(200);
+    // Same event id under a new webhook id (Shopify retries can re-wrap): still a duplicate.
+    const rewrapped = await sim.sendWebhook(created!.topic, JSON.parse(created!.body), { eventId: created!.eventId });
+    expect(rewrapped.status).toBe(200);
+    const { rows } = await t.runtime.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_events WHERE external_id = $1 OR event_id = $2', [created!.webhookId, created!.eventId]);
+    expect(rows[0]!.n).toBe(1);
+    await waitFor(async () => (await history(fulfillmentId)).length >= 4 || undefined, 'the fulfillment webhooks processed');
+    const fulfilledEvents = (await history(fulfillmentId)).filter((e) => e.detail?.includes('fulfillments/create'));
+    expect(fulfilledEvents).toHaveLength(1);
+  });
+
+  it('when "delivered" arrives before "in transit", then the fulfillment stays delivered and both events are recorded', async () => {
+    const { orderId, fulfillmentId } = await shippedOrder();
+    const order = sim.findOrder(orderId)!;
+    sim.setWebhookUrl(undefined); // record, do not send: we deliver them in the wrong order ourselves
+    const inTransit = await sim.advance(orderId, 'in_transit');
+    const delivered = await sim.advance(orderId, 'delivered');
+    sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+    for (const webhook of [...delivered, ...inTransit]) expect((await sim.redeliver(webhook)).status).toBe(200);
+    await waitForStatus(t, fulfillmentId, 'delivered');
+    const events = await waitFor(async () => {
+      const all = await history(fulfillmentId);
+      return all.length >= 2 + delivered.length + inTransit.length ? all : undefined;
+    }, 'every webhook in the history');
+    expect(events.at(-1)!.status).toBe('delivered');
+    expect(events.some((e) => /in_transit.*stays delivered/.test(e.detail))).toBe(true);
+    expect((await fulfillmentRow(t, fulfillmentId)).external_id).toBe(order.id);
+  });
+
+  it('when Shopify cancels the order, then the fulfillment is cancelled and the gems are refunded once', async () => {
+    const itemId = await createItem(t, { deliveryType: 'shopify' });
+    const player = await t.player();
+    await t.request('GET', '/user/wallet', { token: player.token });
+    await t.runtime.deps.db.withTx((tx) => t.runtime.services.wallet.creditUserInTx(tx, { userId: player.id, amount: 500, counterparty: 'issuance', reason: 'grant', referenceType: 'grant', referenceId: randomUUID() }));
+    const listing = await t.runtime.deps.db.query<{ id: string }>(`INSERT INTO listings (title, price, delivery_type) VALUES ('Hoodie', 300, 'shopify') RETURNING id`);
+    await t.runtime.deps.db.query('INSERT INTO listing_items (listing_id, item_id, quantity) VALUES ($1, $2, 1)', [listing.rows[0]!.id, itemId]);
+    const purchase = await t.request('POST', '/store/purchases', {
+      token: player.token,
+      headers: { 'idempotency-key': randomUUID() },
+      body: { listingId: listing.rows[0]!.id, quantity: 1, shippingAddress: ADDRESS },
+    });
+    expect(purchase.status).toBe(201);
+    expect(purchase.body.balanceAfter).toBe(200);
+    const fulfillmentId = purchase.body.lines[0].fulfillment.id;
+    await waitForStatus(t, fulfillmentId, 'processing');
+
+    const [cancelled] = await sim.advance(purchase.body.id, 'cancel');
+    await waitForStatus(t, fulfillmentId, 'cancelled');
+    await sim.redeliver(cancelled!);
+    await sim.sendWebhook('orders/cancelled', JSON.parse(cancelled!.body)); // a second, distinct cancellation event
+    await waitFor(async () => {
+      const { rows } = await t.runtime.deps.db.query<{ pending: number }>(`SELECT count(*)::int AS pending FROM webhook_events WHERE processed_at IS NULL`);
+      return rows[0]!.pending === 0 || undefined;
+    }, 'webhooks processed');
+    const wallet = await t.request('GET', '/user/wallet', { token: player.token });
+    expect(wallet.body.balance).toBe(500);
+  });
+
+  it('when webhooks were lost, then reconciliation asks Shopify and catches up', async () => {
+    const { orderId, fulfillmentId } = await shippedOrder();
+    sim.setWebhookUrl(undefined);
+    await sim.advance(orderId, 'delivered');
+    sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+    expect((await fulfillmentRow(t, fulfillmentId)).status).toBe('processing');
+    const refund = () => Promise.reject(new Error('no refund expected'));
+    await t.runtime.services.fulfillment.reconcileShopify(refund, { minAgeSeconds: 0 });
+    const row = await fulfillmentRow(t, fulfillmentId);
+    expect(row.status).toBe('delivered');
+    expect(row.tracking_number).toMatch(/^1Z/);
+    expect((await history(fulfillmentId)).at(-1)!.detail).toMatch(/reconciliation/);
+  });
+});
