@@ -15,6 +15,7 @@ import { ProblemSchema } from './platform/http/schemas.js';
 import { metrics } from './platform/metrics.js';
 import { operationsRoutes } from './platform/http/operations.routes.js';
 import { registerRateLimits } from './platform/http/rate-limit.js';
+import { registerReadYourWrites } from './platform/http/read-your-writes.js';
 import { gamesRoutes } from './modules/games/index.js';
 import { catalogRoutes } from './modules/catalog/index.js';
 import { walletRoutes } from './modules/wallet/index.js';
@@ -80,6 +81,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
   const ctx: RouteContext = { ...deps, services, authenticate: createAuthenticate(verifier, services.users.provision) };
 
   await registerRateLimits(app, ctx);
+  registerReadYourWrites(app, ctx);
   await app.register(async (scope) => operationsRoutes(scope as unknown as App, ctx));
   for (const routes of [gamesRoutes, catalogRoutes, walletRoutes, purchasesRoutes, inventoryRoutes, charactersRoutes, fulfillmentRoutes]) {
     await app.register(async (scope) => routes(scope as unknown as App, ctx));

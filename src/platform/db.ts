@@ -3,6 +3,8 @@
 // same function runs on the pool or inside a caller's transaction.
 import pg from 'pg';
 import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import { createReadRouter, withPrimaryFallback } from './replica.js';
 
 // int8 (bigint) → number: gem amounts stay far below 2^53, and numbers keep the JSON contract simple.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -25,6 +27,18 @@ export interface Database extends Executor {
   /** Pool for catalog and history reads; the primary itself when no replica is configured. */
   readonly replica: Executor;
   readonly hasReplica: boolean;
+  /**
+   * Executor for one user's history reads (orders, ledger, inventory, characters): the replica once it has
+   * replayed that user's last noted write, the primary until then (read-your-writes, platform/replica.ts).
+   */
+  readerFor(userId: string): Promise<Executor>;
+  /**
+   * Call after a write for these users has committed and before answering: their reads stay on the primary until
+   * the replica catches up. Player writes over HTTP are noted automatically (http/read-your-writes.ts).
+   */
+  noteWrite(...userIds: string[]): Promise<void>;
+  /** Shares noted writes across instances through Redis (the app attaches it; without it they stay per process). */
+  shareWritesThrough(redis: Redis | undefined): void;
   withTx<T>(fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
   /** Raw pool access for libraries (pg-boss) that need their own client handling. */
   readonly pool: pg.Pool;
@@ -108,7 +122,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   replicaPool?.on('error', (error) => options.logger?.warn({ err: error }, 'idle replica client error'));
 
   const primary = wrapPool(pool);
-  const replica = replicaPool ? wrapPool(replicaPool) : primary;
+  const replicaExecutor = replicaPool ? withPrimaryFallback(wrapPool(replicaPool), primary, options.logger) : undefined;
+  const replica = replicaExecutor ?? primary;
+  const reads = createReadRouter({ primary, replica: replicaExecutor, logger: options.logger });
 
   async function withTx<T>(fn: (tx: Tx) => Promise<T>, txOptions: TxOptions = {}): Promise<T> {
     const maxAttempts = txOptions.maxAttempts ?? 5;
@@ -142,6 +158,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     pool,
     replica,
     hasReplica: replicaPool !== undefined,
+    readerFor: reads.readerFor,
+    noteWrite: reads.noteWrite,
+    shareWritesThrough: reads.shareThrough,
     query: primary.query,
     withTx,
     async ping() {
