@@ -127,6 +127,26 @@ describe('GET /user/inventory', () => {
     expect((await list(player.token)).items.find((e) => e.id === skinEntry)!.equippedBy).toEqual([]);
   });
 
+  it('when a game server grants items through POST /service/grants, then the cached inventory shows them at once', async () => {
+    const player = await t.player();
+    const skin = await f.item({ name: 'Trophy Skin' });
+    const lives = await f.item({ kind: 'utility', consumable: true, maxStack: 5 });
+    expect((await list(player.token)).items).toEqual([]); // cached empty
+    const grant = (items: unknown[]) => t.request('POST', '/service/grants', {
+      token: t.serviceToken, headers: { 'idempotency-key': f.unique('grant') }, body: { userId: player.id, items, reason: 'tournament reward' },
+    });
+    expect((await grant([{ itemId: skin, quantity: 1 }, { itemId: lives, quantity: 3 }])).status).toBe(201);
+    const page = await list(player.token);
+    expect(page.items.map((e) => [e.itemId, e.quantity, e.source]).sort()).toEqual([[skin, 1, 'grant'], [lives, 3, 'grant']].sort());
+
+    // Rewarding what is already owned or past the stack answers 409 and changes nothing.
+    const again = await grant([{ itemId: skin, quantity: 1 }]);
+    expect([again.status, again.body.code]).toEqual([409, 'already_owned']);
+    const overflow = await grant([{ itemId: lives, quantity: 3 }]);
+    expect([overflow.status, overflow.body.code]).toEqual([409, 'stack_limit_reached']);
+    expect((await list(player.token)).items.find((e) => e.itemId === lives)!.quantity).toBe(3);
+  });
+
   it("when two players own items, then each sees only their own inventory", async () => {
     const [a, b] = [await t.player(), await t.player()];
     await f.grant(a.id, [{ itemId: await f.item() }]);
