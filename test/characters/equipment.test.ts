@@ -189,3 +189,29 @@ describe('POST /service/loadouts', () => {
     expect((await t.request('POST', '/service/loadouts', { token: player.token, body: { characterIds: [ids[0]] } })).status).toBe(403);
   });
 });
+
+describe('equipping while the item is being revoked', () => {
+  it('when equips and a revocation race, then every equip either lands before the revoke (and is cascaded away) or answers not_owned, never a 500', async () => {
+    const player = await t.player();
+    const itemId = await f.item({ gameId: gameA, slot: 'weapon_skin' });
+    const [entry] = await f.grant(player.id, [{ itemId }]);
+    const characters: string[] = [];
+    for (const name of ['One', 'Two', 'Three']) {
+      characters.push((await t.request('POST', '/user/characters', { token: player.token, body: { name, gameId: gameA } })).body.id);
+    }
+    const { inventory } = t.runtime.services;
+    const [revoked, ...equips] = await Promise.all([
+      t.runtime.deps.db.withTx((tx) => inventory.revokeItemInTx(tx, { userId: player.id, itemId, quantity: 1, reference: 'race' })),
+      ...characters.map((id) => equip(player.token, id, 'weapon_skin', entry!)),
+    ]);
+    await inventory.invalidateUser(player.id);
+    expect(revoked).toBe(1);
+    for (const response of equips) {
+      expect([200, 409], response.text).toContain(response.status);
+      if (response.status === 409) expect(response.body.code).toBe('not_owned');
+    }
+    for (const id of characters) {
+      expect((await t.request('GET', `/user/characters/${id}`, { token: player.token })).body.equipment).toEqual([]);
+    }
+  });
+});
