@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { createGame, createItem, createListing } from './fixtures.js';
+
+let t: TestApp;
+let itemId: string;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  itemId = (await createItem(t, { name: 'Cached Skin' })).id;
+});
+afterAll(async () => t?.close());
+
+const until = async (check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> => {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return false;
+};
+
+describe('storefront HTTP caching', () => {
+  it('when If-None-Match carries the current ETag, then 304 without a body; after a change, 200 with a new ETag', async () => {
+    const listing = await createListing(t, { title: 'Etag Offer', price: 10, items: [{ itemId, quantity: 1 }] });
+    for (const path of ['/store/items?limit=5', `/store/items/${listing.id}`]) {
+      const first = await t.request('GET', path);
+      const etag = first.headers.get('etag')!;
+      expect(etag).toMatch(/^W\/".+"$/);
+      expect(first.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
+      const again = await t.request('GET', path, { headers: { 'if-none-match': etag } });
+      expect(again.status).toBe(304);
+      expect(again.text).toBe('');
+      expect(again.headers.get('etag')).toBe(etag);
+      const listed = await t.request('GET', path, { headers: { 'if-none-match': `"other", ${etag.slice(2)}` } });
+      expect(listed.status).toBe(304);
+      expect((await t.request('GET', path, { headers: { 'if-none-match': '"stale"' } })).status).toBe(200);
+    }
+    const before = (await t.request('GET', `/store/items/${listing.id}`)).headers.get('etag')!;
+    await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { price: 11 } });
+    const after = await t.request('GET', `/store/items/${listing.id}`, { headers: { 'if-none-match': before } });
+    expect(after.status).toBe(200);
+    expect(after.body.price).toBe(11);
+    expect(after.headers.get('etag')).not.toBe(before);
+  });
+
+  it('when an admin changes a price, deactivates a listing or renames an item, then the very next request shows it', async () => {
+    const listing = await createListing(t, { title: 'Fresh Offer', price: 100, items: [{ itemId, quantity: 1 }] });
+    const pageHas = async (check: (l: any) => boolean) => (await t.request('GET', '/store/items?limit=100')).body.items.some(check);
+    expect(await pageHas((l) => l.id === listing.id && l.price === 100)).toBe(true);
+    expect((await t.request('GET', `/store/items/${listing.id}`)).body.price).toBe(100);
+
+    await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { price: 80 } });
+    expect(await pageHas((l) => l.id === listing.id && l.price === 80)).toBe(true);
+    expect((await t.request('GET', `/store/items/${listing.id}`)).body.price).toBe(80);
+
+    await t.request('PATCH', `/admin/items/${itemId}`, { token: t.adminToken, body: { name: 'Renamed Skin' } });
+    expect((await t.request('GET', `/store/items/${listing.id}`)).body.items[0].name).toBe('Renamed Skin');
+
+    await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { active: false } });
+    expect(await pageHas((l) => l.id === listing.id)).toBe(false);
+    expect((await t.request('GET', `/store/items/${listing.id}`)).status).toBe(404);
+  });
+
+  it('when a cached listing reaches its start and end times, then it appears and disappears on time without an admin write', async () => {
+    const now = Date.now();
+    const listing = await createListing(t, {
+      title: 'Flash Sale', price: 5, items: [{ itemId, quantity: 1 }],
+      startsAt: new Date(now + 1200).toISOString(), endsAt: new Date(now + 2700).toISOString(),
+    });
+    const listed = async () => (await t.request('GET', '/store/items?limit=100&sort=newest')).body.items.some((l: any) => l.id === listing.id);
+    expect(await listed()).toBe(false); // cached now, while the sale has not started
+    expect((await t.request('GET', `/store/items/${listing.id}`)).status).toBe(404);
+    // The entries above are cached far longer than the 1.5 s sale, so only the time-window key can show it.
+    expect(await until(listed, 5000)).toBe(true);
+    expect((await t.request('GET', `/store/items/${listing.id}`)).status).toBe(200);
+    expect(await until(async () => !(await listed()), 5000)).toBe(true);
+    expect((await t.request('GET', `/store/items/${listing.id}`)).status).toBe(404);
+  });
+
+  it('when a game is created or changed, then the storefront keeps serving (games do not alter listings)', async () => {
+    const game = await createGame(t, ['emote']);
+    expect((await t.request('GET', '/store/items')).status).toBe(200);
+    expect((await t.request('PATCH', `/admin/games/${game.id}`, { token: t.adminToken, body: { name: 'Renamed' } })).status).toBe(200);
+    expect((await t.request('GET', '/store/items')).status).toBe(200);
+  });
+});
+
+describe('two instances sharing Redis', () => {
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    a = await startTestApp({ redis: true });
+    b = await startTestApp({ redis: true, databaseUrl: a.config.databaseUrl });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('when an admin writes through one instance, then the other serves the change on its next request', async () => {
+    const item = await createItem(a, { name: 'Shared Skin' });
+    const listing = await createListing(a, { title: 'Shared Offer', price: 300, items: [{ itemId: item.id, quantity: 1 }] });
+    const priceOn = async (app: TestApp) => (await app.request('GET', `/store/items/${listing.id}`)).body?.price;
+    const pagePriceOn = async (app: TestApp) => (await app.request('GET', '/store/items?limit=100')).body.items.find((l: any) => l.id === listing.id)?.price;
+    expect(await priceOn(b)).toBe(300); // warms b's cache
+    expect(await pagePriceOn(b)).toBe(300);
+
+    expect((await a.request('PATCH', `/admin/listings/${listing.id}`, { token: a.adminToken, body: { price: 250 } })).status).toBe(200);
+    // The version bump reaches b over pub/sub; allow for the message's delivery, well below the 5 s in-process TTL.
+    expect(await until(async () => (await priceOn(b)) === 250, 3000), "b did not see the change before its cache entry would expire").toBe(true);
+    expect(await pagePriceOn(b)).toBe(250);
+
+    expect((await a.request('DELETE', `/admin/listings/${listing.id}`, { token: a.adminToken })).status).toBe(204);
+    expect(await until(async () => (await b.request('GET', `/store/items/${listing.id}`)).status === 404, 3000), "b did not see the change before its cache entry would expire").toBe(true);
+  });
+});
