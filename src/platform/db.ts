@@ -30,6 +30,7 @@ export interface Database extends Executor {
   /**
    * Executor for one user's history reads (orders, ledger, inventory, characters): the replica once it has
    * replayed that user's last noted write, the primary until then (read-your-writes, platform/replica.ts).
+   * Any string is a scope: 'catalog' works for catalog writes and the cache loaders that follow them.
    */
   readerFor(userId: string): Promise<Executor>;
   /**
