@@ -12,6 +12,7 @@ const limitsEnv = (prefix: string) => ({
   RATE_LIMIT_PER_IP: '4',
   RATE_LIMIT_PURCHASES: '2',
   RATE_LIMIT_ADMIN_WRITES: '3',
+  RATE_LIMIT_WEBHOOKS: '3',
   RATE_LIMIT_AUTH_FAILURES: '3',
   RATE_LIMIT_KEY_PREFIX: prefix,
 });
@@ -113,6 +114,14 @@ describe('named budgets', () => {
     const writes = await repeat(4, () => a.request('POST', '/admin/games', { token: admin, body: { slug: 'INVALID SLUG', name: 'x', slots: [] } }));
     expect(writes.map((r) => r.status)).toEqual([400, 400, 400, 429]);
     expect(writes[0]!.headers.get('ratelimit-policy')).toContain('comment="admin_writes"');
+  });
+
+  it('when a sender floods a webhook with bad signatures, then the per-IP webhook budget stops it and other senders go on', async () => {
+    const send = (ip: string) => a.request('POST', '/webhooks/shopify', { body: { id: 1 }, headers: { 'x-forwarded-for': ip, 'x-shopify-hmac-sha256': 'AAAA', 'x-shopify-topic': 'orders/fulfilled', 'x-shopify-webhook-id': randomBytes(6).toString('hex') } });
+    const flood = await repeat(4, () => send('192.0.2.40'));
+    expect(flood.map((r) => r.status)).toEqual([401, 401, 401, 429]);
+    expect(flood[0]!.headers.get('ratelimit-policy')).toBe('3;w=3;comment="webhooks"');
+    expect((await send('192.0.2.41')).status).toBe(401);
   });
 
   it('when probes and scrapes arrive in any number, then they are never limited', async () => {
