@@ -151,7 +151,14 @@ export async function findStorePage(db: Executor, query: StorePageQuery): Promis
   if (filter.q !== undefined) add((p) => `l.search_text LIKE ${p}`, `%${escapeLike(filter.q.toLowerCase())}%`);
   if (filter.minPrice !== undefined) add((p) => `l.price >= ${p}::bigint`, filter.minPrice);
   if (filter.maxPrice !== undefined) add((p) => `l.price <= ${p}::bigint`, filter.maxPrice);
-  if (filter.featured !== undefined) where.push(filter.featured ? 'l.featured_rank IS NOT NULL' : 'l.featured_rank IS NULL');
+  // Written on the featured index's key (ranks are 0..1e6, so "not featured" is exactly the coalesce default):
+  // featured=true then reads only the featured head of listings_featured_idx instead of filtering the rest.
+  // The plain predicate is kept too, so partial indexes on `featured_rank IS NOT NULL` stay usable.
+  if (filter.featured !== undefined) {
+    where.push(filter.featured
+      ? `l.featured_rank IS NOT NULL AND ${FEATURED_KEY} > -2147483647`
+      : `l.featured_rank IS NULL AND ${FEATURED_KEY} = -2147483647`);
+  }
 
   const sort = SORTS[query.sort];
   if (query.after) {
