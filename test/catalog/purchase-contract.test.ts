@@ -58,6 +58,17 @@ describe('catalog purchase contract', () => {
     expect(await t.runtime.deps.db.withTx((tx) => catalog.reserveStockInTx(tx, crypto.randomUUID(), 1))).toBe(false);
   });
 
+  it('when twenty buyers race for five units, then exactly five reservations succeed and stock ends at zero', async () => {
+    const { catalog } = t.runtime.services;
+    const db = t.runtime.deps.db;
+    const drop = (await db.query<{ id: string }>(
+      `INSERT INTO listings (title, price, stock_total, stock_remaining, delivery_type) VALUES ('Drop', 10, 5, 5, 'inventory') RETURNING id`,
+    )).rows[0]!.id;
+    const results = await Promise.all(Array.from({ length: 20 }, () => db.withTx((tx) => catalog.reserveStockInTx(tx, drop, 1))));
+    expect(results.filter(Boolean)).toHaveLength(5);
+    expect(await stockOf(drop)).toBe(0);
+  });
+
   it('when items are fetched by id, then unknown ids are skipped and platform compatibility is included', async () => {
     const items = await t.runtime.services.catalog.getItemsInTx(t.runtime.deps.db, [itemId, crypto.randomUUID(), itemId]);
     expect(items).toHaveLength(1);
