@@ -135,6 +135,27 @@ describe('equipping rules', () => {
   });
 });
 
+describe('malformed equipment requests', () => {
+  it('when the slot, body or ids are malformed, then 400 validation_failed and nothing is equipped', async () => {
+    const p = await playerWithCharacter(gameA);
+    const [entry] = await f.grant(p.id, [{ itemId: await f.item({ gameId: gameA, slot: 'weapon_skin' }) }]);
+    const attempts: Array<[string, string, unknown]> = [
+      ['PUT', `/user/characters/${p.characterId}/equipment/Weapon-Skin`, { inventoryItemId: entry }],
+      ['PUT', `/user/characters/${p.characterId}/equipment/weapon_skin`, {}],
+      ['PUT', `/user/characters/${p.characterId}/equipment/weapon_skin`, { inventoryItemId: 'nope' }],
+      ['PUT', `/user/characters/${p.characterId}/equipment/weapon_skin`, { inventoryItemId: entry, extra: 1 }],
+      ['PUT', `/user/characters/not-a-uuid/equipment/weapon_skin`, { inventoryItemId: entry }],
+      ['PATCH', `/user/characters/${p.characterId}`, {}],
+    ];
+    for (const [method, path, body] of attempts) {
+      const response = await t.request(method, path, { token: p.token, body });
+      expect(response.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+    expect((await t.request('GET', `/user/characters/${p.characterId}`, { token: p.token })).body.equipment).toEqual([]);
+  });
+});
+
 describe('revocation', () => {
   it('when an equipped item is revoked (refund), then every character wearing it loses it at once', async () => {
     const player = await t.player();
