@@ -77,3 +77,55 @@ function params(input: TransferInput, sign: 1 | -1): unknown[] {
     sign,
   ];
 }
+
+export async function findBalance(db: Executor, userId: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ balance: number }>('SELECT balance FROM ledger_accounts WHERE user_id = $1', [userId]);
+  return rows[0]?.balance;
+}
+
+export interface EntryRow {
+  entry_id: number;
+  transfer_id: string;
+  amount: number;
+  balance_after: number;
+  reason: string;
+  reference_type: string | null;
+  reference_id: string | null;
+  memo: string | null;
+  created_at: Date;
+}
+
+/** One keyset page of a user's entries, newest first, walking ledger_entries_account_idx (account_id, id DESC). */
+export async function listEntries(db: Executor, userId: string, beforeEntryId: number | null, limit: number): Promise<EntryRow[]> {
+  const { rows } = await db.query<EntryRow>(
+    `SELECT e.id AS entry_id, e.transfer_id, e.amount, e.balance_after, t.reason, t.reference_type, t.reference_id, t.memo,
+            e.created_at
+       FROM ledger_entries e
+       JOIN ledger_transfers t ON t.id = e.transfer_id
+      WHERE e.account_id = (SELECT id FROM ledger_accounts WHERE user_id = $1)
+        AND ($2::bigint IS NULL OR e.id < $2)
+      ORDER BY e.id DESC
+      LIMIT $3`,
+    [userId, beforeEntryId, limit],
+  );
+  return rows;
+}
+
+/** The user's side of one transfer: what a replayed webhook answers with. */
+export async function findUserEntryByReference(
+  db: Executor,
+  referenceType: string,
+  referenceId: string,
+): Promise<{ transfer_id: string; user_id: string; amount: number; balance_after: number } | undefined> {
+  const { rows } = await db.query<{ transfer_id: string; user_id: string; amount: number; balance_after: number }>(
+    `SELECT t.id AS transfer_id, a.user_id, e.amount, e.balance_after
+       FROM ledger_transfers t
+       JOIN ledger_entries e ON e.transfer_id = t.id AND e.balance_after IS NOT NULL
+       JOIN ledger_accounts a ON a.id = e.account_id
+      WHERE t.reference_type = $1 AND t.reference_id = $2
+      ORDER BY e.id
+      LIMIT 1`,
+    [referenceType, referenceId],
+  );
+  return rows[0];
+}

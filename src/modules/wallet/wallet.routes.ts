@@ -1,7 +1,74 @@
+import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
+import { Cursor, IdempotencyHeaders, Limit, Page, Uuid, errorResponses } from '../../platform/http/schemas.js';
+import { principalOf } from '../../platform/http/auth-hooks.js';
+import { replyIdempotent } from '../../platform/http/idempotent-reply.js';
+import { Adjustment, AdjustmentBody, Grant, GrantBody, Wallet, WalletTransaction } from './wallet.schemas.js';
+import { createGrantsFlow } from './grants.js';
+import { paymentsWebhookRoutes } from './payments-webhook.routes.js';
 
 export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
-  void app;
-  void ctx;
+  const { services, authenticate, db } = ctx;
+  const { wallet } = services;
+  const grants = createGrantsFlow(services);
+  for (const schema of [Wallet, WalletTransaction, Grant, Adjustment]) app.addSchema(schema);
+
+  const player = { preHandler: authenticate('player') };
+  app.get('/user/wallet', {
+    ...player,
+    schema: { tags: ['wallet'], summary: "The caller's gem balance", response: { 200: Type.Ref(Wallet), ...errorResponses(401, 403) } },
+  }, async (request) => ({ balance: await wallet.getBalance(principalOf(request).userId), currency: 'gems' as const }));
+
+  app.get('/user/wallet/transactions', {
+    ...player,
+    schema: {
+      tags: ['wallet'],
+      summary: "The caller's ledger entries, newest first",
+      querystring: Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false }),
+      response: { 200: Page(Type.Ref(WalletTransaction)), ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => wallet.listTransactions(principalOf(request).userId, request.query));
+
+  app.post('/admin/users/:userId/wallet/adjustments', {
+    preHandler: authenticate('admin'),
+    schema: {
+      tags: ['admin', 'wallet'],
+      summary: 'Credit (positive) or debit (negative) a wallet; a debit never takes it below zero',
+      headers: IdempotencyHeaders,
+      params: Type.Object({ userId: Uuid }),
+      body: AdjustmentBody,
+      response: { 201: Type.Ref(Adjustment), ...errorResponses(400, 401, 403, 404, 409, 422) },
+    },
+  }, async (request, reply) => {
+    const actor = principalOf(request).userId;
+    return replyIdempotent(db, request, reply, async (tx) => ({
+      status: 201,
+      body: await wallet.adjustInTx(tx, { userId: request.params.userId, amount: request.body.amount, reason: request.body.reason, actor }),
+    }));
+  });
+
+  app.post('/service/grants', {
+    preHandler: authenticate('service'),
+    schema: {
+      tags: ['service', 'wallet'],
+      summary: 'Grant gems and/or items (tournament rewards, promotions, collabs); creates the user if new',
+      headers: IdempotencyHeaders,
+      body: GrantBody,
+      response: { 201: Type.Ref(Grant), ...errorResponses(400, 401, 403, 404, 409, 422) },
+    },
+  }, async (request, reply) => {
+    const grantedBy = `service:${principalOf(request).userId}`;
+    let granted: { userId: string; items: unknown[] } | undefined;
+    const sent = await replyIdempotent(db, request, reply, async (tx) => {
+      const grant = await grants.grantInTx(tx, { ...request.body, grantedBy });
+      granted = grant;
+      return { status: 201, body: grant };
+    });
+    // The inventory cache is dropped only after the commit, so no reader can re-cache the pre-grant state.
+    if (granted && granted.items.length > 0) await services.inventory.invalidateUser(granted.userId);
+    return sent;
+  });
+
+  await app.register(async (scope) => paymentsWebhookRoutes(scope as unknown as App, ctx, grants));
 }

@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { CoreDeps } from '../../context.js';
-import type { Tx } from '../../platform/db.js';
-import { DomainError, PG, pgErrorCode } from '../../platform/errors.js';
+import type { Executor, Tx } from '../../platform/db.js';
+import { DomainError, PG, notFound, pgErrorCode } from '../../platform/errors.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import type { UsersService } from '../users/index.js';
 import * as repo from './wallet.repository.js';
+import { verifyLedger } from './ledger-verifier.js';
 
 export type SystemAccount = 'issuance' | 'store_revenue' | 'refunds' | 'topups' | 'adjustments' | 'promotions';
 export type TransferReason = 'purchase' | 'grant' | 'topup' | 'adjustment' | 'refund' | 'functional_effect' | 'shopify_cancellation';
@@ -33,29 +36,107 @@ function toInput(transfer: UserTransfer): repo.TransferInput {
   return { ...transfer, memo: transfer.memo ?? null };
 }
 
-export function createWalletService(deps: CoreDeps, _services: { users: UsersService }) {
-  void deps;
+export interface WalletTransactionView {
+  id: string;
+  amount: number;
+  balanceAfter: number;
+  reason: string;
+  reference: string | null;
+  referenceType: string | null;
+  memo: string | null;
+  createdAt: string;
+}
+
+export interface AdjustmentView {
+  id: string;
+  userId: string;
+  amount: number;
+  reason: string;
+  transferId: string;
+  balanceAfter: number;
+  createdAt: string;
+}
+
+/** Moves gems from a system account into the user's wallet, in the caller's transaction. */
+async function creditUserInTx(tx: Tx, transfer: UserTransfer): Promise<TransferResult> {
+  checkAmount(transfer);
+  let row: repo.TransferRow | undefined;
+  try {
+    row = await repo.creditUser(tx, toInput(transfer));
+  } catch (error) {
+    // The wallet is created on the fly, which needs the user: an unknown user is a 404, not a 500.
+    if (pgErrorCode(error) === PG.foreignKeyViolation) throw new DomainError('not_found', 'user not found');
+    throw error;
+  }
+  if (!row) throw new Error(`unknown system account ${transfer.counterparty}`);
+  return { transferId: row.transfer_id, balanceAfter: row.balance_after };
+}
+
+/** Moves gems out of the user's wallet (conditional UPDATE); throws DomainError('insufficient_funds'). */
+async function debitUserInTx(tx: Tx, transfer: UserTransfer): Promise<TransferResult> {
+  checkAmount(transfer);
+  const row = await repo.debitUser(tx, toInput(transfer));
+  if (!row) throw new DomainError('insufficient_funds', 'not enough gems in the wallet', { required: transfer.amount });
+  return { transferId: row.transfer_id, balanceAfter: row.balance_after };
+}
+
+export function createWalletService({ db }: CoreDeps, _services: { users: UsersService }) {
   return {
-    /** Moves gems from a system account into the user's wallet, in the caller's transaction. */
-    async creditUserInTx(tx: Tx, transfer: UserTransfer): Promise<TransferResult> {
-      checkAmount(transfer);
-      let row: repo.TransferRow | undefined;
-      try {
-        row = await repo.creditUser(tx, toInput(transfer));
-      } catch (error) {
-        // The wallet is created on the fly, which needs the user: an unknown user is a 404, not a 500.
-        if (pgErrorCode(error) === PG.foreignKeyViolation) throw new DomainError('not_found', 'user not found');
-        throw error;
-      }
-      if (!row) throw new Error(`unknown system account ${transfer.counterparty}`);
-      return { transferId: row.transfer_id, balanceAfter: row.balance_after };
+    creditUserInTx,
+    debitUserInTx,
+    /** The balance a player sees: read from the primary, so a purchase that just committed is reflected. */
+    async getBalance(userId: string, executor: Executor = db): Promise<number> {
+      return (await repo.findBalance(executor, userId)) ?? 0;
     },
-    /** Moves gems out of the user's wallet (conditional UPDATE); throws DomainError('insufficient_funds'). */
-    async debitUserInTx(tx: Tx, transfer: UserTransfer): Promise<TransferResult> {
-      checkAmount(transfer);
-      const row = await repo.debitUser(tx, toInput(transfer));
-      if (!row) throw new DomainError('insufficient_funds', 'not enough gems in the wallet', { required: transfer.amount });
-      return { transferId: row.transfer_id, balanceAfter: row.balance_after };
+
+    async listTransactions(userId: string, page: { limit: number; cursor?: string }): Promise<{ items: WalletTransactionView[]; nextCursor: string | null }> {
+      const [before] = (decodeCursor(page.cursor, ['number']) ?? [null]) as [number | null];
+      const rows = await repo.listEntries(db, userId, before, page.limit + 1);
+      const items = rows.slice(0, page.limit).map((row) => ({
+        id: row.transfer_id,
+        amount: row.amount,
+        balanceAfter: row.balance_after,
+        reason: row.reason,
+        reference: row.reference_id,
+        referenceType: row.reference_type,
+        memo: row.memo,
+        createdAt: row.created_at.toISOString(),
+      }));
+      const last = rows[page.limit - 1];
+      return { items, nextCursor: rows.length > page.limit && last ? encodeCursor([last.entry_id]) : null };
+    },
+
+    /** An operator's correction: a positive amount credits, a negative one debits (never below zero). */
+    async adjustInTx(tx: Tx, input: { userId: string; amount: number; reason: string; actor: string }): Promise<AdjustmentView> {
+      const id = randomUUID();
+      const transfer: UserTransfer = {
+        userId: input.userId,
+        amount: Math.abs(input.amount),
+        counterparty: 'adjustments',
+        reason: 'adjustment',
+        referenceType: 'adjustment',
+        referenceId: id,
+        memo: `${input.reason} (by ${input.actor})`,
+      };
+      let result: TransferResult;
+      if (input.amount > 0) {
+        result = await creditUserInTx(tx, transfer);
+      } else {
+        try {
+          result = await debitUserInTx(tx, transfer);
+        } catch (error) {
+          // A failed debit is ambiguous: tell "no such user" apart from "not enough gems".
+          if (error instanceof DomainError && error.code === 'insufficient_funds' && (await repo.findBalance(tx, input.userId)) === undefined) {
+            throw notFound('user');
+          }
+          throw error;
+        }
+      }
+      return { id, userId: input.userId, amount: input.amount, reason: input.reason, transferId: result.transferId, balanceAfter: result.balanceAfter, createdAt: new Date().toISOString() };
+    },
+
+    verifyLedger(): ReturnType<typeof verifyLedger> {
+      return verifyLedger(db);
     },
   };
 }

@@ -1,0 +1,116 @@
+// Gems and items handed out by game servers and the tournament system (rewards, promotions, collabs), and gems
+// bought through the payment provider. Each is one transaction: the record, the ledger transfer and the items.
+import { randomUUID } from 'node:crypto';
+import type { Tx } from '../../platform/db.js';
+import { DomainError, notFound } from '../../platform/errors.js';
+import type { Services } from '../../services.js';
+import * as repo from './grants.repository.js';
+import * as walletRepo from './wallet.repository.js';
+
+export interface GrantInput {
+  userId: string;
+  gems?: number;
+  items?: ReadonlyArray<{ itemId: string; quantity: number }>;
+  reason: string;
+  campaignId?: string | null;
+  grantedBy: string;
+}
+
+export interface GrantView {
+  id: string;
+  userId: string;
+  gems: number;
+  items: Array<{ itemId: string; quantity: number }>;
+  reason: string;
+  campaignId: string | null;
+  balanceAfter: number;
+  createdAt: string;
+}
+
+export interface TopUpInput {
+  eventId: string;
+  userId: string;
+  gems: number;
+  amountCents: number;
+  currency: string;
+}
+
+export interface TopUpView {
+  eventId: string;
+  userId: string;
+  gems: number;
+  transferId: string;
+  balanceAfter: number;
+}
+
+/** The same item named twice in one grant is one line with the quantities added up. */
+function mergeItems(items: ReadonlyArray<{ itemId: string; quantity: number }>): Array<{ itemId: string; quantity: number }> {
+  const byId = new Map<string, number>();
+  for (const item of items) byId.set(item.itemId, (byId.get(item.itemId) ?? 0) + item.quantity);
+  return [...byId].map(([itemId, quantity]) => ({ itemId, quantity }));
+}
+
+export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 'inventory' | 'wallet'>) {
+  return {
+    async grantInTx(tx: Tx, input: GrantInput): Promise<GrantView> {
+      const gems = input.gems ?? 0;
+      const items = mergeItems(input.items ?? []);
+      if (gems === 0 && items.length === 0) throw new DomainError('validation_failed', 'a grant needs gems or items');
+      if (items.some((item) => item.quantity > 10_000)) throw new DomainError('validation_failed', 'at most 10000 of an item per grant');
+      const campaignId = input.campaignId ?? null;
+
+      if (items.length > 0) {
+        const known = new Set((await services.catalog.getItemsInTx(tx, items.map((i) => i.itemId))).map((d) => d.id));
+        const missing = items.find((i) => !known.has(i.itemId));
+        if (missing) throw new DomainError('not_found', `item ${missing.itemId} not found`, { itemId: missing.itemId });
+      }
+      if (campaignId && !(await repo.campaignExists(tx, campaignId))) throw notFound('campaign');
+
+      await services.users.ensureUserExistsInTx(tx, input.userId);
+      const id = randomUUID();
+      const { created_at } = await repo.insertGrant(tx, { id, userId: input.userId, gems, reason: input.reason, campaignId, grantedBy: input.grantedBy, items });
+
+      const balanceAfter = gems > 0
+        ? (await services.wallet.creditUserInTx(tx, {
+            userId: input.userId,
+            amount: gems,
+            counterparty: campaignId ? 'promotions' : 'issuance',
+            reason: 'grant',
+            referenceType: 'grant',
+            referenceId: id,
+            memo: input.reason,
+          })).balanceAfter
+        : ((await walletRepo.findBalance(tx, input.userId)) ?? 0);
+      if (items.length > 0) {
+        await services.inventory.grantItemsInTx(tx, { userId: input.userId, items, source: 'grant', sourceRef: id, actor: input.grantedBy });
+      }
+      return { id, userId: input.userId, gems, items, reason: input.reason, campaignId, balanceAfter, createdAt: created_at.toISOString() };
+    },
+
+    /**
+     * Credits a signed top-up once per eventId. A redelivery (sequential or concurrent: the second insert waits
+     * on the first's unique-index entry, then sees it) answers with the first credit instead of crediting again.
+     */
+    async topUpInTx(tx: Tx, event: TopUpInput, payload: unknown): Promise<{ view: TopUpView; duplicate: boolean }> {
+      if (await repo.recordPaymentEvent(tx, event.eventId, payload)) {
+        await services.users.ensureUserExistsInTx(tx, event.userId);
+        const credit = await services.wallet.creditUserInTx(tx, {
+          userId: event.userId,
+          amount: event.gems,
+          counterparty: 'topups',
+          reason: 'topup',
+          referenceType: 'topup',
+          referenceId: event.eventId,
+          memo: `${event.amountCents} ${event.currency.toUpperCase()}`,
+        });
+        return { view: { eventId: event.eventId, userId: event.userId, gems: event.gems, ...credit }, duplicate: false };
+      }
+      const first = await walletRepo.findUserEntryByReference(tx, 'topup', event.eventId);
+      if (!first) throw new Error(`payment event ${event.eventId} is recorded without its credit`);
+      return {
+        view: { eventId: event.eventId, userId: first.user_id, gems: first.amount, transferId: first.transfer_id, balanceAfter: first.balance_after },
+        duplicate: true,
+      };
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// Gem top-ups confirmed by the payment provider. The signature is an HMAC over the exact bytes received, so this
+// scope parses JSON itself: it keeps the raw body, checks the signature before anything else (a bad one stores
+// nothing and learns nothing about the body), and only then parses and validates.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import type { App } from '../../platform/http/types.js';
+import type { RouteContext } from '../../context.js';
+import { DomainError } from '../../platform/errors.js';
+import { errorResponses } from '../../platform/http/schemas.js';
+import { PaymentEvent, TopUp } from './wallet.schemas.js';
+import type { createGrantsFlow } from './grants.js';
+
+export function isValidSignature(secret: string, rawBody: Buffer, header: unknown): boolean {
+  if (typeof header !== 'string' || !/^[0-9a-fA-F]{64}$/.test(header)) return false;
+  const expected = createHmac('sha256', secret).update(rawBody).digest();
+  return timingSafeEqual(expected, Buffer.from(header, 'hex'));
+}
+
+export async function paymentsWebhookRoutes(app: App, { config, db }: RouteContext, grants: ReturnType<typeof createGrantsFlow>): Promise<void> {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.addSchema(TopUp);
+
+  app.post('/webhooks/payments', {
+    schema: {
+      tags: ['webhooks', 'wallet'],
+      summary: 'Signed gem top-up from the payment provider; each eventId is credited once',
+      security: [],
+      headers: Type.Object({ 'x-signature': Type.Optional(Type.String({ description: 'hex HMAC-SHA256 of the raw body' })) }),
+      body: PaymentEvent,
+      response: { 200: Type.Ref(TopUp), ...errorResponses(400, 401, 415) },
+    },
+    preValidation: async (request: FastifyRequest) => {
+      const raw = request.body;
+      if (!Buffer.isBuffer(raw) || !isValidSignature(config.paymentsWebhookSecret, raw, request.headers['x-signature'])) {
+        throw new DomainError('unauthorized', 'invalid webhook signature');
+      }
+      try {
+        request.body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new DomainError('validation_failed', 'malformed JSON body');
+      }
+    },
+  }, async (request, reply) => {
+    const event = request.body;
+    const { view, duplicate } = await db.withTx((tx) => grants.topUpInTx(tx, event, event));
+    if (duplicate) reply.header('idempotent-replayed', 'true');
+    return view;
+  });
+}

@@ -1,0 +1,91 @@
+import { Type } from '@sinclair/typebox';
+import { Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+
+/** Far below 2^53 even summed over every wallet, so gem amounts stay exact as JS numbers. */
+export const MAX_GEMS = 1_000_000_000;
+
+export const Wallet = Type.Object({ balance: Type.Integer(), currency: Type.Literal('gems') }, { $id: 'Wallet' });
+
+export const WalletTransaction = Type.Object(
+  {
+    id: Uuid, // the transfer id: one user leg per transfer
+    amount: Type.Integer({ description: 'signed: positive = gems in, negative = gems out' }),
+    balanceAfter: Type.Integer(),
+    reason: Type.String({ description: 'purchase | grant | topup | adjustment | refund | functional_effect | shopify_cancellation' }),
+    reference: Nullable(Type.String({ description: 'id of what caused it (order, grant, top-up event, …)' })),
+    referenceType: Nullable(Type.String()),
+    memo: Nullable(Type.String()),
+    createdAt: Timestamp,
+  },
+  { $id: 'WalletTransaction' },
+);
+
+export const GrantBody = Type.Object(
+  {
+    userId: Uuid,
+    gems: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_GEMS })),
+    items: Type.Optional(
+      Type.Array(Type.Object({ itemId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false }), { maxItems: 100 }),
+    ),
+    reason: Type.String({ minLength: 1, maxLength: 200 }),
+    campaignId: Type.Optional(Nullable(Uuid)),
+  },
+  { additionalProperties: false },
+);
+
+export const Grant = Type.Object(
+  {
+    id: Uuid,
+    userId: Uuid,
+    gems: Type.Integer(),
+    items: Type.Array(Type.Object({ itemId: Uuid, quantity: Type.Integer() })),
+    reason: Type.String(),
+    campaignId: Nullable(Uuid),
+    balanceAfter: Type.Integer(),
+    createdAt: Timestamp,
+  },
+  { $id: 'Grant' },
+);
+
+export const AdjustmentBody = Type.Object(
+  {
+    amount: Type.Integer({ minimum: -MAX_GEMS, maximum: MAX_GEMS, not: { const: 0 }, description: 'signed, non-zero' }),
+    reason: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+);
+
+export const Adjustment = Type.Object(
+  {
+    id: Uuid,
+    userId: Uuid,
+    amount: Type.Integer(),
+    reason: Type.String(),
+    transferId: Uuid,
+    balanceAfter: Type.Integer(),
+    createdAt: Timestamp,
+  },
+  { $id: 'Adjustment' },
+);
+
+export const PaymentEvent = Type.Object(
+  {
+    eventId: Type.String({ minLength: 1, maxLength: 200 }),
+    userId: Uuid,
+    gems: Type.Integer({ minimum: 1, maximum: MAX_GEMS }),
+    amountCents: Type.Integer({ minimum: 0, maximum: 100_000_000_00 }),
+    currency: Type.String({ pattern: '^[A-Za-z]{3}$' }),
+  },
+  { additionalProperties: true }, // providers add fields over time; the signature already vouches for the body
+);
+
+export const TopUp = Type.Object(
+  {
+    eventId: Type.String(),
+    userId: Uuid,
+    gems: Type.Integer(),
+    transferId: Uuid,
+    balanceAfter: Type.Integer({ description: 'the wallet balance right after this credit' }),
+  },
+  { $id: 'TopUp' },
+);

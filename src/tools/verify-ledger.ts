@@ -1,0 +1,30 @@
+// `npm run ledger:verify`: audits the ledger of the database in DATABASE_URL. Exit code 0 = every invariant
+// holds, 1 = violations (printed), 2 = could not run. Read-only: safe against production.
+import { openDatabase } from '../platform/db.js';
+import { verifyLedger } from '../modules/wallet/ledger-verifier.js';
+
+async function main(): Promise<number> {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    console.error('DATABASE_URL is required (the ledger of the embedded database lives only inside its process)');
+    return 2;
+  }
+  const db = await openDatabase({ url, poolSize: 1, statementTimeoutMs: 10 * 60_000 });
+  try {
+    const report = await verifyLedger(db);
+    console.log(JSON.stringify(report, null, 2));
+    if (!report.ok) console.error(`ledger: ${report.violations.length} violation(s) found`);
+    else console.log(`ledger: OK (${report.transfers} transfers, ${report.userWallets} wallets)`);
+    return report.ok ? 0 : 1;
+  } finally {
+    await db.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error('ledger verification could not run:', error);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { balanceOf, count, createItem, db, expectLedgerConsistent, fundedPlayer, key } from '../purchases/fixtures.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => t?.close());
+
+describe('POST /service/grants', () => {
+  it('when a service grants gems and items to a user who never logged in, then the user exists, is credited, owns the items', async () => {
+    const userId = randomUUID();
+    const itemId = await createItem(t, { consumable: true, maxStack: 50 });
+    const response = await t.request('POST', '/service/grants', {
+      token: t.serviceToken,
+      headers: key(),
+      body: { userId, gems: 250, items: [{ itemId, quantity: 3 }], reason: 'tournament #12 winner' },
+    });
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ userId, gems: 250, items: [{ itemId, quantity: 3 }], reason: 'tournament #12 winner', campaignId: null, balanceAfter: 250 });
+    expect(await balanceOf(t, userId)).toBe(250);
+    expect(await count(t, 'inventory_items WHERE user_id = $1 AND item_id = $2 AND quantity = 3', [userId, itemId])).toBe(1);
+    await expectLedgerConsistent(t);
+  });
+
+  it('when a grant names a campaign, then the gems come from the promotions account', async () => {
+    const { rows } = await db(t).query<{ id: string }>(`INSERT INTO reward_campaigns (slug, name, kind) VALUES ('spring', 'Spring', 'promotion') RETURNING id`);
+    const campaignId = rows[0]!.id;
+    const userId = randomUUID();
+    const response = await t.request('POST', '/service/grants', { token: t.serviceToken, headers: key(), body: { userId, gems: 40, reason: 'spring promo', campaignId } });
+    expect(response.status).toBe(201);
+    expect(response.body.campaignId).toBe(campaignId);
+    const report = await t.runtime.services.wallet.verifyLedger();
+    expect(report.systemBalances.promotions).toBeLessThanOrEqual(-40);
+  });
+
+  it('when the same key is sent twice, then the second is a replay and the user is credited once', async () => {
+    const userId = randomUUID();
+    const headers = key();
+    const body = { userId, gems: 10, reason: 'daily login' };
+    const first = await t.request('POST', '/service/grants', { token: t.serviceToken, headers, body });
+    const second = await t.request('POST', '/service/grants', { token: t.serviceToken, headers, body });
+    expect(second.status).toBe(201);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(second.body).toEqual(first.body);
+    expect(await balanceOf(t, userId)).toBe(10);
+    const reused = await t.request('POST', '/service/grants', { token: t.serviceToken, headers, body: { ...body, gems: 11 } });
+    expect(reused.status).toBe(422);
+    expect(reused.body.code).toBe('idempotency_key_reused');
+  });
+
+  it('when the item or campaign is unknown, then 404 and nothing is granted', async () => {
+    const userId = randomUUID();
+    const unknownItem = await t.request('POST', '/service/grants', {
+      token: t.serviceToken, headers: key(), body: { userId, gems: 5, items: [{ itemId: randomUUID(), quantity: 1 }], reason: 'x' },
+    });
+    expect(unknownItem.status).toBe(404);
+    const unknownCampaign = await t.request('POST', '/service/grants', { token: t.serviceToken, headers: key(), body: { userId, gems: 5, reason: 'x', campaignId: randomUUID() } });
+    expect(unknownCampaign.status).toBe(404);
+    expect(await count(t, 'grants WHERE user_id = $1', [userId])).toBe(0);
+    expect(await balanceOf(t, userId)).toBe(0);
+  });
+
+  it('when the body is hostile (no gems nor items, negative, fractional, huge, missing key, wrong role), then 4xx and nothing changes', async () => {
+    const userId = randomUUID();
+    const bad = [{ userId, reason: 'x' }, { userId, gems: 0, items: [], reason: 'x' }, { userId, gems: -5, reason: 'x' }, { userId, gems: 1.5, reason: 'x' },
+      { userId, gems: 1e15, reason: 'x' }, { userId, gems: 'lots', reason: 'x' }, { userId: 'nope', gems: 5, reason: 'x' }, { userId, gems: 5, reason: '' },
+      { userId, gems: 5, reason: 'x', extra: true }];
+    for (const body of bad) {
+      const response = await t.request('POST', '/service/grants', { token: t.serviceToken, headers: key(), body });
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+    const noKey = await t.request('POST', '/service/grants', { token: t.serviceToken, body: { userId, gems: 5, reason: 'x' } });
+    expect(noKey.status).toBe(400);
+    const player = await t.player();
+    const asPlayer = await t.request('POST', '/service/grants', { token: player.token, headers: key(), body: { userId: player.id, gems: 5, reason: 'x' } });
+    expect(asPlayer.status).toBe(403);
+    expect(await count(t, 'grants WHERE user_id = ANY($1)', [[userId, player.id]])).toBe(0);
+  });
+});
+
+describe('GET /user/wallet and /user/wallet/transactions', () => {
+  it('when a player has movements, then the balance and a newest-first, cursor-paginated history with signed amounts come back', async () => {
+    const player = await fundedPlayer(t, 100);
+    const debit = await t.request('POST', `/admin/users/${player.id}/wallet/adjustments`, { token: t.adminToken, headers: key(), body: { amount: -30, reason: 'chargeback' } });
+    expect(debit.status).toBe(201);
+    await t.request('POST', `/admin/users/${player.id}/wallet/adjustments`, { token: t.adminToken, headers: key(), body: { amount: 5, reason: 'goodwill' } });
+
+    const wallet = await t.request('GET', '/user/wallet', { token: player.token });
+    expect(wallet.body).toEqual({ balance: 75, currency: 'gems' });
+
+    const page1 = await t.request('GET', '/user/wallet/transactions?limit=2', { token: player.token });
+    expect(page1.status).toBe(200);
+    expect(page1.body.items.map((i: any) => [i.amount, i.balanceAfter, i.reason])).toEqual([[5, 75, 'adjustment'], [-30, 70, 'adjustment']]);
+    expect(page1.body.nextCursor).toEqual(expect.any(String));
+    const page2 = await t.request('GET', `/user/wallet/transactions?limit=2&cursor=${page1.body.nextCursor}`, { token: player.token });
+    expect(page2.body.items.map((i: any) => [i.amount, i.balanceAfter, i.reason])).toEqual([[100, 100, 'grant']]);
+    expect(page2.body.items[0].reference).toEqual(expect.any(String));
+    expect(page2.body.nextCursor).toBeNull();
+  });
+
+  it('when the cursor is garbage or the limit out of range, then 400', async () => {
+    const player = await t.player();
+    for (const query of ['cursor=%%%', 'cursor=bm9wZQ', 'limit=0', 'limit=101', 'limit=abc']) {
+      const response = await t.request('GET', `/user/wallet/transactions?${query}`, { token: player.token });
+      expect(response.status, query).toBe(400);
+    }
+  });
+
+  it('when a new player asks, then the balance is 0 and the history empty', async () => {
+    const player = await t.player();
+    expect((await t.request('GET', '/user/wallet', { token: player.token })).body).toEqual({ balance: 0, currency: 'gems' });
+    expect((await t.request('GET', '/user/wallet/transactions', { token: player.token })).body).toEqual({ items: [], nextCursor: null });
+  });
+});
+
+describe('POST /admin/users/:userId/wallet/adjustments', () => {
+  it('when a negative adjustment exceeds the balance, then 409 insufficient_funds and the balance is unchanged', async () => {
+    const player = await fundedPlayer(t, 20);
+    const response = await t.request('POST', `/admin/users/${player.id}/wallet/adjustments`, { token: t.adminToken, headers: key(), body: { amount: -21, reason: 'too much' } });
+    expect(response.status).toBe(409);
+    expect(response.body.code).toBe('insufficient_funds');
+    expect(await balanceOf(t, player.id)).toBe(20);
+  });
+
+  it('when the user is unknown, then 404; when the amount is zero or fractional, then 400', async () => {
+    for (const amount of [-5, 5]) {
+      const response = await t.request('POST', `/admin/users/${randomUUID()}/wallet/adjustments`, { token: t.adminToken, headers: key(), body: { amount, reason: 'x' } });
+      expect(response.status).toBe(404);
+    }
+    const player = await fundedPlayer(t, 1);
+    for (const amount of [0, 1.5, '1e3x', 1e12]) {
+      const response = await t.request('POST', `/admin/users/${player.id}/wallet/adjustments`, { token: t.adminToken, headers: key(), body: { amount, reason: 'x' } });
+      expect(response.status, String(amount)).toBe(400);
+    }
+    expect(await balanceOf(t, player.id)).toBe(1);
+    await expectLedgerConsistent(t);
+  });
+
+  it('when 20 parallel debits of 10 hit a wallet of 100, then exactly 10 succeed and the balance is 0', async () => {
+    const player = await fundedPlayer(t, 100);
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => t.request('POST', `/admin/users/${player.id}/wallet/adjustments`, { token: t.adminToken, headers: key(), body: { amount: -10, reason: 'race' } })),
+    );
+    expect(responses.filter((r) => r.status === 201)).toHaveLength(10);
+    expect(responses.filter((r) => r.status === 409 && r.body.code === 'insufficient_funds')).toHaveLength(10);
+    expect(await balanceOf(t, player.id)).toBe(0);
+    await expectLedgerConsistent(t);
+  });
+});
