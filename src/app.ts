@@ -1,6 +1,7 @@
 // buildApp: the platform plugins, then each module's routes. No business logic here.
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
+import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -26,6 +27,21 @@ import { fulfillmentRoutes } from './modules/fulfillment/index.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
+// Query strings, params and headers arrive as text, so they are coerced to their schema types. JSON bodies are
+// already typed: coercing them would turn `{"price": null}` into 0 or `"5"` into 5, so bodies are validated
+// strictly, with the same shared schemas.
+type AjvOptions = { customOptions?: Record<string, unknown> } & Record<string, unknown>;
+
+function buildValidatorWithStrictBodies(): ValidatorFactory {
+  const pool = AjvCompiler() as unknown as (schemas: unknown, options: AjvOptions) => (route: { httpPart?: string }) => unknown;
+  const factory = (externalSchemas: unknown, options: AjvOptions = {}) => {
+    const lenient = pool(externalSchemas ?? {}, options);
+    const strict = pool(externalSchemas ?? {}, { ...options, customOptions: { ...options.customOptions, coerceTypes: false } });
+    return (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict(route) : lenient(route));
+  };
+  return factory as unknown as ValidatorFactory;
+}
+
 export async function buildApp(deps: CoreDeps, services: Services): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.logger,
@@ -37,6 +53,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
       return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: buildValidatorWithStrictBodies() } },
     return503OnClosing: true,
     connectionTimeout: 30_000,
     requestTimeout: 30_000,

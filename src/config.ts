@@ -7,6 +7,8 @@ export interface Config {
   databaseReplicaUrl: string | undefined;
   pgliteDataDir: string | undefined; // undefined → in-memory
   redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel: instances sharing one database share it (tests isolate with it). */
+  redisKeyPrefix: string;
   jwtSecret: string;
   jwtSecretIsDefault: boolean;
   smtpUrl: string | undefined;
@@ -97,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseReplicaUrl: str(env, 'DATABASE_REPLICA_URL'),
     pgliteDataDir: str(env, 'PGLITE_DATA_DIR'),
     redisUrl: str(env, 'REDIS_URL'),
+    redisKeyPrefix: str(env, 'REDIS_KEY_PREFIX') ?? 'bb',
     jwtSecret: jwtSecret ?? DEV_JWT_SECRET,
     jwtSecretIsDefault: jwtSecret === undefined,
     smtpUrl: str(env, 'SMTP_URL'),

@@ -55,7 +55,7 @@ export async function createRuntime(config: Config, options: { logger?: Logger; 
     subscriber = connectRedis(config.redisUrl, logger, 'subscriber');
     if (!(await waitForRedis(redis))) logger.warn('redis not reachable at start: running with in-process cache and limits until it is');
   }
-  const cache = new Cache({ redis, subscriber, logger });
+  const cache = new Cache({ redis, subscriber, logger, keyPrefix: config.redisKeyPrefix });
   await cache.start().catch((error: unknown) => logger.warn({ err: error }, 'cache invalidation channel unavailable'));
 
   const jobs = new Jobs(db, { retryBaseMs: config.jobRetryBaseMs, maxAttempts: config.jobMaxAttempts, logger });

@@ -7,13 +7,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { metrics } from './metrics.js';
 
-const INVALIDATION_CHANNEL = 'bb:cache:invalidate';
-
 export interface CacheOptions {
   redis?: Redis;
   /** A second connection in subscriber mode (ioredis cannot publish/get on a subscribed connection). */
   subscriber?: Redis;
   logger: Logger;
+  /** Prefix of keys and of the invalidation channel (REDIS_KEY_PREFIX). */
+  keyPrefix?: string;
   maxEntries?: number;
   /** Cap on how long an in-process copy is trusted; Redis holds the entry for the full ttl. */
   localTtlMs?: number;
@@ -32,11 +32,15 @@ export class Cache {
   private readonly logger: Logger;
   private readonly localTtlMs: number;
   private redisDownSince = 0;
+  private readonly prefix: string;
+  private readonly channel: string;
 
   constructor(options: CacheOptions) {
     this.redis = options.redis;
     this.subscriber = options.subscriber;
     this.logger = options.logger;
+    this.prefix = options.keyPrefix ?? 'bb';
+    this.channel = `${this.prefix}:cache:invalidate`;
     this.localTtlMs = options.localTtlMs ?? 5_000;
     this.local = new LRUCache({ max: options.maxEntries ?? 50_000, ttl: this.localTtlMs });
     this.versions = new LRUCache({ max: 200_000, ttl: options.versionTtlMs ?? 30_000 });
@@ -49,19 +53,19 @@ export class Cache {
   async start(): Promise<void> {
     if (!this.subscriber) return;
     this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== INVALIDATION_CHANNEL) return;
+      if (channel !== this.channel) return;
       const separator = message.lastIndexOf('|');
       const ns = message.slice(0, separator);
       const version = Number(message.slice(separator + 1));
       if (Number.isFinite(version) && (this.versions.get(ns) ?? -1) < version) this.versions.set(ns, version);
     });
-    await this.subscriber.subscribe(INVALIDATION_CHANNEL);
+    await this.subscriber.subscribe(this.channel);
   }
 
   /** Reads through both layers; on a full miss runs `loader` once per key across concurrent callers. */
   async wrap<T>(ns: string, key: string, ttlMs: number, loader: Loader<T>): Promise<T> {
     const version = await this.version(ns);
-    const fullKey = `bb:c:${ns}:v${version}:${key}`;
+    const fullKey = `${this.prefix}:c:${ns}:v${version}:${key}`;
     const hit = this.local.get(fullKey);
     if (hit) {
       metrics.cacheRequests.inc({ namespace: nsLabel(ns), result: 'local_hit' });
@@ -95,16 +99,16 @@ export class Cache {
   /** Makes every entry of the namespace unreachable, here and (through Redis) on every other instance. */
   async invalidate(ns: string): Promise<void> {
     const current = this.versions.get(ns) ?? 0;
-    const bumped = await this.redisCall((r) => r.incr(`bb:cv:${ns}`));
+    const bumped = await this.redisCall((r) => r.incr(`${this.prefix}:cv:${ns}`));
     const next = typeof bumped === 'number' ? Math.max(bumped, current + 1) : current + 1;
     this.versions.set(ns, next);
-    if (bumped !== undefined) await this.redisCall((r) => r.publish(INVALIDATION_CHANNEL, `${ns}|${next}`));
+    if (bumped !== undefined) await this.redisCall((r) => r.publish(this.channel, `${ns}|${next}`));
   }
 
   private async version(ns: string): Promise<number> {
     const known = this.versions.get(ns);
     if (known !== undefined) return known;
-    const remote = await this.redisCall((r) => r.get(`bb:cv:${ns}`));
+    const remote = await this.redisCall((r) => r.get(`${this.prefix}:cv:${ns}`));
     const version = remote ? Number(remote) : 0;
     this.versions.set(ns, version);
     return version;

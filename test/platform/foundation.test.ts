@@ -73,3 +73,19 @@ describe('request hygiene', () => {
     expect(response.body.code).toBe('validation_failed');
   });
 });
+
+describe('body validation is strict', () => {
+  it('when a JSON body carries null or a numeric string where the schema wants another type, then 400 and nothing is created', async () => {
+    for (const body of [{ slug: 'nulls', name: null, slots: [] }, { slug: 'strings', name: 'Strings', slots: 'weapon_skin' }, { slug: 123, name: 'Numbers', slots: [] }]) {
+      const response = await t.request('POST', '/admin/games', { token: t.adminToken, body });
+      expect(response.status).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+    expect((await t.request('GET', '/games')).body.items).toHaveLength(0);
+  });
+
+  it('when query strings carry numbers and booleans as text, then they are still coerced', async () => {
+    const response = await t.request('GET', '/store/items?limit=5&featured=true');
+    expect(response.status).toBe(200);
+  });
+});

@@ -50,6 +50,8 @@ export async function startTestApp(options: StartOptions = {}): Promise<TestApp>
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       JOB_RETRY_BASE_MS: '1000',
       JOB_MAX_ATTEMPTS: '3',
+      // Test files share one Redis: keys are prefixed by the database, so only instances of one test share entries.
+      REDIS_KEY_PREFIX: `bb-${new URL(database.url).pathname.slice(1)}`,
       ...(options.redis ? { REDIS_URL: TEST_REDIS_URL } : {}),
       ...options.env,
     },

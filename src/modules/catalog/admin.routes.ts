@@ -7,7 +7,6 @@ import {
   AdminListingSchema, CreateItemBody, CreateListingBody, ItemDefinitionSchema, ListItemsQuery, ListListingsQuery,
   UpdateItemBody, UpdateListingBody,
 } from './catalog.schemas.js';
-import { rejectNullsOutside } from './null-guard.js';
 
 const pageOf = (schema: Parameters<typeof Type.Ref>[0]) => Type.Object({ items: Type.Array(Type.Ref(schema)), nextCursor: Nullable(Type.String()) });
 const NoContent = Type.Null({ description: 'deleted (or, for a listing with orders, deactivated)' });
@@ -29,10 +28,10 @@ export async function catalogAdminRoutes(app: App, { services, authenticate }: R
   app.get('/admin/items/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, response: { 200: item, ...errors } } },
     async (request) => items.get(request.params.id));
 
-  app.post('/admin/items', { ...admin, preValidation: rejectNullsOutside(CreateItemBody), schema: { tags: ['admin'], summary: 'Create an item definition', body: CreateItemBody, response: { 201: item, ...errors } } },
+  app.post('/admin/items', { ...admin, schema: { tags: ['admin'], summary: 'Create an item definition', body: CreateItemBody, response: { 201: item, ...errors } } },
     async (request, reply) => reply.status(201).send(await items.create(request.body)));
 
-  app.patch('/admin/items/:id', { ...admin, preValidation: rejectNullsOutside(UpdateItemBody), schema: { tags: ['admin'], params: IdParams, body: UpdateItemBody, response: { 200: item, ...errors } } },
+  app.patch('/admin/items/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, body: UpdateItemBody, response: { 200: item, ...errors } } },
     async (request) => items.update(request.params.id, request.body));
 
   app.delete('/admin/items/:id', {
@@ -49,10 +48,10 @@ export async function catalogAdminRoutes(app: App, { services, authenticate }: R
   app.get('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, response: { 200: listing, ...errors } } },
     async (request) => listings.get(request.params.id));
 
-  app.post('/admin/listings', { ...admin, preValidation: rejectNullsOutside(CreateListingBody), schema: { tags: ['admin'], summary: 'Create a listing (one line) or a bundle (several lines)', body: CreateListingBody, response: { 201: listing, ...errors } } },
+  app.post('/admin/listings', { ...admin, schema: { tags: ['admin'], summary: 'Create a listing (one line) or a bundle (several lines)', body: CreateListingBody, response: { 201: listing, ...errors } } },
     async (request, reply) => reply.status(201).send(await listings.create(request.body)));
 
-  app.patch('/admin/listings/:id', { ...admin, preValidation: rejectNullsOutside(UpdateListingBody), schema: { tags: ['admin'], params: IdParams, body: UpdateListingBody, response: { 200: listing, ...errors } } },
+  app.patch('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, body: UpdateListingBody, response: { 200: listing, ...errors } } },
     async (request) => listings.update(request.params.id, request.body));
 
   app.delete('/admin/listings/:id', {

@@ -15,7 +15,8 @@ export async function gamesRoutes(app: App, { services, authenticate }: RouteCon
     return { items: await games.list() };
   });
 
-  const admin = { preHandler: authenticate('admin') };
+  // onRequest: the role is checked before the body is parsed or validated, so a stranger gets 401/403, never 400.
+  const admin = { onRequest: authenticate('admin') };
   const adminErrors = errorResponses(400, 401, 403, 404, 409);
 
   app.get('/admin/games', { ...admin, schema: { tags: ['admin'], response: { 200: Type.Object({ items: Type.Array(Type.Ref(Game)) }), ...adminErrors } } },
