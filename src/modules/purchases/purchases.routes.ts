@@ -1,7 +1,88 @@
+import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
+import { DomainError } from '../../platform/errors.js';
+import { metrics } from '../../platform/metrics.js';
+import { IdParams, IdempotencyHeaders, Page, errorResponses } from '../../platform/http/schemas.js';
+import { principalOf } from '../../platform/http/auth-hooks.js';
+import { idempotencyKeyOf, replyIdempotent } from '../../platform/http/idempotent-reply.js';
+import { AdminOrder, AdminOrdersQuery, Order, OrdersQuery, Purchase, PurchaseBody, RefundBody, RefundedOrder, ShippingAddressSchema } from './purchases.schemas.js';
 
-export async function purchasesRoutes(app: App, ctx: RouteContext): Promise<void> {
-  void app;
-  void ctx;
+export async function purchasesRoutes(app: App, { services, authenticate, db }: RouteContext): Promise<void> {
+  const { purchases, inventory } = services;
+  for (const schema of [ShippingAddressSchema, Purchase, Order, AdminOrder, RefundedOrder]) app.addSchema(schema);
+  const player = { preHandler: authenticate('player') };
+  const admin = { preHandler: authenticate('admin') };
+
+  app.post('/store/purchases', {
+    ...player,
+    schema: {
+      tags: ['purchases'],
+      summary: 'Buy a listing with gems, in one transaction (Idempotency-Key required)',
+      headers: IdempotencyHeaders,
+      body: PurchaseBody,
+      response: { 201: Type.Ref(Purchase), ...errorResponses(400, 401, 403, 404, 409, 422) },
+    },
+  }, async (request, reply) => {
+    const { userId } = principalOf(request);
+    let outcome = 'error';
+    try {
+      const sent = await replyIdempotent(db, request, reply, async (tx) => {
+        const order = await purchases.placePurchaseInTx(tx, { userId, ...request.body, idempotencyKey: idempotencyKeyOf(request) });
+        return { status: 201, body: order };
+      });
+      const replayed = reply.getHeader('idempotent-replayed') === 'true';
+      outcome = replayed ? 'replayed' : reply.statusCode === 201 ? 'created' : 'failed';
+      // After the commit, so no reader can re-cache the inventory as it was before the purchase.
+      if (outcome === 'created') await inventory.invalidateUser(userId);
+      return sent;
+    } catch (error) {
+      if (error instanceof DomainError) outcome = error.code;
+      throw error;
+    } finally {
+      metrics.purchases.inc({ outcome });
+    }
+  });
+
+  app.get('/user/purchases', {
+    ...player,
+    schema: { tags: ['purchases'], summary: "The caller's orders, newest first", querystring: OrdersQuery, response: { 200: Page(Type.Ref(Order)), ...errorResponses(400, 401, 403) } },
+  }, async (request) => purchases.listForUser(principalOf(request).userId, request.query));
+
+  app.get('/user/purchases/:id', {
+    ...player,
+    schema: {
+      tags: ['purchases'],
+      summary: "One of the caller's orders with its fulfillment history, tracking and voucher codes",
+      params: IdParams,
+      response: { 200: Type.Ref(Order), ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => purchases.getForUser(principalOf(request).userId, request.params.id));
+
+  app.get('/admin/orders', {
+    ...admin,
+    schema: { tags: ['admin', 'purchases'], summary: 'Orders, newest first, by status', querystring: AdminOrdersQuery, response: { 200: Page(Type.Ref(AdminOrder)), ...errorResponses(400, 401, 403) } },
+  }, async (request) => purchases.listAll(request.query));
+
+  app.post('/admin/orders/:id/refund', {
+    ...admin,
+    schema: {
+      tags: ['admin', 'purchases'],
+      summary: 'Refund an order: gems back, items revoked, undelivered fulfillment cancelled, stock restored',
+      headers: IdempotencyHeaders,
+      params: IdParams,
+      body: Type.Optional(RefundBody),
+      response: { 200: Type.Ref(RefundedOrder), ...errorResponses(400, 401, 403, 404, 409, 422) },
+    },
+  }, async (request, reply) => {
+    const actor = `admin:${principalOf(request).userId}`;
+    let userId: string | undefined;
+    const sent = await replyIdempotent(db, request, reply, async (tx) => {
+      const order = await purchases.refundInTx(tx, request.params.id, { reason: request.body?.reason ?? 'refunded by an operator', actor });
+      userId = order.userId;
+      return { status: 200, body: order };
+    });
+    if (userId && reply.getHeader('idempotent-replayed') !== 'true') await inventory.invalidateUser(userId);
+    return sent;
+  });
 }

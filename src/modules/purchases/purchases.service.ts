@@ -1,29 +1,163 @@
 import type { CoreDeps } from '../../context.js';
 import type { Tx } from '../../platform/db.js';
+import { DomainError, notFound } from '../../platform/errors.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import type { CatalogService } from '../catalog/index.js';
 import type { WalletService } from '../wallet/index.js';
 import type { InventoryService } from '../inventory/index.js';
 import type { FulfillmentService } from '../fulfillment/index.js';
 import type { UsersService } from '../users/index.js';
+import * as history from './order-history.repository.js';
+import { placePurchaseInTx, type PurchaseRequest, type PurchaseView } from './place-purchase.js';
+import { refundOrderInTx } from './refund-order.js';
 
-// CONTRACT (issue 3): bodies to be implemented by the purchases module; signatures are used by other modules.
-export function createPurchasesService(
-  deps: CoreDeps,
-  _services: { catalog: CatalogService; wallet: WalletService; inventory: InventoryService; fulfillment: FulfillmentService; users: UsersService },
-) {
-  void deps;
-  const todo = (): never => {
-    throw new Error('not implemented');
-  };
+export type { PurchaseRequest, PurchaseView };
+
+export interface OrderLineView {
+  id: string;
+  itemId: string;
+  name: string;
+  quantity: number;
+  deliveryType: string;
+  fulfillment: {
+    id: string;
+    status: string;
+    trackingNumber: string | null;
+    trackingUrl: string | null;
+    trackingCompany: string | null;
+    events?: Array<{ status: string; at: string; detail: string | null }>;
+    code?: string | null;
+  } | null;
+  /** The voucher code of an email line, on the owner's single-order view only. */
+  code?: string | null;
+}
+
+export interface OrderView {
+  id: string;
+  userId: string;
+  status: 'completed' | 'refunded';
+  listingId: string;
+  quantity: number;
+  unitPrice: number;
+  totalPrice: number;
+  createdAt: string;
+  refundedAt: string | null;
+  lines: OrderLineView[];
+}
+
+type Page<T> = { items: T[]; nextCursor: string | null };
+
+function toLineView(row: history.LineRow, detailed: boolean, events: Map<string, history.EventRow[]>): OrderLineView {
+  const fulfillment = row.fulfillment_id
+    ? {
+        id: row.fulfillment_id,
+        status: row.fulfillment_status ?? 'pending',
+        trackingNumber: row.tracking_number,
+        trackingUrl: row.tracking_url,
+        trackingCompany: row.tracking_company,
+        ...(detailed
+          ? {
+              events: (events.get(row.fulfillment_id) ?? []).map((e) => ({ status: e.status, at: e.created_at.toISOString(), detail: e.detail })),
+              ...(row.delivery_type === 'email' ? { code: row.voucher_code } : {}),
+            }
+          : {}),
+      }
+    : null;
   return {
+    id: row.line_id,
+    itemId: row.item_id,
+    name: row.name,
+    quantity: row.quantity,
+    deliveryType: row.delivery_type,
+    fulfillment,
+    ...(detailed && row.delivery_type === 'email' ? { code: row.voucher_code } : {}),
+  };
+}
+
+function toOrderView(order: history.OrderRow, lines: OrderLineView[]): OrderView {
+  return {
+    id: order.id,
+    userId: order.user_id,
+    status: order.status,
+    listingId: order.listing_id,
+    quantity: order.quantity,
+    unitPrice: order.unit_price,
+    totalPrice: order.total_price,
+    createdAt: order.created_at.toISOString(),
+    refundedAt: order.refunded_at?.toISOString() ?? null,
+    lines,
+  };
+}
+
+export function createPurchasesService(
+  { db }: CoreDeps,
+  services: { catalog: CatalogService; wallet: WalletService; inventory: InventoryService; fulfillment: FulfillmentService; users: UsersService },
+) {
+  const flowDeps = { catalog: services.catalog, wallet: services.wallet, inventory: services.inventory, fulfillment: services.fulfillment };
+
+  async function page(rows: history.OrderRow[], limit: number): Promise<Page<OrderView>> {
+    const shown = rows.slice(0, limit);
+    const lines = await history.findLines(db, shown.map((o) => o.id), false);
+    const byOrder = new Map<string, OrderLineView[]>();
+    for (const line of lines) byOrder.set(line.order_id, [...(byOrder.get(line.order_id) ?? []), toLineView(line, false, new Map())]);
+    const last = shown[shown.length - 1];
+    return {
+      items: shown.map((order) => toOrderView(order, byOrder.get(order.id) ?? [])),
+      nextCursor: rows.length > limit && last ? encodeCursor([last.created_us, last.id]) : null,
+    };
+  }
+
+  async function getInTx(tx: Tx, orderId: string): Promise<OrderView> {
+    const order = await history.findOrder(tx, orderId);
+    if (!order) throw notFound('order');
+    const lines = await history.findLines(tx, [orderId], false);
+    return toOrderView(order, lines.map((line) => toLineView(line, false, new Map())));
+  }
+
+  const cursorOf = (cursor: string | undefined) => (decodeCursor(cursor, ['number', 'uuid']) as [number, string] | undefined) ?? null;
+
+  return {
+    /** The purchase transaction (see place-purchase.ts); the caller owns the transaction and the idempotency key. */
+    placePurchaseInTx(tx: Tx, request: PurchaseRequest): Promise<PurchaseView> {
+      return placePurchaseInTx(tx, flowDeps, request);
+    },
+
     /**
      * Refunds a whole order in the caller's transaction: gems back through the ledger, granted items revoked
      * (and so unequipped), open fulfillments cancelled, stock restored. Refunding twice never pays twice
      * (the second call is a no-op returning refunded: false). Used by the admin route and by Shopify's
      * orders/cancelled webhook.
      */
-    async refundOrderInTx(_tx: Tx, _orderId: string, _meta: { reason: string; actor: string }): Promise<{ refunded: boolean; amount: number; userId: string }> {
-      return todo();
+    async refundOrderInTx(tx: Tx, orderId: string, meta: { reason: string; actor: string }): Promise<{ refunded: boolean; amount: number; userId: string }> {
+      return refundOrderInTx(tx, flowDeps, orderId, meta);
+    },
+
+    /** Admin refund: 409 invalid_state when the order was refunded before (by an operator or by Shopify). */
+    async refundInTx(tx: Tx, orderId: string, meta: { reason: string; actor: string }): Promise<OrderView & { refundedAmount: number }> {
+      const result = await refundOrderInTx(tx, flowDeps, orderId, meta);
+      if (!result.refunded) throw new DomainError('invalid_state', 'this order is already refunded');
+      const order = await getInTx(tx, orderId);
+      return { ...order, refundedAmount: result.amount };
+    },
+
+    async listForUser(userId: string, query: { limit: number; cursor?: string }): Promise<Page<OrderView>> {
+      return page(await history.listUserOrders(db, userId, cursorOf(query.cursor), query.limit + 1), query.limit);
+    },
+
+    async listAll(query: { status?: 'completed' | 'refunded'; limit: number; cursor?: string }): Promise<Page<OrderView>> {
+      return page(await history.listOrders(db, query.status ?? null, cursorOf(query.cursor), query.limit + 1), query.limit);
+    },
+
+    /** One order of the caller with its fulfillment history; another user's order is indistinguishable from none. */
+    async getForUser(userId: string, orderId: string): Promise<OrderView> {
+      const order = await history.findOrder(db, orderId);
+      if (!order || order.user_id !== userId) throw notFound('order');
+      const lines = await history.findLines(db, [orderId], true);
+      const events = new Map<string, history.EventRow[]>();
+      for (const event of await history.findFulfillmentEvents(db, lines.flatMap((l) => (l.fulfillment_id ? [l.fulfillment_id] : [])))) {
+        events.set(event.fulfillment_id, [...(events.get(event.fulfillment_id) ?? []), event]);
+      }
+      return toOrderView(order, lines.map((line) => toLineView(line, true, events)));
     },
   };
 }

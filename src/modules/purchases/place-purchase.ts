@@ -1,0 +1,164 @@
+// The purchase, as one transaction (the one that also stores the Idempotency-Key's response):
+//
+//   1. read the listing (no lock)         → not_found, not_available, price_changed, cheap early out_of_stock
+//   2. check non-consumable ownership     → already_owned (inventory's unique (user, item) is the real guard)
+//   3. count units against the user limit → purchase_limit_reached (conditional upsert: locks one per-user row)
+//   4. debit the wallet                   → insufficient_funds (conditional UPDATE: locks the user's wallet row)
+//   5. write the order and its lines      (unique (user_id, idempotency_key))
+//   6. fulfil every line                  → grants, effects, voucher codes (out_of_stock), jobs
+//   7. take stock of a limited listing    → out_of_stock (conditional UPDATE: locks the listing row)
+//
+// Locks are always taken in this order — the user's own rows first, the shared listing row last — so two
+// purchases can never wait on each other in a cycle, and the lock every buyer of a limited drop contends for is
+// held only for the last statements before COMMIT.
+import { randomUUID } from 'node:crypto';
+import type { Tx } from '../../platform/db.js';
+import { DomainError, PG, pgConstraint, pgErrorCode } from '../../platform/errors.js';
+import type { CatalogService, DeliveryType, PurchasableListing } from '../catalog/index.js';
+import type { WalletService } from '../wallet/index.js';
+import type { InventoryService } from '../inventory/index.js';
+import type { FulfillmentService, ShippingAddress } from '../fulfillment/index.js';
+import * as repo from './purchases.repository.js';
+
+export interface PurchaseRequest {
+  userId: string;
+  listingId: string;
+  quantity: number;
+  expectedPrice?: number;
+  shippingAddress?: ShippingAddress;
+  idempotencyKey: string;
+}
+
+export interface PurchaseView {
+  id: string;
+  status: 'completed';
+  listingId: string;
+  quantity: number;
+  unitPrice: number;
+  totalPrice: number;
+  balanceAfter: number;
+  lines: Array<{ id: string; itemId: string; quantity: number; deliveryType: DeliveryType; fulfillment: { id: string; status: string } }>;
+  createdAt: string;
+}
+
+export interface PurchaseDeps {
+  catalog: CatalogService;
+  wallet: WalletService;
+  inventory: InventoryService;
+  fulfillment: FulfillmentService;
+}
+
+function assertOnSale(listing: PurchasableListing, now: Date): void {
+  if (!listing.active) throw new DomainError('not_available', 'this listing is not on sale');
+  if (listing.startsAt && listing.startsAt > now) throw new DomainError('not_available', 'this listing is not on sale yet', { startsAt: listing.startsAt.toISOString() });
+  if (listing.endsAt && listing.endsAt <= now) throw new DomainError('not_available', 'this listing is no longer on sale', { endsAt: listing.endsAt.toISOString() });
+  if (listing.items.length === 0) throw new DomainError('not_available', 'this listing has nothing to sell');
+}
+
+export async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: PurchaseRequest): Promise<PurchaseView> {
+  const { userId, quantity } = request;
+  const listing = await deps.catalog.getListingForPurchaseInTx(tx, request.listingId);
+  if (!listing) throw new DomainError('not_found', 'listing not found');
+  assertOnSale(listing, new Date());
+  if (request.expectedPrice !== undefined && request.expectedPrice !== listing.price) {
+    throw new DomainError('price_changed', 'the price of this listing has changed', { price: listing.price, expectedPrice: request.expectedPrice });
+  }
+
+  const ownedOnce = listing.items.filter((item) => !item.consumable).map((item) => item.id);
+  if (ownedOnce.length > 0 && quantity > 1) {
+    throw new DomainError('validation_failed', 'this listing contains items owned once; buy it with quantity 1', { quantity });
+  }
+  if (listing.items.some((item) => item.deliveryType === 'shopify') && !request.shippingAddress) {
+    throw new DomainError('validation_failed', 'shippingAddress is required: this listing ships a parcel');
+  }
+  // An early answer for a sold-out drop, without touching its (contended) row; step 7 is the real check.
+  if (listing.stockRemaining !== null && listing.stockRemaining < quantity) {
+    throw new DomainError('out_of_stock', 'not enough stock left', { stockRemaining: listing.stockRemaining });
+  }
+  if (listing.perUserLimit !== null && quantity > listing.perUserLimit) {
+    throw new DomainError('purchase_limit_reached', `at most ${listing.perUserLimit} per user`, { perUserLimit: listing.perUserLimit });
+  }
+
+  if (ownedOnce.length > 0) {
+    const owned = await deps.inventory.ownedItemIdsInTx(tx, userId, ownedOnce);
+    if (owned.length > 0) throw new DomainError('already_owned', 'you already own an item of this listing', { itemIds: owned });
+  }
+  if (listing.perUserLimit !== null && !(await repo.takeLimitUnits(tx, userId, listing.id, quantity, listing.perUserLimit))) {
+    throw new DomainError('purchase_limit_reached', `at most ${listing.perUserLimit} per user`, { perUserLimit: listing.perUserLimit });
+  }
+
+  const orderId = randomUUID();
+  const totalPrice = listing.price * quantity;
+  let balanceAfter: number | undefined;
+  if (totalPrice > 0) {
+    ({ balanceAfter } = await deps.wallet.debitUserInTx(tx, {
+      userId,
+      amount: totalPrice,
+      counterparty: 'store_revenue',
+      reason: 'purchase',
+      referenceType: 'order',
+      referenceId: orderId,
+      memo: quantity > 1 ? `${listing.title} ×${quantity}` : listing.title,
+    }));
+  }
+
+  const lines = listing.items.map((item) => ({ id: randomUUID(), item, quantity: item.quantity * quantity }));
+  let createdAt: Date;
+  try {
+    ({ created_at: createdAt } = await repo.insertOrder(tx, {
+      id: orderId,
+      userId,
+      listingId: listing.id,
+      quantity,
+      unitPrice: listing.price,
+      totalPrice,
+      idempotencyKey: request.idempotencyKey,
+      shippingAddress: request.shippingAddress ?? null,
+      lines: lines.map((line) => ({ id: line.id, itemId: line.item.id, quantity: line.quantity, deliveryType: line.item.deliveryType })),
+    }));
+  } catch (error) {
+    // Only reachable when a stale idempotency claim was taken over while its first holder still ran.
+    if (pgErrorCode(error) === PG.uniqueViolation && pgConstraint(error) === 'orders_user_idempotency_key') {
+      throw new DomainError('idempotency_in_progress', 'a request with this Idempotency-Key is still being processed');
+    }
+    throw error;
+  }
+
+  const fulfillments = await deps.fulfillment.createForOrderInTx(tx, {
+    orderId,
+    userId,
+    lines: lines.map((line) => ({ orderLineId: line.id, item: line.item, quantity: line.quantity })),
+    shippingAddress: request.shippingAddress ?? null,
+  });
+
+  if (listing.stockRemaining !== null && !(await deps.catalog.reserveStockInTx(tx, listing.id, quantity))) {
+    throw new DomainError('out_of_stock', 'not enough stock left');
+  }
+
+  // A functional line may have credited gems (a gem pack): the buyer sees the balance after everything.
+  if (balanceAfter === undefined || lines.some((line) => line.item.deliveryType === 'functional')) {
+    balanceAfter = await deps.wallet.getBalance(userId, tx);
+  }
+
+  const byLine = new Map(fulfillments.map((f) => [f.orderLineId, f]));
+  return {
+    id: orderId,
+    status: 'completed',
+    listingId: listing.id,
+    quantity,
+    unitPrice: listing.price,
+    totalPrice,
+    balanceAfter,
+    lines: lines.map((line) => {
+      const fulfillment = byLine.get(line.id);
+      return {
+        id: line.id,
+        itemId: line.item.id,
+        quantity: line.quantity,
+        deliveryType: line.item.deliveryType,
+        fulfillment: { id: fulfillment?.fulfillmentId ?? '', status: fulfillment?.status ?? 'pending' },
+      };
+    }),
+    createdAt: createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,94 @@
+import { Type } from '@sinclair/typebox';
+import { Cursor, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+
+const DeliveryTypeSchema = Type.Union(['inventory', 'email', 'shopify', 'functional'].map((t) => Type.Literal(t)));
+
+export const ShippingAddressSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    address1: Type.String({ minLength: 1, maxLength: 200 }),
+    address2: Type.Optional(Type.String({ maxLength: 200 })),
+    city: Type.String({ minLength: 1, maxLength: 100 }),
+    province: Type.Optional(Type.String({ maxLength: 100 })),
+    zip: Type.String({ minLength: 1, maxLength: 20 }),
+    country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' }),
+    phone: Type.Optional(Type.String({ maxLength: 40, pattern: '^[0-9+()./ -]*$' })),
+  },
+  { additionalProperties: false, $id: 'ShippingAddress' },
+);
+
+export const PurchaseBody = Type.Object(
+  {
+    listingId: Uuid,
+    quantity: Type.Integer({ minimum: 1, maximum: 100, default: 1 }),
+    expectedPrice: Type.Optional(Type.Integer({ minimum: 0, description: 'the price the buyer saw; another price → 409 price_changed' })),
+    shippingAddress: Type.Optional(Type.Ref(ShippingAddressSchema)),
+  },
+  { additionalProperties: false },
+);
+
+export const Purchase = Type.Object(
+  {
+    id: Uuid,
+    status: Type.String(),
+    listingId: Uuid,
+    quantity: Type.Integer(),
+    unitPrice: Type.Integer(),
+    totalPrice: Type.Integer(),
+    balanceAfter: Type.Integer(),
+    lines: Type.Array(
+      Type.Object({
+        id: Uuid,
+        itemId: Uuid,
+        quantity: Type.Integer(),
+        deliveryType: DeliveryTypeSchema,
+        fulfillment: Type.Object({ id: Uuid, status: Type.String() }),
+      }),
+    ),
+    createdAt: Timestamp,
+  },
+  { $id: 'Purchase' },
+);
+
+const OrderFulfillment = Type.Object({
+  id: Uuid,
+  status: Type.String({ description: 'pending | processing | shipped | delivered | failed | cancelled' }),
+  trackingNumber: Nullable(Type.String()),
+  trackingUrl: Nullable(Type.String()),
+  trackingCompany: Nullable(Type.String()),
+  events: Type.Optional(Type.Array(Type.Object({ status: Type.String(), at: Timestamp, detail: Nullable(Type.String()) }))),
+  code: Type.Optional(Nullable(Type.String({ description: 'voucher code (email lines, order detail only)' }))),
+});
+
+const orderFields = {
+  id: Uuid,
+  status: Type.Union([Type.Literal('completed'), Type.Literal('refunded')]),
+  listingId: Uuid,
+  quantity: Type.Integer(),
+  unitPrice: Type.Integer(),
+  totalPrice: Type.Integer(),
+  createdAt: Timestamp,
+  refundedAt: Nullable(Timestamp),
+  lines: Type.Array(
+    Type.Object({
+      id: Uuid,
+      itemId: Uuid,
+      name: Type.String(),
+      quantity: Type.Integer(),
+      deliveryType: DeliveryTypeSchema,
+      fulfillment: Nullable(OrderFulfillment),
+      code: Type.Optional(Nullable(Type.String({ description: 'voucher code (email lines, order detail only)' }))),
+    }),
+  ),
+};
+
+export const Order = Type.Object(orderFields, { $id: 'Order' });
+export const AdminOrder = Type.Object({ ...orderFields, userId: Uuid }, { $id: 'AdminOrder' });
+export const RefundedOrder = Type.Object({ ...orderFields, userId: Uuid, refundedAmount: Type.Integer() }, { $id: 'RefundedOrder' });
+
+export const OrdersQuery = Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false });
+export const AdminOrdersQuery = Type.Object(
+  { status: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('refunded')])), limit: Limit, cursor: Type.Optional(Cursor) },
+  { additionalProperties: false },
+);
+export const RefundBody = Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, { additionalProperties: false });
