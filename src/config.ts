@@ -42,7 +42,7 @@ export interface RateLimitConfig {
   webhooks: number;
   adminWrites: number;
   authFailures: number;
-  /** Redis key prefix, so several deployments (or test runs) can share one Redis without sharing counters. */
+  /** Redis key prefix of the counters; defaults to `<REDIS_KEY_PREFIX>:rl:`. */
   keyPrefix: string;
 }
 
@@ -123,7 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       webhooks: int(env, 'RATE_LIMIT_WEBHOOKS', 600, 1),
       adminWrites: int(env, 'RATE_LIMIT_ADMIN_WRITES', 120, 1),
       authFailures: int(env, 'RATE_LIMIT_AUTH_FAILURES', 30, 1),
-      keyPrefix: str(env, 'RATE_LIMIT_KEY_PREFIX') ?? 'bb:rl:',
+      keyPrefix: str(env, 'RATE_LIMIT_KEY_PREFIX') ?? `${str(env, 'REDIS_KEY_PREFIX') ?? 'bb'}:rl:`,
     },
     trustProxy: trustProxy(env),
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',

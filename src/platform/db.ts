@@ -39,7 +39,7 @@ export interface Database extends Executor {
    */
   noteWrite(...userIds: string[]): Promise<void>;
   /** Shares noted writes across instances through Redis (the app attaches it; without it they stay per process). */
-  shareWritesThrough(redis: Redis | undefined): void;
+  shareWritesThrough(redis: Redis | undefined, keyPrefix?: string): void;
   withTx<T>(fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
   /** Raw pool access for libraries (pg-boss) that need their own client handling. */
   readonly pool: pg.Pool;

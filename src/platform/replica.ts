@@ -83,20 +83,20 @@ export interface ReadRouterOptions {
   pinTtlMs?: number;
   /** How long a sampled replay position is reused before asking the replica again. */
   replayCacheMs?: number;
-  redisKeyPrefix?: string;
 }
 
 export interface ReadRouter {
   readerFor(scope: string): Promise<Executor>;
   noteWrite(...scopes: string[]): Promise<void>;
-  shareThrough(redis: Redis | undefined): void;
+  /** Shares noted positions through Redis under `<keyPrefix>:ryw:<scope>`; undefined keeps them per process. */
+  shareThrough(redis: Redis | undefined, keyPrefix?: string): void;
 }
 
 export function createReadRouter(options: ReadRouterOptions): ReadRouter {
   const { primary, replica, logger } = options;
   const pinTtlMs = options.pinTtlMs ?? 30_000;
   const replayCacheMs = options.replayCacheMs ?? 5;
-  const prefix = options.redisKeyPrefix ?? 'bb:ryw:';
+  let prefix = 'bb:ryw:';
   const noted = new LRUCache<string, string>({ max: 100_000, ttl: pinTtlMs });
   let redis: Redis | undefined;
   let redisWarned = false;
@@ -177,8 +177,9 @@ export function createReadRouter(options: ReadRouterOptions): ReadRouter {
       }
     },
 
-    shareThrough(client) {
+    shareThrough(client, keyPrefix = 'bb') {
       redis = client;
+      prefix = `${keyPrefix}:ryw:`;
     },
   };
 }

@@ -88,6 +88,12 @@ describe('per-IP budget for anonymous callers', () => {
     expect((await a.request('GET', '/games', { headers: { 'x-forwarded-for': '192.0.2.11' } })).status).toBe(200);
   });
 
+  it('when an address probes paths that do not exist, then the probes spend its budget too', async () => {
+    const headers = { 'x-forwarded-for': '192.0.2.12' };
+    const statuses = (await repeat(5, () => a.request('GET', `/user/purchases/${randomBytes(4).toString('hex')}/x`, { headers }))).map((r) => r.status);
+    expect(statuses).toEqual([404, 404, 404, 404, 429]);
+  });
+
   it('when tokens do not verify, then they spend the small auth-failure budget of the address', async () => {
     const headers = { 'x-forwarded-for': '192.0.2.20' };
     const forged = await repeat(4, () => a.request('GET', '/admin/games', { token: `forged.${randomBytes(8).toString('hex')}.sig`, headers }));

@@ -94,14 +94,11 @@ export async function registerRateLimits(app: App, ctx: RouteContext): Promise<v
   const charges = new WeakMap<FastifyRequest, Charge>();
   const storeOptions = { redis: ctx.redis, keyPrefix: limits.keyPrefix, logger: ctx.logger };
 
-  // Runs before the plugin's onRoute hook (registered below), so these routes get no limiter at all.
-  app.addHook('onRoute', (route) => {
-    if (EXEMPT_ROUTES.has(route.url)) route.config = { ...route.config, rateLimit: false };
-  });
-
   await app.register(rateLimit, {
-    global: true,
-    hook: 'onRequest', // before the body is read: an over-budget client's upload is never parsed
+    // Not the plugin's per-route hooks: those run after a route's own onRequest hooks, so a route that
+    // authenticates in onRequest would turn away forged tokens before they were counted. One app-level hook
+    // (below) runs before every route-level hook instead.
+    global: false,
     timeWindow: limits.windowMs,
     enableDraftSpec: true, // RateLimit-Limit / -Remaining / -Reset, and Retry-After on 429
     // The store never fails (it falls back to process memory), but a limiter bug must not turn into 500s.
@@ -113,7 +110,8 @@ export async function registerRateLimits(app: App, ctx: RouteContext): Promise<v
       }
     } as unknown as FastifyRateLimitStoreCtor,
     keyGenerator: async (request) => {
-      const charge = chargeFor(request.method, request.routeOptions.url ?? request.url, await callerOf(request), request.ip);
+      const route = request.routeOptions.url ?? request.url.split('?')[0] ?? '/';
+      const charge = chargeFor(request.method, route, await callerOf(request), request.ip);
       charges.set(request, charge);
       return charge.key;
     },
@@ -125,6 +123,13 @@ export async function registerRateLimits(app: App, ctx: RouteContext): Promise<v
         statusCode: 429,
       });
     },
+  });
+
+  const limit = app.rateLimit();
+  // onRequest: before the body is read (an over-budget upload is never parsed) and before any route's guard.
+  app.addHook('onRequest', async function rateLimitHook(request, reply) {
+    if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '')) return;
+    await limit.call(this, request, reply);
   });
 
   // The draft's RateLimit-Policy names the quota and window the other RateLimit-* headers report on.

@@ -20,8 +20,8 @@ export function usersWrittenBy(request: FastifyRequest): string[] {
   return users;
 }
 
-export function registerReadYourWrites(app: App, { db, redis }: RouteContext): void {
-  db.shareWritesThrough(redis);
+export function registerReadYourWrites(app: App, { db, redis, config }: RouteContext): void {
+  db.shareWritesThrough(redis, config.redisKeyPrefix);
   // Without a replica every read is on the primary already; the hook would only cost a query per write.
   if (!db.hasReplica) return;
   app.addHook('onSend', async (request, reply) => {
