@@ -11,8 +11,9 @@ import { AdminOrder, AdminOrdersQuery, Order, OrdersQuery, Purchase, PurchaseBod
 export async function purchasesRoutes(app: App, { services, authenticate, db }: RouteContext): Promise<void> {
   const { purchases, inventory } = services;
   for (const schema of [ShippingAddressSchema, Purchase, Order, AdminOrder, RefundedOrder]) app.addSchema(schema);
-  const player = { preHandler: authenticate('player') };
-  const admin = { preHandler: authenticate('admin') };
+  // onRequest: the role is checked before the body is parsed or validated, so a stranger gets 401/403, never 400.
+  const player = { onRequest: authenticate('player') };
+  const admin = { onRequest: authenticate('admin') };
 
   app.post('/store/purchases', {
     ...player,
@@ -66,12 +67,16 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
 
   app.post('/admin/orders/:id/refund', {
     ...admin,
+    // The body is optional: a bare POST is a refund with the default reason.
+    preValidation: async (request) => {
+      if (request.body === undefined || request.body === null) request.body = {};
+    },
     schema: {
       tags: ['admin', 'purchases'],
       summary: 'Refund an order: gems back, items revoked, undelivered fulfillment cancelled, stock restored',
       headers: IdempotencyHeaders,
       params: IdParams,
-      body: Type.Optional(RefundBody),
+      body: RefundBody,
       response: { 200: Type.Ref(RefundedOrder), ...errorResponses(400, 401, 403, 404, 409, 422) },
     },
   }, async (request, reply) => {

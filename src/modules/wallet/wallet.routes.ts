@@ -14,7 +14,8 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
   const grants = createGrantsFlow(services);
   for (const schema of [Wallet, WalletTransaction, Grant, Adjustment]) app.addSchema(schema);
 
-  const player = { preHandler: authenticate('player') };
+  // onRequest: the role is checked before the body is parsed or validated, so a stranger gets 401/403, never 400.
+  const player = { onRequest: authenticate('player') };
   app.get('/user/wallet', {
     ...player,
     schema: { tags: ['wallet'], summary: "The caller's gem balance", response: { 200: Type.Ref(Wallet), ...errorResponses(401, 403) } },
@@ -31,7 +32,7 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
   }, async (request) => wallet.listTransactions(principalOf(request).userId, request.query));
 
   app.post('/admin/users/:userId/wallet/adjustments', {
-    preHandler: authenticate('admin'),
+    onRequest: authenticate('admin'),
     schema: {
       tags: ['admin', 'wallet'],
       summary: 'Credit (positive) or debit (negative) a wallet; a debit never takes it below zero',
@@ -49,7 +50,7 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
   });
 
   app.post('/service/grants', {
-    preHandler: authenticate('service'),
+    onRequest: authenticate('service'),
     schema: {
       tags: ['service', 'wallet'],
       summary: 'Grant gems and/or items (tournament rewards, promotions, collabs); creates the user if new',
