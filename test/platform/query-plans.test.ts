@@ -7,14 +7,15 @@ import { findPurchasableListing } from '../../src/modules/catalog/purchase.repos
 import { listInventoryPage } from '../../src/modules/inventory/inventory-list.repository.js';
 import { findBalance, listEntries } from '../../src/modules/wallet/wallet.repository.js';
 import { claimCodes, countFree } from '../../src/modules/fulfillment/vouchers.repository.js';
-import { eventsOf, listFulfillments } from '../../src/modules/fulfillment/fulfillment.repository.js';
+import { listFulfillments } from '../../src/modules/fulfillment/fulfillment.repository.js';
 import { findCharactersByIds, listCharacters } from '../../src/modules/characters/characters.repository.js';
+import { findFulfillmentEvents, findLines, findOrder, listOrders, listUserOrders } from '../../src/modules/purchases/order-history.repository.js';
+import { takeLimitUnits } from '../../src/modules/purchases/purchases.repository.js';
 
 // The EXPLAIN check: every hot query, as the modules issue it, is planned against a database with realistic
 // volume (query-plans.seed.sql), and none may read a big table sequentially. Queries are captured by running the
 // modules' own repository functions through an executor that EXPLAINs each statement before running it, so the
-// SQL checked here is the SQL that ships. Purchase history and the per-user limit count are written out below
-// until the purchases module's repository exists (they follow orders_user_idx / orders_user_listing_idx).
+// SQL checked here is the SQL that ships.
 
 /** Tables at or above this many rows must never be scanned sequentially by a hot query. */
 const BIG_TABLE_ROWS = 2000;
@@ -150,33 +151,27 @@ describe('player history', () => {
     });
   });
 
-  it('when a player reads a purchase history page and one order, then orders_user_idx serves it', async () => {
+  it('when a player reads a purchase history page, its next page and one order, then orders_user_idx and keys serve them', async () => {
     const user = await userId();
     await expectIndexOnly(async (x) => {
-      // As GET /user/purchases reads it: one keyset page of orders, then their lines and fulfillments in one query.
-      const { rows: orders } = await x.query<{ id: string; created_at: Date }>(
-        `SELECT o.id, o.created_at FROM orders o
-          WHERE o.user_id = $1 AND ($2::timestamptz IS NULL OR (o.created_at, o.id) < ($2::timestamptz, $3::uuid))
-          ORDER BY o.created_at DESC, o.id DESC LIMIT $4`,
-        [user, null, null, 21],
-      );
-      await x.query(
-        `SELECT l.order_id, l.item_id, l.quantity, l.delivery_type, f.id AS fulfillment_id, f.status
-           FROM order_lines l JOIN fulfillments f ON f.order_line_id = l.id
-          WHERE l.order_id = ANY($1::uuid[])`,
-        [orders.map((order) => order.id)],
-      );
-      const fulfillments = await x.query<{ id: string }>('SELECT id FROM fulfillments WHERE order_id = $1', [orders[0]!.id]);
-      await eventsOf(x, fulfillments.rows.map((row) => row.id));
+      const page = await listUserOrders(x, user, null, 3);
+      const last = page[page.length - 1]!;
+      await listUserOrders(x, user, [last.created_us, last.id], 3);
+      const lines = await findLines(x, page.map((order) => order.id), false);
+      await findOrder(x, page[0]!.id);
+      await findLines(x, [page[0]!.id], true);
+      await findFulfillmentEvents(x, lines.flatMap((line) => (line.fulfillment_id ? [line.fulfillment_id] : [])));
     });
   });
 
-  it('when a purchase checks the per-user limit, then orders_user_listing_idx counts it', async () => {
+  it('when a purchase takes units of a per-user limit, then orders_user_listing_idx counts what the user bought', async () => {
     const user = await userId();
     const listingId = await id(`SELECT listing_id AS id FROM orders WHERE user_id = md5('user' || 4242)::uuid LIMIT 1`);
-    await expectIndexOnly((x) =>
-      x.query(`SELECT coalesce(sum(quantity), 0)::int AS bought FROM orders WHERE user_id = $1 AND listing_id = $2 AND status = 'completed'`, [user, listingId]),
-    );
+    await expectIndexOnly((x) => takeLimitUnits(x, user, listingId, 1, 10));
+  });
+
+  it('when operators page through orders of a status, then orders_status_idx serves it', async () => {
+    await expectIndexOnly((x) => listOrders(x, 'completed', null, 21));
   });
 
   it('when a player lists characters and a game server batch-loads 100 loadouts, then lookups are by key', async () => {
