@@ -28,7 +28,7 @@ export interface LineRow {
   tracking_number: string | null;
   tracking_url: string | null;
   tracking_company: string | null;
-  voucher_code: string | null;
+  voucher_codes: string[] | null;
 }
 
 const ORDER_COLUMNS = `o.id, o.user_id, o.listing_id, o.quantity, o.unit_price, o.total_price, o.status, o.created_at, o.refunded_at,
@@ -73,7 +73,7 @@ export async function findLines(db: Executor, orderIds: readonly string[], withV
   const { rows } = await db.query<LineRow>(
     `SELECT l.order_id, l.id AS line_id, l.item_id, d.name, l.quantity, l.delivery_type,
             f.id AS fulfillment_id, f.status AS fulfillment_status, f.tracking_number, f.tracking_url, f.tracking_company,
-            ${withVoucherCodes ? '(SELECT v.code FROM voucher_codes v WHERE v.fulfillment_id = f.id)' : 'NULL::text'} AS voucher_code
+            ${withVoucherCodes ? '(SELECT array_agg(v.code ORDER BY v.claimed_at, v.id) FROM voucher_codes v WHERE v.fulfillment_id = f.id)' : 'NULL::text[]'} AS voucher_codes
        FROM order_lines l
        JOIN item_definitions d ON d.id = l.item_id
        LEFT JOIN fulfillments f ON f.order_line_id = l.id

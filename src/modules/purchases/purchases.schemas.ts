@@ -58,6 +58,7 @@ const OrderFulfillment = Type.Object({
   trackingCompany: Nullable(Type.String()),
   events: Type.Optional(Type.Array(Type.Object({ status: Type.String(), at: Timestamp, detail: Nullable(Type.String()) }))),
   code: Type.Optional(Nullable(Type.String({ description: 'voucher code (email lines, order detail only)' }))),
+  codes: Type.Optional(Type.Array(Type.String(), { description: 'every voucher code of the line (quantity > 1)' })),
 });
 
 const orderFields = {
@@ -78,6 +79,7 @@ const orderFields = {
       deliveryType: DeliveryTypeSchema,
       fulfillment: Nullable(OrderFulfillment),
       code: Type.Optional(Nullable(Type.String({ description: 'voucher code (email lines, order detail only)' }))),
+      codes: Type.Optional(Type.Array(Type.String(), { description: 'every voucher code of the line (quantity > 1)' })),
     }),
   ),
 };

@@ -27,9 +27,11 @@ export interface OrderLineView {
     trackingCompany: string | null;
     events?: Array<{ status: string; at: string; detail: string | null }>;
     code?: string | null;
+    codes?: string[];
   } | null;
-  /** The voucher code of an email line, on the owner's single-order view only. */
+  /** The voucher code(s) of an email line, on the owner's single-order view only (`code` = the first). */
   code?: string | null;
+  codes?: string[];
 }
 
 export interface OrderView {
@@ -47,6 +49,11 @@ export interface OrderView {
 
 type Page<T> = { items: T[]; nextCursor: string | null };
 
+function voucherFields(row: history.LineRow): { code: string | null; codes: string[] } {
+  const codes = row.voucher_codes ?? [];
+  return { code: codes[0] ?? null, codes };
+}
+
 function toLineView(row: history.LineRow, detailed: boolean, events: Map<string, history.EventRow[]>): OrderLineView {
   const fulfillment = row.fulfillment_id
     ? {
@@ -58,7 +65,7 @@ function toLineView(row: history.LineRow, detailed: boolean, events: Map<string,
         ...(detailed
           ? {
               events: (events.get(row.fulfillment_id) ?? []).map((e) => ({ status: e.status, at: e.created_at.toISOString(), detail: e.detail })),
-              ...(row.delivery_type === 'email' ? { code: row.voucher_code } : {}),
+              ...(row.delivery_type === 'email' ? voucherFields(row) : {}),
             }
           : {}),
       }
@@ -70,7 +77,7 @@ function toLineView(row: history.LineRow, detailed: boolean, events: Map<string,
     quantity: row.quantity,
     deliveryType: row.delivery_type,
     fulfillment,
-    ...(detailed && row.delivery_type === 'email' ? { code: row.voucher_code } : {}),
+    ...(detailed && row.delivery_type === 'email' ? voucherFields(row) : {}),
   };
 }
 
