@@ -1,0 +1,89 @@
+// The platform's idempotency keys as the money-moving endpoints rely on them: retries of deadlocked or
+// serialization-failed transactions compose with the key's claim, and expired keys are purged.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { purgeExpiredKeys, runIdempotent } from '../../src/platform/idempotency.js';
+import { balanceOf, count, db, expectLedgerConsistent } from './fixtures.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => t?.close());
+
+async function newUser(): Promise<string> {
+  const id = randomUUID();
+  await db(t).withTx((tx) => t.runtime.services.users.ensureUserExistsInTx(tx, id));
+  return id;
+}
+
+const credit = (userId: string, amount: number) => ({ userId, amount, counterparty: 'issuance' as const, reason: 'grant' as const, referenceType: 'test', referenceId: randomUUID() });
+
+describe('idempotent work and transaction retries', () => {
+  it('when the guarded transaction fails with a serialization error, then it is retried under the same claim and its effect commits once', async () => {
+    const userId = await newUser();
+    let attempts = 0;
+    const result = await runIdempotent(db(t), { scope: 'test', key: randomUUID(), fingerprint: 'f' }, async (tx) => {
+      attempts++;
+      const { balanceAfter } = await t.runtime.services.wallet.creditUserInTx(tx, credit(userId, 10));
+      if (attempts === 1) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
+      return { status: 201, body: { balanceAfter } };
+    });
+    expect(attempts).toBe(2);
+    expect(result).toEqual({ status: 201, body: { balanceAfter: 10 }, replayed: false });
+    expect(await balanceOf(t, userId)).toBe(10);
+    await expectLedgerConsistent(t);
+  });
+
+  it('when two keyed transactions deadlock for real, then PostgreSQL aborts one, it is retried, and both commit exactly once', async () => {
+    const [a, b] = [await newUser(), await newUser()];
+    let arrived = 0;
+    let release!: () => void;
+    const bothHoldFirstLock = new Promise<void>((resolve) => (release = resolve));
+    const crossed = (first: string, second: string) => {
+      let attempt = 0;
+      return runIdempotent(db(t), { scope: 'test', key: randomUUID(), fingerprint: 'f' }, async (tx) => {
+        attempt++;
+        await t.runtime.services.wallet.creditUserInTx(tx, credit(first, 1));
+        if (attempt === 1) {
+          if (++arrived === 2) release();
+          await bothHoldFirstLock;
+        }
+        await t.runtime.services.wallet.creditUserInTx(tx, credit(second, 1));
+        return { status: 200, body: { attempt } };
+      });
+    };
+    const results = await Promise.all([crossed(a, b), crossed(b, a)]);
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    expect(results.map((r) => (r.body as { attempt: number }).attempt).sort()).toEqual([1, 2]);
+    expect([await balanceOf(t, a), await balanceOf(t, b)]).toEqual([2, 2]);
+    await expectLedgerConsistent(t);
+  });
+});
+
+describe('purgeExpiredKeys', () => {
+  it('when keys are older than 24 hours, then they are deleted and younger ones kept', async () => {
+    const scope = `purge-${randomUUID()}`;
+    await db(t).query(
+      `INSERT INTO idempotency_keys (scope, key, request_hash, status, lock_token, created_at, response_status, response_body)
+       VALUES ($1, 'old', 'h', 'completed', gen_random_uuid(), now() - interval '25 hours', 201, '{}'),
+              ($1, 'young', 'h', 'completed', gen_random_uuid(), now() - interval '23 hours', 201, '{}')`,
+      [scope],
+    );
+    expect(await purgeExpiredKeys(db(t))).toBeGreaterThanOrEqual(1);
+    expect(await count(t, 'idempotency_keys WHERE scope = $1 AND key = $2', [scope, 'old'])).toBe(0);
+    expect(await count(t, 'idempotency_keys WHERE scope = $1 AND key = $2', [scope, 'young'])).toBe(1);
+  });
+
+  it('when an expired key is reused before the purge ran, then the request runs afresh instead of replaying', async () => {
+    const scope = `expired-${randomUUID()}`;
+    await db(t).query(
+      `INSERT INTO idempotency_keys (scope, key, request_hash, status, lock_token, created_at, response_status, response_body)
+       VALUES ($1, 'k', 'other', 'completed', gen_random_uuid(), now() - interval '25 hours', 201, '{"old":true}')`,
+      [scope],
+    );
+    const result = await runIdempotent(db(t), { scope, key: 'k', fingerprint: 'new' }, async () => ({ status: 201, body: { fresh: true } }));
+    expect(result).toEqual({ status: 201, body: { fresh: true }, replayed: false });
+  });
+});
