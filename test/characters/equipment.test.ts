@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { fixtures } from '../inventory/fixtures.js';
+import { createListing, fundedPlayer } from '../purchases/fixtures.js';
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;
@@ -178,6 +179,27 @@ describe('revocation', () => {
     for (const id of characters) expect((await t.request('GET', `/user/characters/${id}`, { token: player.token })).body.equipment).toEqual([]);
     expect((await t.request('GET', '/user/inventory', { token: player.token })).body.items).toEqual([]);
     await expectRefused(await equip(player.token, characters[0]!, 'weapon_skin', entry!), 'not_owned');
+  });
+});
+
+describe('refund over HTTP', () => {
+  it('when a bought and equipped item is refunded by an operator, then the character and the cached inventory lose it', async () => {
+    const itemId = await f.item({ name: 'Bought Blade', gameId: gameA, slot: 'weapon_skin' });
+    const listingId = await createListing(t, { price: 30, items: [{ itemId }] });
+    const player = await fundedPlayer(t, 50);
+    const order = await t.request('POST', '/store/purchases', { token: player.token, headers: { 'idempotency-key': f.unique('buy') }, body: { listingId } });
+    expect(order.status, order.text).toBe(201);
+
+    const inventory = await t.request('GET', '/user/inventory', { token: player.token });
+    expect(inventory.body.items).toEqual([expect.objectContaining({ itemId, source: 'purchase', sourceRef: order.body.id })]);
+    const character = await t.request('POST', '/user/characters', { token: player.token, body: { name: 'Buyer', gameId: gameA } });
+    expect((await equip(player.token, character.body.id, 'weapon_skin', inventory.body.items[0].id)).status).toBe(200);
+    expect((await t.request('GET', '/user/inventory', { token: player.token })).body.items[0].equippedBy).toEqual([character.body.id]);
+
+    const refund = await t.request('POST', `/admin/orders/${order.body.id}/refund`, { token: t.adminToken, headers: { 'idempotency-key': f.unique('refund') }, body: { reason: 'test' } });
+    expect(refund.status, refund.text).toBe(200);
+    expect((await t.request('GET', `/user/characters/${character.body.id}`, { token: player.token })).body.equipment).toEqual([]);
+    expect((await t.request('GET', '/user/inventory', { token: player.token })).body.items).toEqual([]);
   });
 });
 
