@@ -82,8 +82,8 @@ export function chargeFor(method: string, route: string, caller: Caller, ip: str
   const named = namedBudgetFor(method, route);
   // Webhook senders (Shopify, the payment provider) carry no token: their address is who they are.
   const who = caller.kind === 'user' && named !== 'webhooks' ? `u:${caller.id}` : `ip:${ip}`;
-  if (named) return { budget: named, key: `${named}:${who}` };
-  return caller.kind === 'user' ? { budget: 'user', key: `user:${who}` } : { budget: 'ip', key: `ip:${who}` };
+  const budget = named ?? (caller.kind === 'user' ? 'user' : 'ip');
+  return { budget, key: `${budget}:${who}` };
 }
 
 export async function registerRateLimits(app: App, ctx: RouteContext): Promise<void> {
