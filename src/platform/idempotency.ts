@@ -56,12 +56,19 @@ interface KeyRow {
   expired: boolean;
 }
 
+// The claim, a stored failure and a released claim are autocommitted statements whose loss in a crash is
+// harmless: a lost claim is claimed again by the client's retry, and the guarded work commits synchronously,
+// which flushes the WAL up to and including the claim before the work can count as done. So these statements
+// do not wait for their own WAL flush (set_config(..., true) scopes the setting to the statement's implicit
+// transaction): a purchase then pays for one durable commit, not two.
+const NO_FLUSH_WAIT = `(SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait`;
+
 async function claim(db: Database, request: IdempotencyScope): Promise<{ token: string } | { replay: StoredResponse }> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const token = randomUUID();
     const inserted = await db.query(
       `INSERT INTO idempotency_keys (scope, key, request_hash, status, lock_token)
-       VALUES ($1, $2, $3, 'in_progress', $4)
+       SELECT $1, $2, $3, 'in_progress', $4 FROM ${NO_FLUSH_WAIT}
        ON CONFLICT (scope, key) DO NOTHING`,
       [request.scope, request.key, request.fingerprint, token],
     );
@@ -108,8 +115,11 @@ async function claim(db: Database, request: IdempotencyScope): Promise<{ token: 
 }
 
 async function complete(tx: Tx | Database, request: IdempotencyScope, token: string, response: StoredResponse): Promise<boolean> {
+  // Outside a transaction (a stored failure: its work rolled back) losing this in a crash only means the request
+  // runs again; inside one, the setting would be the caller's to choose, so it is left alone.
+  const relaxed = 'inTransaction' in tx ? '' : `FROM ${NO_FLUSH_WAIT}`;
   const result = await tx.query(
-    `UPDATE idempotency_keys SET status = 'completed', response_status = $4, response_body = $5::jsonb
+    `UPDATE idempotency_keys SET status = 'completed', response_status = $4, response_body = $5::jsonb ${relaxed}
       WHERE scope = $1 AND key = $2 AND lock_token = $3 AND status = 'in_progress'`,
     [request.scope, request.key, token, response.status, JSON.stringify(response.body)],
   );
