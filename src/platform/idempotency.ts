@@ -155,7 +155,7 @@ export async function runIdempotent(
       return { ...failure, replayed: false };
     }
     await db
-      .query('DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND lock_token = $3 AND status = $4', [
+      .query(`DELETE FROM idempotency_keys USING ${NO_FLUSH_WAIT} WHERE scope = $1 AND key = $2 AND lock_token = $3 AND status = $4`, [
         request.scope,
         request.key,
         token,

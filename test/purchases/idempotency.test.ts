@@ -62,6 +62,16 @@ describe('idempotent work and transaction retries', () => {
   });
 });
 
+describe('released claims', () => {
+  it('when the work fails unexpectedly, then the claim is released and a retry with the same key runs afresh', async () => {
+    const request = { scope: 'test', key: randomUUID(), fingerprint: 'f' };
+    await expect(runIdempotent(db(t), request, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(await count(t, 'idempotency_keys WHERE scope = $1 AND key = $2', [request.scope, request.key])).toBe(0);
+    const retry = await runIdempotent(db(t), request, async () => ({ status: 201, body: { ok: true } }));
+    expect(retry).toEqual({ status: 201, body: { ok: true }, replayed: false });
+  });
+});
+
 describe('purgeExpiredKeys', () => {
   it('when keys are older than 24 hours, then they are deleted and younger ones kept', async () => {
     const scope = `purge-${randomUUID()}`;
