@@ -151,3 +151,18 @@ describe('POST /admin/users/:userId/wallet/adjustments', () => {
     await expectLedgerConsistent(t);
   });
 });
+
+describe('OpenAPI', () => {
+  it('then every wallet and purchase route is documented with its request and response schemas', async () => {
+    const { body } = await t.request('GET', '/openapi.json');
+    for (const [path, method] of [
+      ['/user/wallet', 'get'], ['/user/wallet/transactions', 'get'], ['/service/grants', 'post'], ['/webhooks/payments', 'post'],
+      ['/admin/users/{userId}/wallet/adjustments', 'post'], ['/store/purchases', 'post'], ['/user/purchases', 'get'],
+      ['/user/purchases/{id}', 'get'], ['/admin/orders', 'get'], ['/admin/orders/{id}/refund', 'post'],
+    ] as const) {
+      const operation = body.paths[path]?.[method];
+      expect(operation, `${method} ${path}`).toBeDefined();
+      expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining([method === 'post' && !path.includes('refund') && path !== '/webhooks/payments' ? '201' : '200']));
+    }
+  });
+});
