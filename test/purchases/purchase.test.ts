@@ -186,4 +186,16 @@ describe('POST /store/purchases', () => {
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     await expectLedgerConsistent(t);
   });
+
+  it('when purchases succeed, fail and replay, then bb_purchases_total counts each outcome', async () => {
+    const potion = await createItem(t, { consumable: true, maxStack: 100 });
+    const listing = await createListing(t, { price: 5, items: [{ itemId: potion }] });
+    const player = await fundedPlayer(t, 5);
+    const headers = key();
+    await buy(player.token, { listingId: listing }, headers);
+    await buy(player.token, { listingId: listing }, headers);
+    await buy(player.token, { listingId: listing });
+    const metrics = (await t.request('GET', '/metrics')).text;
+    for (const outcome of ['created', 'replayed', 'insufficient_funds']) expect(metrics).toMatch(new RegExp(`bb_purchases_total\\{outcome="${outcome}"\\} [1-9]`));
+  });
 });

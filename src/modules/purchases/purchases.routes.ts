@@ -31,11 +31,14 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
       const sent = await replyIdempotent(db, request, reply, async (tx) => {
         const order = await purchases.placePurchaseInTx(tx, { userId, ...request.body, idempotencyKey: idempotencyKeyOf(request) });
         return { status: 201, body: order };
+      }, {
+        // After the commit and before the 201 leaves: the buyer's next read cannot meet the pre-purchase cache.
+        afterCommit: async (response) => {
+          outcome = response.status === 201 ? 'created' : String((response.body as { code?: string }).code ?? response.status);
+          if (response.status === 201) await inventory.invalidateUser(userId);
+        },
       });
-      const replayed = reply.getHeader('idempotent-replayed') === 'true';
-      outcome = replayed ? 'replayed' : reply.statusCode === 201 ? 'created' : 'failed';
-      // After the commit, so no reader can re-cache the inventory as it was before the purchase.
-      if (outcome === 'created') await inventory.invalidateUser(userId);
+      if (reply.getHeader('idempotent-replayed') === 'true') outcome = 'replayed';
       return sent;
     } catch (error) {
       if (error instanceof DomainError) outcome = error.code;
@@ -81,13 +84,13 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
     },
   }, async (request, reply) => {
     const actor = `admin:${principalOf(request).userId}`;
-    let userId: string | undefined;
-    const sent = await replyIdempotent(db, request, reply, async (tx) => {
-      const order = await purchases.refundInTx(tx, request.params.id, { reason: request.body?.reason ?? 'refunded by an operator', actor });
-      userId = order.userId;
-      return { status: 200, body: order };
+    return replyIdempotent(db, request, reply, async (tx) => ({
+      status: 200,
+      body: await purchases.refundInTx(tx, request.params.id, { reason: request.body?.reason ?? 'refunded by an operator', actor }),
+    }), {
+      afterCommit: async (response) => {
+        if (response.status === 200) await inventory.invalidateUser((response.body as { userId: string }).userId);
+      },
     });
-    if (userId && reply.getHeader('idempotent-replayed') !== 'true') await inventory.invalidateUser(userId);
-    return sent;
   });
 }

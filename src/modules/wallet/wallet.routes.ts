@@ -60,15 +60,12 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
     },
   }, async (request, reply) => {
     const grantedBy = `service:${principalOf(request).userId}`;
-    let granted: { userId: string; items: unknown[] } | undefined;
-    const sent = await replyIdempotent(db, request, reply, async (tx) => {
-      const grant = await grants.grantInTx(tx, { ...request.body, grantedBy });
-      granted = grant;
-      return { status: 201, body: grant };
+    return replyIdempotent(db, request, reply, async (tx) => ({ status: 201, body: await grants.grantInTx(tx, { ...request.body, grantedBy }) }), {
+      // After the commit and before the reply, so no reader re-caches the inventory as it was before the grant.
+      afterCommit: async (response) => {
+        if (response.status === 201 && (request.body.items?.length ?? 0) > 0) await services.inventory.invalidateUser(request.body.userId);
+      },
     });
-    // The inventory cache is dropped only after the commit, so no reader can re-cache the pre-grant state.
-    if (granted && granted.items.length > 0) await services.inventory.invalidateUser(granted.userId);
-    return sent;
   });
 
   await app.register(async (scope) => paymentsWebhookRoutes(scope as unknown as App, ctx, grants));
