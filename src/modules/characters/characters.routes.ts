@@ -12,7 +12,7 @@ export async function charactersRoutes(app: App, { services, authenticate }: Rou
   const { characters } = services;
   for (const schema of [Equipment, Character, Loadout]) app.addSchema(schema);
 
-  const player = { preHandler: authenticate('player') };
+  const player = { onRequest: authenticate('player') };
   const tags = ['characters'];
   const one = { 200: Type.Ref(Character), ...errorResponses(400, 401, 403, 404) };
 
@@ -67,7 +67,7 @@ export async function charactersRoutes(app: App, { services, authenticate }: Rou
   }, async (request) => characters.unequip(principalOf(request).userId, request.params.id, request.params.slot));
 
   app.post('/service/loadouts', {
-    preHandler: authenticate('service'),
+    onRequest: authenticate('service'),
     schema: {
       tags: ['service', 'characters'],
       summary: "Up to 100 characters' equipment in one query (match start); unknown ids are listed in `missing`",

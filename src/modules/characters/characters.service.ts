@@ -27,7 +27,7 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
 
   async function get(userId: string, characterId: string): Promise<Character> {
     const character = await cache.wrap(charactersCacheNs(userId), `one:${characterId}`, CHARACTERS_TTL_MS, async () => {
-      const found = await repo.findCharacter(db, userId, characterId);
+      const found = await repo.findCharacter(await db.readerFor(userId), userId, characterId);
       return found ? withoutOwner(found) : null;
     });
     if (!character) throw notFound('character');
@@ -36,6 +36,8 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
 
   /** Every change ends here: both the character and inventory (equippedBy) caches of the user are dropped. */
   async function changed(userId: string, characterId: string): Promise<Character> {
+    // Noted before the read-back, so the response itself never comes from a replica that lags this write.
+    await db.noteWrite(userId);
     await inventory.invalidateUser(userId);
     return get(userId, characterId);
   }
@@ -46,7 +48,7 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
     list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
       const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
       return cache.wrap(charactersCacheNs(userId), `list:${query.limit}:${query.cursor ?? ''}`, CHARACTERS_TTL_MS, async () => {
-        const rows = await repo.listCharacters(db, {
+        const rows = await repo.listCharacters(await db.readerFor(userId), {
           userId,
           after: after && { createdAt: after[0] as string, id: after[1] as string },
           limit: query.limit + 1,

@@ -15,7 +15,7 @@ export async function fulfillmentRoutes(app: App, ctx: RouteContext): Promise<vo
   app.addSchema(AdminFulfillment);
   app.addSchema(AdminFulfillmentDetail);
 
-  const admin = { preHandler: authenticate('admin') };
+  const admin = { onRequest: authenticate('admin') };
   const errors = errorResponses(400, 401, 403, 404, 409);
 
   app.get('/admin/fulfillments', {

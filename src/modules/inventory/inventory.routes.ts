@@ -18,7 +18,7 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
   app.addSchema(UseResult);
 
   app.get('/user/inventory', {
-    preHandler: authenticate('player'),
+    onRequest: authenticate('player'),
     schema: {
       tags: ['inventory'],
       summary: "The caller's owned items, newest first (empty stacks are not listed)",
@@ -49,7 +49,7 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
   };
 
   app.post('/user/inventory/:id/use', {
-    preHandler: authenticate('player'),
+    onRequest: authenticate('player'),
     preValidation: emptyBodyIsDefault,
     schema: useSchema('Use units of a consumable entry (applies its effect); Idempotency-Key required', EntryParams),
   }, async (request, reply) => {
@@ -62,7 +62,7 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
   });
 
   app.post('/service/users/:userId/inventory/:id/consume', {
-    preHandler: authenticate('service'),
+    onRequest: authenticate('service'),
     preValidation: emptyBodyIsDefault,
     schema: useSchema("A game server consumes units of a player's consumable entry (e.g. an extra life mid-match)", ServiceEntryParams),
   }, async (request, reply) => {

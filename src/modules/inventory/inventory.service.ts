@@ -118,8 +118,8 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
       const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
       const key = JSON.stringify([query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
       return cache.wrap(inventoryCacheNs(userId), key, INVENTORY_TTL_MS, async () => {
-        // Read from the primary: a player who just bought must see the item (read-your-writes).
-        const rows = await listInventoryPage(deps.db, {
+        // The replica only once it has replayed this user's last write, so a refill never caches an older page.
+        const rows = await listInventoryPage(await deps.db.readerFor(userId), {
           userId,
           filter: query.filter,
           after: after && { acquiredAt: after[0] as string, id: after[1] as string },

@@ -1,5 +1,5 @@
 import type { CoreDeps } from '../../context.js';
-import type { Tx } from '../../platform/db.js';
+import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import type { CatalogService } from '../catalog/index.js';
@@ -102,9 +102,9 @@ export function createPurchasesService(
 ) {
   const flowDeps = { catalog: services.catalog, wallet: services.wallet, inventory: services.inventory, fulfillment: services.fulfillment };
 
-  async function page(rows: history.OrderRow[], limit: number): Promise<Page<OrderView>> {
+  async function page(reader: Executor, rows: history.OrderRow[], limit: number): Promise<Page<OrderView>> {
     const shown = rows.slice(0, limit);
-    const lines = await history.findLines(db, shown.map((o) => o.id), false);
+    const lines = await history.findLines(reader, shown.map((o) => o.id), false);
     const byOrder = new Map<string, OrderLineView[]>();
     for (const line of lines) byOrder.set(line.order_id, [...(byOrder.get(line.order_id) ?? []), toLineView(line, false, new Map())]);
     const last = shown[shown.length - 1];
@@ -148,20 +148,23 @@ export function createPurchasesService(
     },
 
     async listForUser(userId: string, query: { limit: number; cursor?: string }): Promise<Page<OrderView>> {
-      return page(await history.listUserOrders(db, userId, cursorOf(query.cursor), query.limit + 1), query.limit);
+      // The replica once it has replayed this user's last write (read-your-writes), else the primary.
+      const reader = await db.readerFor(userId);
+      return page(reader, await history.listUserOrders(reader, userId, cursorOf(query.cursor), query.limit + 1), query.limit);
     },
 
     async listAll(query: { status?: 'completed' | 'refunded'; limit: number; cursor?: string }): Promise<Page<OrderView>> {
-      return page(await history.listOrders(db, query.status ?? null, cursorOf(query.cursor), query.limit + 1), query.limit);
+      return page(db.replica, await history.listOrders(db.replica, query.status ?? null, cursorOf(query.cursor), query.limit + 1), query.limit);
     },
 
     /** One order of the caller with its fulfillment history; another user's order is indistinguishable from none. */
     async getForUser(userId: string, orderId: string): Promise<OrderView> {
-      const order = await history.findOrder(db, orderId);
+      const reader = await db.readerFor(userId);
+      const order = await history.findOrder(reader, orderId);
       if (!order || order.user_id !== userId) throw notFound('order');
-      const lines = await history.findLines(db, [orderId], true);
+      const lines = await history.findLines(reader, [orderId], true);
       const events = new Map<string, history.EventRow[]>();
-      for (const event of await history.findFulfillmentEvents(db, lines.flatMap((l) => (l.fulfillment_id ? [l.fulfillment_id] : [])))) {
+      for (const event of await history.findFulfillmentEvents(reader, lines.flatMap((l) => (l.fulfillment_id ? [l.fulfillment_id] : [])))) {
         events.set(event.fulfillment_id, [...(events.get(event.fulfillment_id) ?? []), event]);
       }
       return toOrderView(order, lines.map((line) => toLineView(line, true, events)));

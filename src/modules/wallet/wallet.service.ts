@@ -91,7 +91,8 @@ export function createWalletService({ db }: CoreDeps, _services: { users: UsersS
 
     async listTransactions(userId: string, page: { limit: number; cursor?: string }): Promise<{ items: WalletTransactionView[]; nextCursor: string | null }> {
       const [before] = (decodeCursor(page.cursor, ['number']) ?? [null]) as [number | null];
-      const rows = await repo.listEntries(db, userId, before, page.limit + 1);
+      // History may come from the replica once it has replayed this user's last write (read-your-writes).
+      const rows = await repo.listEntries(await db.readerFor(userId), userId, before, page.limit + 1);
       const items = rows.slice(0, page.limit).map((row) => ({
         id: row.transfer_id,
         amount: row.amount,

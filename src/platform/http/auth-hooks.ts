@@ -1,6 +1,7 @@
-// Route guards: `preHandler: app.authenticate('player')` verifies the token, checks the role and, for players,
-// provisions the user just in time. Public routes use `optionalAuth`.
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+// Route guards: `onRequest: authenticate('player')` verifies the token, checks the role and, for players,
+// provisions the user just in time. It runs before the body is read, so a caller without the right role learns
+// 401/403 and nothing about the body's validation.
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { DomainError } from '../errors.js';
 import type { Principal, Role, TokenVerifier } from '../auth.js';
 
@@ -16,7 +17,7 @@ export function principalOf(request: FastifyRequest): Principal {
 }
 
 export function createAuthenticate(verifier: TokenVerifier, provision: (principal: Principal) => Promise<void>) {
-  return function authenticate(...roles: Role[]): preHandlerAsyncHookHandler {
+  return function authenticate(...roles: Role[]): onRequestAsyncHookHandler {
     return async function guard(request: FastifyRequest, _reply: FastifyReply) {
       const principal = await verifier.verify(request.headers.authorization);
       if (!roles.includes(principal.role)) {
