@@ -150,10 +150,16 @@ describe('Shopify tracking through webhooks', () => {
     await waitForStatus(t, fulfillmentId, 'cancelled');
     await sim.redeliver(cancelled!);
     await sim.sendWebhook('orders/cancelled', JSON.parse(cancelled!.body)); // a second, distinct cancellation event
+    // Only this order's events: earlier tests' events for other orders may still be retrying.
+    const shopifyOrderId = String(JSON.parse(cancelled!.body).id);
     await waitFor(async () => {
-      const { rows } = await t.runtime.deps.db.query<{ pending: number }>(`SELECT count(*)::int AS pending FROM webhook_events WHERE processed_at IS NULL`);
-      return rows[0]!.pending === 0 || undefined;
-    }, 'webhooks processed');
+      const { rows } = await t.runtime.deps.db.query<{ pending: number; total: number }>(
+        `SELECT count(*) FILTER (WHERE processed_at IS NULL)::int AS pending, count(*)::int AS total
+           FROM webhook_events WHERE topic = 'orders/cancelled' AND payload->>'id' = $1`,
+        [shopifyOrderId],
+      );
+      return (rows[0]!.total === 2 && rows[0]!.pending === 0) || undefined;
+    }, 'both cancellation webhooks processed');
     const wallet = await t.request('GET', '/user/wallet', { token: player.token });
     expect(wallet.body.balance).toBe(500);
   });
