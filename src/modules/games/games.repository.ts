@@ -17,7 +17,7 @@ const SELECT_GAME = `
     FROM games g`;
 
 export async function listGames(db: Executor): Promise<GameRecord[]> {
-  return (await db.query<GameRecord>(`${SELECT_GAME} ORDER BY g.name, g.id`)).rows;
+  return (await db.query<GameRecord>(`${SELECT_GAME} ORDER BY g.name COLLATE "C", g.id`)).rows;
 }
 
 export async function findGame(db: Executor, id: string): Promise<GameRecord | undefined> {

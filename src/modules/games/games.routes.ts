@@ -1,26 +1,29 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
-import { IdParams, errorResponses } from '../../platform/http/schemas.js';
+import { Cursor, IdParams, Limit, Page, errorResponses } from '../../platform/http/schemas.js';
 import { CreateGameBody, Game, UpdateGameBody } from './games.schemas.js';
 
 export async function gamesRoutes(app: App, { services, authenticate }: RouteContext): Promise<void> {
   const { games } = services;
   app.addSchema(Game);
 
+  const ListQuery = Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false });
+  const GamePage = Page(Type.Ref(Game));
+
   app.get('/games', {
-    schema: { tags: ['storefront'], summary: 'Games with their equipment slots', response: { 200: Type.Object({ items: Type.Array(Type.Ref(Game)) }) } },
-  }, async (_request, reply) => {
+    schema: { tags: ['storefront'], summary: 'Games with their equipment slots', querystring: ListQuery, response: { 200: GamePage, ...errorResponses(400) } },
+  }, async (request, reply) => {
     reply.header('cache-control', 'public, max-age=30');
-    return { items: await games.list() };
+    return games.page(request.query);
   });
 
   // onRequest: the role is checked before the body is parsed or validated, so a stranger gets 401/403, never 400.
   const admin = { onRequest: authenticate('admin') };
   const adminErrors = errorResponses(400, 401, 403, 404, 409);
 
-  app.get('/admin/games', { ...admin, schema: { tags: ['admin'], response: { 200: Type.Object({ items: Type.Array(Type.Ref(Game)) }), ...adminErrors } } },
-    async () => ({ items: await games.list() }));
+  app.get('/admin/games', { ...admin, schema: { tags: ['admin'], querystring: ListQuery, response: { 200: GamePage, ...adminErrors } } },
+    async (request) => games.page(request.query));
 
   app.get('/admin/games/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, response: { 200: Type.Ref(Game), ...adminErrors } } },
     async (request) => games.get(request.params.id));

@@ -1,6 +1,7 @@
 import type { CoreDeps } from '../../context.js';
 import type { Executor } from '../../platform/db.js';
 import { DomainError, PG, notFound, pgConstraint, pgErrorCode } from '../../platform/errors.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import * as repo from './games.repository.js';
 
 export const GAMES_CACHE_NS = 'games';
@@ -30,6 +31,17 @@ export function createGamesService({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>
   return {
     list(): Promise<repo.GameRecord[]> {
       return cache.wrap(GAMES_CACHE_NS, 'all', GAMES_TTL_MS, () => repo.listGames(db.replica));
+    },
+
+    /** A page of games in (name, id) order. Games are few, so the page is cut from the cached full list. */
+    async page(query: { limit: number; cursor?: string }): Promise<{ items: repo.GameRecord[]; nextCursor: string | null }> {
+      const all = await this.list();
+      const after = decodeCursor(query.cursor, ['string', 'uuid']) as [string, string] | undefined;
+      const start = after ? all.findIndex((game) => game.name > after[0] || (game.name === after[0] && game.id > after[1])) : 0;
+      const items = start === -1 ? [] : all.slice(start, start + query.limit);
+      const last = items.at(-1);
+      const more = start !== -1 && start + query.limit < all.length;
+      return { items, nextCursor: more && last ? encodeCursor([last.name, last.id]) : null };
     },
 
     async get(id: string): Promise<repo.GameRecord> {

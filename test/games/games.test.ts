@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => t?.close());
+
+const admin = () => ({ token: t.adminToken });
+
+describe('games', () => {
+  it('when an admin creates games with slots, then GET /games pages through every game exactly once', async () => {
+    const slugs = ['alpha-arena', 'beta-brawl', 'gamma-grid', 'delta-drift', 'epsilon-ops'];
+    for (const slug of slugs) {
+      const created = await t.request('POST', '/admin/games', { ...admin(), body: { slug, name: slug.toUpperCase(), slots: ['weapon_skin', 'emote'] } });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ slug, slots: ['weapon_skin', 'emote'] });
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { status: number; body: { items: Array<{ slug: string }>; nextCursor: string | null } } = await t.request('GET', `/games?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((game) => game.slug));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen.sort()).toEqual([...slugs].sort());
+  });
+
+  it('when a slug is taken, then 409 conflict; when slots or slug are malformed, then 400', async () => {
+    expect((await t.request('POST', '/admin/games', { ...admin(), body: { slug: 'alpha-arena', name: 'Again', slots: [] } })).body.code).toBe('conflict');
+    for (const body of [{ slug: 'Bad Slug', name: 'x', slots: [] }, { slug: 'ok-slug', name: 'x', slots: ['Not A Slot'] }, { slug: 'ok-slug', name: '', slots: [] }, { slug: 'ok-slug', name: 'x', slots: [], price: 5 }]) {
+      const response = await t.request('POST', '/admin/games', { ...admin(), body });
+      expect(response.status).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+  });
+
+  it('when an admin renames a game and replaces its slots, then the public list shows it on the next request', async () => {
+    const created = await t.request('POST', '/admin/games', { ...admin(), body: { slug: 'zeta-zone', name: 'Zeta', slots: ['emote'] } });
+    await t.request('GET', '/games?limit=100'); // warm the cache
+    const updated = await t.request('PATCH', `/admin/games/${created.body.id}`, { ...admin(), body: { name: 'Zeta Zone', slots: ['emote', 'banner'] } });
+    expect(updated.status).toBe(200);
+    const listed = (await t.request('GET', '/games?limit=100')).body.items.find((game: { id: string }) => game.id === created.body.id);
+    expect(listed).toMatchObject({ name: 'Zeta Zone', slots: ['emote', 'banner'] });
+  });
+
+  it('when a cursor is garbage or the limit is out of range, then 400', async () => {
+    for (const query of ['cursor=not-a-cursor', 'limit=0', 'limit=101', 'limit=abc', 'unknown=1']) {
+      expect((await t.request('GET', `/games?${query}`)).status).toBe(400);
+    }
+  });
+
+  it('when a game is unknown, then 404 on read, update and delete', async () => {
+    const id = crypto.randomUUID();
+    expect((await t.request('GET', `/admin/games/${id}`, admin())).status).toBe(404);
+    expect((await t.request('PATCH', `/admin/games/${id}`, { ...admin(), body: { name: 'x' } })).status).toBe(404);
+    expect((await t.request('DELETE', `/admin/games/${id}`, admin())).status).toBe(404);
+  });
+});
