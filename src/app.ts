@@ -11,7 +11,7 @@ import type { Services } from './services.js';
 import type { App } from './platform/http/types.js';
 import { TokenVerifier } from './platform/auth.js';
 import { createAuthenticate } from './platform/http/auth-hooks.js';
-import { registerProblemHandlers } from './platform/http/problem.js';
+import { registerProblemHandlers, sendProblem, toProblem } from './platform/http/problem.js';
 import { ProblemSchema } from './platform/http/schemas.js';
 import { metrics } from './platform/metrics.js';
 import { operationsRoutes } from './platform/http/operations.routes.js';
@@ -55,6 +55,8 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     schemaController: { compilersFactory: { buildValidator: buildValidatorWithStrictBodies() } },
     return503OnClosing: true,
+    // Router-level refusals (a path parameter over maxParamLength, a malformed URL) bypass the error handler.
+    frameworkErrors: (error, request, reply) => void sendProblem(reply, toProblem(error, request)),
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 72_000,

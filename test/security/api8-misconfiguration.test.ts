@@ -66,6 +66,16 @@ describe('API8 security misconfiguration', () => {
     expectHardened(response.headers, '500');
   });
 
+  it('when the router itself refuses a URL (a path parameter over 100 characters, broken percent-encoding), then a 400 problem+json, not a framework JSON', async () => {
+    const player = await t.player();
+    for (const path of [`/user/characters/${'x'.repeat(2000)}`, '/user/characters/%E0%A4%A', `/admin/items/${'%41'.repeat(300)}`]) {
+      const response = await t.request('GET', path, { token: player.token });
+      expect(response.status, path).toBe(400);
+      expect(response.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
+      expect(response.body.code, path).toBe('validation_failed');
+    }
+  });
+
   it('when malformed JSON or a wrong content type is sent, then a 4xx problem without parser internals', async () => {
     const player = await t.player();
     const malformed = await t.request('POST', '/user/characters', { token: player.token, body: '{"name": "x",' });
