@@ -46,8 +46,9 @@ export class Cache {
     this.versions = new LRUCache({ max: 200_000, ttl: options.versionTtlMs ?? 30_000 });
   }
 
+  /** Shared through Redis right now: false while Redis is down (entries and limits are then per process). */
   get distributed(): boolean {
-    return this.redis !== undefined;
+    return this.redis?.status === 'ready';
   }
 
   async start(): Promise<void> {

@@ -131,6 +131,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const maxAttempts = txOptions.maxAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       const client = await pool.connect();
+      // A checked-out client has no pool listener: a server restart between two statements would otherwise be an
+      // uncaught 'error' event that kills the process. The next statement fails instead, and the client is dropped.
+      const onLost = (error: Error) => options.logger?.warn({ err: error }, 'database connection lost inside a transaction');
+      client.on('error', onLost);
       let broken = false;
       try {
         await client.query('BEGIN');
@@ -149,6 +153,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
         }
         throw error;
       } finally {
+        client.off('error', onLost);
         client.release(broken);
       }
     }

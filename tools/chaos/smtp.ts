@@ -1,6 +1,7 @@
 // A real SMTP server whose behaviour the harness switches at run time: accept, reject every message with a
 // temporary 451 (a mail provider having a bad minute), or hang (take the message and never answer, the failure
-// that only timeouts survive). Leaving 'hang' fails the hung sessions with 451, as a server restart would.
+// that only timeouts survive). Leaving 'hang' answers the held messages the way the new mode answers: 'accept'
+// delivers them late, 'reject' fails them with 451.
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo, Server } from 'node:net';
 
@@ -25,7 +26,7 @@ export interface ChaosSmtp {
 
 export async function startChaosSmtp(options: { socketTimeoutMs?: number } = {}): Promise<ChaosSmtp> {
   const mails: ReceivedMail[] = [];
-  const waiting = new Set<(error?: Error) => void>();
+  const waiting = new Set<() => void>();
   let rejected = 0;
   let hung = 0;
   let mode: SmtpMode = 'accept';
@@ -40,18 +41,21 @@ export async function startChaosSmtp(options: { socketTimeoutMs?: number } = {})
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        const answer = () => {
+          if (mode === 'reject') {
+            rejected++;
+            return callback(temporaryFailure());
+          }
+          const raw = Buffer.concat(chunks).toString('utf8');
+          mails.push({ to: session.envelope.rcptTo.map((r) => r.address), messageId: /^Message-ID:\s*(.+)$/im.exec(raw)?.[1]?.trim() ?? null, raw });
+          callback();
+        };
         if (mode === 'hang') {
           hung++;
-          waiting.add(callback);
+          waiting.add(answer);
           return;
         }
-        if (mode === 'reject') {
-          rejected++;
-          return callback(temporaryFailure());
-        }
-        const raw = Buffer.concat(chunks).toString('utf8');
-        mails.push({ to: session.envelope.rcptTo.map((r) => r.address), messageId: /^Message-ID:\s*(.+)$/im.exec(raw)?.[1]?.trim() ?? null, raw });
-        callback();
+        answer();
       });
     },
   });
@@ -78,7 +82,7 @@ export async function startChaosSmtp(options: { socketTimeoutMs?: number } = {})
     setMode(next) {
       mode = next;
       if (next !== 'hang') {
-        for (const callback of waiting) callback(temporaryFailure());
+        for (const answer of waiting) answer();
         waiting.clear();
       }
     },

@@ -63,6 +63,10 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
   if (pgCode === PG.invalidTextRepresentation || pgCode === PG.numericOutOfRange || pgCode === PG.stringTooLong) {
     return problem('validation_failed', 'a value is out of range or malformed');
   }
+  if (isDatabaseUnreachable(error, pgCode)) {
+    request.log.warn({ err: error }, 'database unreachable');
+    return problem('service_unavailable', 'the service is briefly unavailable; retry later');
+  }
   if (pgCode === PG.queryCanceled || pgCode === PG.lockNotAvailable) {
     request.log.warn({ err: error }, 'database timeout');
     return problem('service_unavailable', 'the request took too long; retry later');
@@ -74,6 +78,17 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
   }
   request.log.error({ err: error }, 'unhandled error');
   return problem('internal_error', 'an unexpected error occurred; it has been logged');
+}
+
+// The database restarting or failing over is an outage, not a bug: 503 with Retry-After tells clients (and load
+// balancers) to come back, where a 500 would say the request itself was at fault. Class 08 is connection
+// exceptions, 57P0x the server shutting down or starting; the rest are the driver's words for a lost socket.
+const UNREACHABLE_MESSAGES = /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET/;
+
+function isDatabaseUnreachable(error: unknown, pgCode: string | undefined): boolean {
+  if (pgCode?.startsWith('08') || pgCode === '57P01' || pgCode === '57P02' || pgCode === '57P03') return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || (error instanceof Error && UNREACHABLE_MESSAGES.test(error.message));
 }
 
 export function registerProblemHandlers(app: FastifyInstance): void {
