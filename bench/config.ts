@@ -18,6 +18,8 @@ export interface BenchConfig {
   mixedUsers: number;
   /** Mean pause between one user's requests in the paced mixed workload. */
   mixedThinkMs: number;
+  /** Seconds over which the mixed workload's users connect (and make their first request) before measuring. */
+  mixedRampS: number;
   pgbenchClients: number;
   pgbenchScale: number;
   /** Comma-separated scenario names to run (default: all). */
@@ -52,6 +54,7 @@ export function loadBenchConfig(): BenchConfig {
     activeUsers: Math.min(users, int('BENCH_ACTIVE_USERS', 10_000)),
     mixedUsers: Math.min(users, int('BENCH_MIXED_USERS', 10_000)),
     mixedThinkMs: int('BENCH_MIXED_THINK_MS', 5_000),
+    mixedRampS: int('BENCH_MIXED_RAMP_S', 20),
     pgbenchClients: int('BENCH_PGBENCH_CLIENTS', 16),
     pgbenchScale: int('BENCH_PGBENCH_SCALE', 10),
     only: only ? new Set(only.split(',').map((name) => name.trim()).filter(Boolean)) : null,

@@ -22,6 +22,7 @@ export interface ScenarioReport {
     offeredPerSecond?: number;
     byKind?: Record<string, { count: number; p50: number; p99: number }>;
     loadGeneratorLagP99Ms?: number;
+    inFlightAtStart?: number;
   };
   cpu: CpuShare;
   counters: ServiceCounters | null;
@@ -167,7 +168,7 @@ export function renderGenerated(results: BenchResults): string {
     out.push(`**${s.title}** (\`${s.name}\`). ${s.what}`);
     const notes: string[] = [];
     if (s.load.offeredPerSecond !== undefined) {
-      notes.push(`offered ≈ ${fmt(s.load.offeredPerSecond)} req/s (users ÷ mean think time); load generator event-loop delay p99 ${ms(s.load.loadGeneratorLagP99Ms ?? 0)} ms; connections opened ${fmt(s.load.connectionsOpened ?? 0)}, open during the measurement ${fmt(s.load.openConnections?.min ?? 0)}–${fmt(s.load.openConnections?.max ?? 0)}`);
+      notes.push(`offered ≈ ${fmt(s.load.offeredPerSecond)} req/s (users ÷ mean think time); load generator event-loop delay p99 ${ms(s.load.loadGeneratorLagP99Ms ?? 0)} ms; requests unanswered when the window opened ${fmt(s.load.inFlightAtStart ?? 0)}; connections opened ${fmt(s.load.connectionsOpened ?? 0)}, open during the measurement ${fmt(s.load.openConnections?.min ?? 0)}–${fmt(s.load.openConnections?.max ?? 0)}`);
     }
     if (s.load.errorSamples?.length) notes.push(`socket errors seen: ${s.load.errorSamples.map((e) => `\`${e}\``).join(', ')}`);
     if (s.load.byKind) {

@@ -301,6 +301,7 @@ async function main(): Promise<void> {
       active_users: config.activeUsers,
       mixed_users: config.mixedUsers,
       mixed_think_ms: config.mixedThinkMs,
+      mixed_ramp_s: config.mixedRampS,
       pgbench_clients: config.pgbenchClients,
       pgbench_scale: config.pgbenchScale,
       profiled: config.profile,

@@ -38,6 +38,8 @@ export interface PacedResult extends LoadResult {
   offeredPerSecond: number;
   /** 2xx count and latency percentiles of each request kind, to see which one makes the tail. */
   byKind: Record<string, { count: number; p50: number; p99: number }>;
+  /** Requests still unanswered when the window opened: many means the ramp did not reach a steady state. */
+  inFlightAtStart: number;
   /** p99 event-loop delay of the load generator: when high, pauses ran long and latencies include its own lag. */
   loadGeneratorLagP99Ms: number;
 }
@@ -62,6 +64,7 @@ export async function pacedUsers(options: PacedOptions): Promise<PacedResult> {
   let opened = 0;
   let sent = 0;
   let answeredInWindow = 0;
+  let inFlight = 0;
   const latencies: number[] = [];
   const kindLatencies = new Map<string, number[]>();
   const failures: Record<string, number> = {};
@@ -109,7 +112,9 @@ export async function pacedUsers(options: PacedOptions): Promise<PacedResult> {
       const counted = measuring;
       const started = performance.now();
       const next = options.next(index);
+      inFlight += 1;
       const outcome = await send(agent, next);
+      inFlight -= 1;
       const elapsed = performance.now() - started;
       if (measuring) answeredInWindow += 1;
       if (counted) {
@@ -134,6 +139,7 @@ export async function pacedUsers(options: PacedOptions): Promise<PacedResult> {
   const running = Array.from({ length: options.users }, (_, index) => user(index));
   await sleep(options.rampS * 1000 + 200);
   measuring = true;
+  const inFlightAtStart = inFlight;
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   const measuredFrom = performance.now();
@@ -177,6 +183,7 @@ export async function pacedUsers(options: PacedOptions): Promise<PacedResult> {
     connectionsOpened: opened,
     offeredPerSecond: Math.round(options.users / (options.thinkMs / 1000)),
     byKind,
+    inFlightAtStart,
     loadGeneratorLagP99Ms: Math.round(lag.percentile(99) / 1e5) / 10,
   };
 }
