@@ -8,14 +8,20 @@ export interface UserRow {
 
 /**
  * Creates the user and their wallet account, or brings email/name up to date with the token.
- * Safe under concurrent first requests: both statements are ON CONFLICT upserts, so racing requests converge.
+ * Safe under concurrent first requests: both inserts are ON CONFLICT DO NOTHING, so racing requests converge.
+ * An unchanged user costs no write at all: `ON CONFLICT DO UPDATE … WHERE false` would still lock the row and
+ * write WAL, so the update is a separate statement that matches nothing when the claims are unchanged.
  */
 export async function upsertUserWithWallet(db: Executor, user: UserRow): Promise<void> {
   await db.query(
-    `WITH u AS (
+    `WITH inserted AS (
        INSERT INTO users (id, email, name) VALUES ($1, $2, $3)
-       ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name, updated_at = now()
-         WHERE users.email IS DISTINCT FROM EXCLUDED.email OR users.name IS DISTINCT FROM EXCLUDED.name
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id
+     ), updated AS (
+       UPDATE users SET email = $2, name = $3, updated_at = now()
+        WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM inserted)
+          AND (email IS DISTINCT FROM $2 OR name IS DISTINCT FROM $3)
        RETURNING id
      )
      INSERT INTO ledger_accounts (kind, user_id)

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { upsertUserWithWallet } from '../../src/modules/users/users.repository.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => t?.close());
+
+const userRow = async (id: string) =>
+  (await t.runtime.deps.db.query<{ email: string | null; name: string | null; xmin: string }>('SELECT email, name, xmin::text FROM users WHERE id = $1', [id])).rows[0];
+const walletCount = async (id: string) =>
+  (await t.runtime.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM ledger_accounts WHERE user_id = $1', [id])).rows[0]!.n;
+
+describe('just-in-time user provisioning', () => {
+  it('when twenty first requests of a new player arrive at once, then one user and one wallet exist', async () => {
+    const player = await t.player({ name: 'Racer' });
+    const responses = await Promise.all(Array.from({ length: 20 }, () => t.request('GET', '/user/wallet', { token: player.token })));
+    expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(responses.every((r) => r.body.balance === 0)).toBe(true);
+    expect(await walletCount(player.id)).toBe(1);
+    expect((await userRow(player.id))?.name).toBe('Racer');
+  });
+
+  it('when the token carries a new email or name, then the user record follows it', async () => {
+    const player = await t.player({ name: 'Before' });
+    await t.request('GET', '/user/wallet', { token: player.token });
+    const renamed = await t.token('player', player.id, { email: 'after@players.test', name: 'After' });
+    expect((await t.request('GET', '/user/wallet', { token: renamed })).status).toBe(200);
+    expect(await userRow(player.id)).toMatchObject({ email: 'after@players.test', name: 'After' });
+  });
+
+  it('when the claims have not changed, then provisioning writes nothing (the row version stays the same)', async () => {
+    const id = crypto.randomUUID();
+    const claims = { id, email: 'same@players.test', name: 'Same' };
+    await upsertUserWithWallet(t.runtime.deps.db, claims);
+    const before = await userRow(id);
+    await upsertUserWithWallet(t.runtime.deps.db, claims);
+    expect((await userRow(id))?.xmin).toBe(before?.xmin);
+    await upsertUserWithWallet(t.runtime.deps.db, { ...claims, name: 'Changed' });
+    expect((await userRow(id))?.xmin).not.toBe(before?.xmin);
+    expect(await walletCount(id)).toBe(1);
+  });
+
+  it('when a service granted to a user who never logged in, then their first login keeps the wallet and fills the profile', async () => {
+    const id = crypto.randomUUID();
+    const grant = await t.request('POST', '/service/grants', {
+      token: t.serviceToken,
+      headers: { 'idempotency-key': crypto.randomUUID() },
+      body: { userId: id, gems: 40, reason: 'tournament reward' },
+    });
+    expect(grant.status).toBe(201);
+    const token = await t.token('player', id, { email: 'late@players.test', name: 'Late' });
+    expect((await t.request('GET', '/user/wallet', { token })).body.balance).toBe(40);
+    expect(await userRow(id)).toMatchObject({ email: 'late@players.test', name: 'Late' });
+    expect(await walletCount(id)).toBe(1);
+  });
+});
