@@ -51,6 +51,8 @@ export interface BankReport {
   shopify: { requests: number; ordersCreated: number; faultedRequests: number; hungRequests: number };
   smtp: { mailsReceived: number; duplicateMessageIds: number; rejected: number; hung: number };
   finalShutdown: Array<{ name: string; code: number | null; signal: string | null }>;
+  /** Graceful worker stops (SIGTERM) during the run that did not exit 0, with their last warnings. */
+  gracefulStopFailures: Array<{ exit: { code: number | null; signal: string | null }; log: string[] }>;
   invariants: InvariantReport;
 }
 
@@ -91,6 +93,7 @@ export async function runBank(options: BankOptions): Promise<BankReport> {
   const observations = newObservations();
   const faults: BankReport['faults'] = [];
   const kills = { apiSigkill: 0, workerSigkill: 0, workerSigkillMidSend: 0, workerSigterm: 0 };
+  const gracefulFailures: BankReport['gracefulStopFailures'] = [];
   const fault = (kind: FaultKind, detail: string) => {
     faults.push({ atMs: Date.now() - started, kind, detail });
     log(`fault ${kind}: ${detail}`);
@@ -159,9 +162,13 @@ export async function runBank(options: BankOptions): Promise<BankReport> {
           break;
         }
         case 'worker-sigterm': {
+          const from = worker.logs.length;
           const exit = await worker.kill('SIGTERM');
           kills.workerSigterm++;
           fault(kind, `worker stopped gracefully (exit ${exit.code ?? exit.signal}); restarting`);
+          if (exit.code !== 0) {
+            gracefulFailures.push({ exit, log: worker.logs.slice(from).filter((line) => /"level":(40|50|60)/.test(line)).slice(-5) });
+          }
           await worker.start();
           break;
         }
@@ -243,6 +250,7 @@ export async function runBank(options: BankOptions): Promise<BankReport> {
       },
       smtp: { mailsReceived: smtp.mails.length, duplicateMessageIds: messageIds.length - new Set(messageIds).size, rejected: smtp.rejected, hung: smtp.hung },
       finalShutdown,
+      gracefulStopFailures: gracefulFailures,
       invariants,
     };
   } catch (error) {
