@@ -133,7 +133,8 @@ export async function runBank(options: BankOptions): Promise<BankReport> {
     const playing = Promise.all(players.map((player) => runPlayer(ctx, player, deadline, characters)));
 
     // Every kind of fault comes up in turn, so even a short run injects each of them at least once.
-    const rotation: FaultKind[] = ['api-sigkill', 'shopify-errors', 'worker-sigkill-mid-send', 'smtp-reject', 'shopify-hang', 'api-sigkill', 'smtp-hang', 'worker-sigterm'];
+    // The two kills come first because an API restart is the slowest step on a loaded machine.
+    const rotation: FaultKind[] = ['shopify-errors', 'worker-sigkill-mid-send', 'api-sigkill', 'smtp-reject', 'shopify-hang', 'api-sigkill', 'smtp-hang', 'worker-sigterm'];
     const between = () => options.faultGapMs[0] + Math.floor(random() * (options.faultGapMs[1] - options.faultGapMs[0]));
     const faultFor = (min: number, max: number) => min + Math.floor(random() * (max - min));
     for (let i = 0; Date.now() + options.faultGapMs[0] < deadline; i++) {
