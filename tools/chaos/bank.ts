@@ -168,7 +168,8 @@ export async function runBank(options: BankOptions): Promise<BankReport> {
           kills.workerSigterm++;
           fault(kind, `worker stopped gracefully (exit ${exit.code ?? exit.signal}); restarting`);
           if (exit.code !== 0) {
-            gracefulFailures.push({ exit, log: worker.logs.slice(from).filter((line) => /"level":(40|50|60)/.test(line)).slice(-5) });
+            // Warnings and errors, and any line that is not pino JSON (an uncaught exception's stack on stderr).
+            gracefulFailures.push({ exit, log: worker.logs.slice(from).filter((line) => /"level":(40|50|60)/.test(line) || !line.startsWith('{')).slice(-10) });
           }
           await worker.start();
           break;
