@@ -59,6 +59,8 @@ export async function startChaosSmtp(options: { socketTimeoutMs?: number } = {})
       });
     },
   });
+  // A client killed mid-session (the worker SIGKILLed mid-send) resets its socket: expected here, not a crash.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = ((server as unknown as { server: Server }).server.address() as AddressInfo).port;
   // socketTimeout bounds a hung send on the client side; nodemailer takes it from the URL's query string.
