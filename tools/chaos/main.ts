@@ -10,7 +10,8 @@ const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 
-const name = `bb_chaos_${randomBytes(5).toString('hex')}`;
+// bb_test_* so that a run killed before its cleanup is dropped by the test setup's stale-database sweep.
+const name = `bb_test_chaos_${randomBytes(5).toString('hex')}`;
 const admin = new pg.Client({ connectionString: adminUrl });
 await admin.connect();
 await admin.query(`CREATE DATABASE ${name}`);
