@@ -33,7 +33,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!pgUp || !redisUp) {
     const missing = [!pgUp && `PostgreSQL (${TEST_DATABASE_URL})`, !redisUp && `Redis (${TEST_REDIS_URL})`].filter(Boolean).join(' and ');
     // Tests need the real services; we never quietly pass without them.
-    throw new Error(`${missing} not reachable${IN_CI ? ' (CI=true)' : ''}: start them (see README "Running the tests") or run .ci/run`);
+    throw new Error(`${missing} not reachable${IN_CI ? ' (CI=true)' : ''}: start them (see README.md, "Two commands") or run .ci/run, which starts both`);
   }
 
   await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DB} WITH (FORCE)`);
