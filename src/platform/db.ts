@@ -1,6 +1,7 @@
 // One database interface over two engines: real PostgreSQL (pg.Pool) and embedded PGlite (through its
 // node-postgres adapter, so type parsing and SQL are identical). Repositories take an `Executor` first, so the
 // same function runs on the pool or inside a caller's transaction.
+import net from 'node:net';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
@@ -59,14 +60,51 @@ export function isRetryableTxError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && RETRYABLE.has((error as { code?: string }).code ?? '');
 }
 
-function wrapClient(client: pg.PoolClient): Tx {
-  return {
+/**
+ * Waits for statements sent together (pipelined) and throws the first failure in the order they were sent, so a
+ * caller reports the error of the earliest step whatever order the answers are handled in. Every promise is
+ * observed at once: a later one failing while an earlier one is awaited is never an unhandled rejection.
+ */
+export async function settleInOrder<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = (promises as readonly Promise<unknown>[]).map((promise) => promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  ));
+  const results: unknown[] = [];
+  for (const outcome of settled) {
+    const result = await outcome;
+    if (!result.ok) throw result.error;
+    results.push(result.value);
+  }
+  return results as unknown as T;
+}
+
+interface TxSession {
+  tx: Tx;
+  /** Statements sent and not yet answered. */
+  inFlight: Set<Promise<unknown>>;
+  /** Refuses every statement from now on: the transaction is ending. */
+  end(): void;
+}
+
+function openSession(client: pg.PoolClient): TxSession {
+  const inFlight = new Set<Promise<unknown>>();
+  let ended = false;
+  const tx: Tx = {
     inTransaction: true,
-    async query<R>(text: string, params?: readonly unknown[]) {
-      const result = await client.query(text, params as unknown[] | undefined);
-      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    query<R>(text: string, params?: readonly unknown[]) {
+      // A branch of the caller's work still running after the transaction ended (a sibling failed and the
+      // transaction rolled back) must not reach the connection: it would run outside any transaction, or inside
+      // the next borrower's.
+      if (ended) return Promise.reject(new Error('the transaction has ended; statement refused'));
+      const sent = client.query(text, params as unknown[] | undefined).then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
+      const tracked = sent.then(() => undefined, () => undefined);
+      inFlight.add(sent);
+      void tracked.then(() => inFlight.delete(sent));
+      return sent;
     },
   };
+  return { tx, inFlight, end: () => void (ended = true) };
 }
 
 function wrapPool(pool: pg.Pool): Executor {
@@ -76,6 +114,31 @@ function wrapPool(pool: pg.Pool): Executor {
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
     },
   };
+}
+
+/**
+ * The connection's socket, corked for the rest of the tick at its first write. pg writes every protocol message
+ * on its own (a statement with parameters is five: Parse, Bind, Describe, Execute, Sync), and on this VM each
+ * socket write is a syscall costing more than the JavaScript around it. Corked, a statement is one write, and so
+ * are the statements sent within one tick (BEGIN with the first statement, the key's response with the COMMIT).
+ */
+function corkedPerTick(): net.Socket {
+  const socket = new net.Socket();
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  socket.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  }) as typeof socket.write;
+  return socket;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -106,7 +169,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       lock_timeout: 10_000,
       idle_in_transaction_session_timeout: 60_000,
     };
-    pool = new pg.Pool({ connectionString: options.url, ...common });
+    pool = new pg.Pool({ connectionString: options.url, ...common, stream: corkedPerTick, pipeline: true } as pg.PoolConfig);
     if (options.replicaUrl) replicaPool = new pg.Pool({ connectionString: options.replicaUrl, ...common });
   } else {
     engine = 'pglite';
@@ -127,6 +190,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const replica = replicaExecutor ?? primary;
   const reads = createReadRouter({ primary, replica: replicaExecutor, logger: options.logger });
 
+  // Pipeline mode (pg ≥ 8.23, real PostgreSQL only): a statement is written at once even while earlier ones of
+  // the same connection await their answers. Answers still come back in order and each statement has its own Sync,
+  // so an error fails that statement alone — and, inside a transaction, every later one (25P02) up to the COMMIT,
+  // which then answers ROLLBACK. withTx relies on exactly that: BEGIN travels with the first statement, and a
+  // statement the work leaves in flight (the idempotency key's response) travels with the COMMIT.
+  const pipelined = (client: pg.PoolClient) => (client as unknown as { pipeline?: boolean }).pipeline === true;
+
   async function withTx<T>(fn: (tx: Tx) => Promise<T>, txOptions: TxOptions = {}): Promise<T> {
     const maxAttempts = txOptions.maxAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
@@ -135,13 +205,35 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       // uncaught 'error' event that kills the process. The next statement fails instead, and the client is dropped.
       const onLost = (error: Error) => options.logger?.warn({ err: error }, 'database connection lost inside a transaction');
       client.on('error', onLost);
+      const session = openSession(client);
       let broken = false;
+      let committed = false;
       try {
-        await client.query('BEGIN');
-        const result = await fn(wrapClient(client));
-        await client.query('COMMIT');
-        return result;
+        // Not awaited when pipelined: BEGIN and the work's first statement leave in one write. BEGIN on a connection
+        // the pool hands out (idle, never inside a transaction: every use ends with COMMIT or ROLLBACK, or the
+        // connection is dropped) can only fail with the connection itself, which fails the statements behind it too.
+        const begun = client.query('BEGIN');
+        begun.catch(() => undefined);
+        if (!pipelined(client)) await begun;
+        const result = await fn(session.tx);
+        await begun;
+        // Without pipelining a statement left in flight would queue behind the COMMIT's turn: wait for it first.
+        if (!pipelined(client)) await settleInOrder([...session.inFlight]);
+        const pending = [...session.inFlight];
+        session.end();
+        const commit = await client.query('COMMIT');
+        if (commit.command === 'COMMIT') {
+          committed = true;
+          await settleInOrder(pending); // all answered without error: a failed one would have aborted the transaction
+          return result;
+        }
+        // COMMIT of a transaction that a failed statement aborted answers ROLLBACK, without an error: the statement's
+        // own error says what happened (and may be retryable); never a silent success.
+        await settleInOrder(pending);
+        throw new Error(`the transaction was rolled back at COMMIT (${commit.command})`);
       } catch (error) {
+        session.end();
+        if (committed) throw error;
         try {
           await client.query('ROLLBACK');
         } catch {

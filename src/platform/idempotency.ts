@@ -4,8 +4,9 @@
 //    second request with the same key sees the claim at once and gets 409 idempotency_in_progress instead of
 //    queueing behind the first transaction's locks.
 // 2. The work runs in one transaction that ends by storing the response on the key row, fenced by lock_token:
-//    if the claim was taken over (the first holder looked dead), the fenced UPDATE matches nothing and the
-//    whole transaction rolls back, so the work can never commit twice.
+//    if the claim was taken over (the first holder looked dead), the fenced UPDATE matches nothing, fails, and
+//    the whole transaction rolls back, so the work can never commit twice. It is sent with the COMMIT (one round
+//    trip): a failed statement makes PostgreSQL answer the COMMIT with ROLLBACK, which db.withTx turns into an error.
 // 3. A domain failure (409 insufficient_funds, …) is stored too and replayed, as Stripe does. An unexpected
 //    failure releases the claim so the client's retry runs afresh.
 // Keys live 24 hours; purgeExpiredKeys() deletes older ones and an expired key is reclaimed on sight.
@@ -114,16 +115,37 @@ async function claim(db: Database, request: IdempotencyScope): Promise<{ token: 
   throw new DomainError('idempotency_in_progress', 'a request with this Idempotency-Key is still being processed');
 }
 
-async function complete(tx: Tx | Database, request: IdempotencyScope, token: string, response: StoredResponse): Promise<boolean> {
-  // Outside a transaction (a stored failure: its work rolled back) losing this in a crash only means the request
-  // runs again; inside one, the setting would be the caller's to choose, so it is left alone.
-  const relaxed = 'inTransaction' in tx ? '' : `FROM ${NO_FLUSH_WAIT}`;
-  const result = await tx.query(
-    `UPDATE idempotency_keys SET status = 'completed', response_status = $4, response_body = $5::jsonb ${relaxed}
+/** Stores a failure's response outside any transaction (its work rolled back); false when the claim was lost. */
+async function completeFailure(db: Database, request: IdempotencyScope, token: string, response: StoredResponse): Promise<boolean> {
+  // Losing this in a crash only means the request runs again, so it does not wait for its WAL flush.
+  const result = await db.query(
+    `UPDATE idempotency_keys SET status = 'completed', response_status = $4, response_body = $5::jsonb FROM ${NO_FLUSH_WAIT}
       WHERE scope = $1 AND key = $2 AND lock_token = $3 AND status = 'in_progress'`,
     [request.scope, request.key, token, response.status, JSON.stringify(response.body)],
   );
   return result.rowCount === 1;
+}
+
+// The fenced store inside the work's transaction fails (rather than matching nothing) when the claim is no longer
+// ours, so it can travel with the COMMIT in one round trip: its failure aborts the transaction and the COMMIT
+// answers ROLLBACK (db.withTx). Plain SQL has no RAISE: casting a text that cannot be a number is the error, and
+// count(*) keeps the planner from evaluating it when the claim holds (HAVING filters the one good row out first).
+const CLAIM_LOST = 'idempotency claim lost';
+
+function isClaimLost(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: string }).code === '22P02' && String((error as Error).message).includes(CLAIM_LOST);
+}
+
+function completeInTx(tx: Tx, request: IdempotencyScope, token: string, response: StoredResponse): Promise<unknown> {
+  return tx.query(
+    `WITH stored AS (
+       UPDATE idempotency_keys SET status = 'completed', response_status = $4, response_body = $5::jsonb
+        WHERE scope = $1 AND key = $2 AND lock_token = $3 AND status = 'in_progress'
+       RETURNING 1
+     )
+     SELECT ('${CLAIM_LOST}: ' || count(*))::int FROM stored HAVING count(*) <> 1`,
+    [request.scope, request.key, token, response.status, JSON.stringify(response.body)],
+  );
 }
 
 /**
@@ -141,17 +163,19 @@ export async function runIdempotent(
   try {
     const response = await db.withTx(async (tx) => {
       const result = await work(tx);
-      if (!(await complete(tx, request, token, result))) {
-        // Our claim was taken over while we ran: roll back so only the new holder's work can commit.
-        throw new DomainError('idempotency_in_progress', 'a request with this Idempotency-Key is still being processed');
-      }
+      // Left in flight on purpose: withTx sends the COMMIT right behind it and fails if it failed.
+      void completeInTx(tx, request, token, result).catch(() => undefined);
       return result;
     });
     return { ...response, replayed: false };
-  } catch (error) {
+  } catch (caught) {
+    // Our claim was taken over while we ran: the transaction rolled back, so only the new holder's work commits.
+    const error = isClaimLost(caught)
+      ? new DomainError('idempotency_in_progress', 'a request with this Idempotency-Key is still being processed')
+      : caught;
     if (error instanceof DomainError && error.code !== 'idempotency_in_progress') {
       const failure = { status: problem(error.code, error.message).status, body: problem(error.code, error.message, error.details ?? {}) };
-      await complete(db, request, token, failure);
+      await completeFailure(db, request, token, failure);
       return { ...failure, replayed: false };
     }
     await db
