@@ -52,40 +52,42 @@ export async function findItemDefinitions(db: Executor, itemIds: readonly string
 }
 
 interface ListingRow {
-  id: string;
-  title: string;
-  price: number;
-  active: boolean;
-  starts_at: Date | null;
-  ends_at: Date | null;
-  stock_remaining: number | null;
-  per_user_limit: number | null;
+  listing_id: string;
+  listing_title: string;
+  listing_price: number;
+  listing_active: boolean;
+  listing_starts_at: Date | null;
+  listing_ends_at: Date | null;
+  listing_stock_remaining: number | null;
+  listing_per_user_limit: number | null;
+  item_quantity: number | null; // null: the listing has no items (the LEFT JOIN's one empty row)
 }
 
+/** The listing and its items' definitions in one statement: one row per item, or one row with no item. */
 export async function findPurchasableListing(db: Executor, listingId: string): Promise<PurchasableListing | undefined> {
-  const { rows } = await db.query<ListingRow>(
-    `SELECT id, title, price, active, starts_at, ends_at, stock_remaining, per_user_limit FROM listings WHERE id = $1`,
+  const { rows } = await db.query<ListingRow & ItemRow>(
+    `SELECT l.id AS listing_id, l.title AS listing_title, l.price AS listing_price, l.active AS listing_active,
+            l.starts_at AS listing_starts_at, l.ends_at AS listing_ends_at, l.stock_remaining AS listing_stock_remaining,
+            l.per_user_limit AS listing_per_user_limit, li.quantity AS item_quantity, ${ITEM_DEFINITION_COLUMNS}
+       FROM listings l
+       LEFT JOIN listing_items li ON li.listing_id = l.id
+       LEFT JOIN item_definitions d ON d.id = li.item_id
+      WHERE l.id = $1
+      ORDER BY li.position, li.item_id`,
     [listingId],
   );
   const listing = rows[0];
   if (!listing) return undefined;
-  const lines = await db.query<ItemRow & { quantity: number }>(
-    `SELECT ${ITEM_DEFINITION_COLUMNS}, li.quantity
-       FROM listing_items li JOIN item_definitions d ON d.id = li.item_id
-      WHERE li.listing_id = $1
-      ORDER BY li.position, li.item_id`,
-    [listingId],
-  );
   return {
-    id: listing.id,
-    title: listing.title,
-    price: listing.price,
-    active: listing.active,
-    startsAt: listing.starts_at,
-    endsAt: listing.ends_at,
-    stockRemaining: listing.stock_remaining,
-    perUserLimit: listing.per_user_limit,
-    items: lines.rows.map((row) => ({ ...toItemDefinition(row), quantity: row.quantity })),
+    id: listing.listing_id,
+    title: listing.listing_title,
+    price: listing.listing_price,
+    active: listing.listing_active,
+    startsAt: listing.listing_starts_at,
+    endsAt: listing.listing_ends_at,
+    stockRemaining: listing.listing_stock_remaining,
+    perUserLimit: listing.listing_per_user_limit,
+    items: rows.filter((row) => row.item_quantity !== null).map((row) => ({ ...toItemDefinition(row), quantity: row.item_quantity! })),
   };
 }
 
