@@ -1,7 +1,7 @@
 import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError } from '../../platform/errors.js';
-import type { CatalogService } from '../catalog/index.js';
+import type { CatalogService, ItemDefinition } from '../catalog/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { charactersCacheNs, inventoryCacheNs } from './cache-namespaces.js';
 import { applyItemEffect, type AppliedEffect } from './effects.js';
@@ -19,6 +19,11 @@ export interface GrantItems {
   source: InventorySource;
   sourceRef: string; // order id, grant id, …
   actor?: string;
+  /**
+   * The items' definitions when the caller read them in this same transaction (a purchase holds its listing's):
+   * the grant then does not read them again. Any item missing here is read as usual.
+   */
+  definitions?: ReadonlyArray<Pick<ItemDefinition, 'id' | 'consumable' | 'maxStack'>>;
 }
 
 export interface GrantedEntry {
@@ -71,8 +76,11 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
       for (const quantity of wanted.values()) {
         if (!Number.isSafeInteger(quantity) || quantity < 1) throw new DomainError('validation_failed', 'item quantities must be positive integers');
       }
-      const definitions = await services.catalog.getItemsInTx(tx, [...wanted.keys()]);
-      const byId = new Map(definitions.map((d) => [d.id, d]));
+      const byId = new Map((grant.definitions ?? []).map((d) => [d.id, d]));
+      const unknown = [...wanted.keys()].filter((itemId) => !byId.has(itemId));
+      if (unknown.length > 0) {
+        for (const definition of await services.catalog.getItemsInTx(tx, unknown)) byId.set(definition.id, definition);
+      }
       const lines: repo.GrantLine[] = [];
       for (const [itemId, quantity] of wanted) {
         const item = byId.get(itemId);
