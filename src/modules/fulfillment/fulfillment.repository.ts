@@ -12,6 +12,8 @@ export interface NewFulfillment {
   orderLineId: string;
   deliveryType: DeliveryType;
   status: FulfillmentStatus;
+  /** The first history event's detail. */
+  detail: string | null;
 }
 
 export interface NewEvent {
@@ -20,11 +22,29 @@ export interface NewEvent {
   detail: string | null;
 }
 
+/**
+ * The order's fulfillments and the first history event of each, in one statement (the events' foreign key is
+ * checked at the end of the statement, when the fulfillments exist).
+ */
 export async function insertFulfillments(tx: Tx, order: { orderId: string; userId: string }, rows: readonly NewFulfillment[]): Promise<void> {
   await tx.query(
-    `INSERT INTO fulfillments (id, order_id, order_line_id, user_id, delivery_type, status)
-     SELECT id, $1, line, $2, type, status FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[]) AS t(id, line, type, status)`,
-    [order.orderId, order.userId, rows.map((r) => r.id), rows.map((r) => r.orderLineId), rows.map((r) => r.deliveryType), rows.map((r) => r.status)],
+    `WITH input AS (
+       SELECT * FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS t(id, line, type, status, detail, ord)
+     ), created AS (
+       INSERT INTO fulfillments (id, order_id, order_line_id, user_id, delivery_type, status)
+       SELECT id, $1, line, $2, type, status FROM input
+     )
+     INSERT INTO fulfillment_events (fulfillment_id, status, detail)
+     SELECT id, status, detail FROM input ORDER BY ord`,
+    [
+      order.orderId,
+      order.userId,
+      rows.map((r) => r.id),
+      rows.map((r) => r.orderLineId),
+      rows.map((r) => r.deliveryType),
+      rows.map((r) => r.status),
+      rows.map((r) => r.detail),
+    ],
   );
 }
 

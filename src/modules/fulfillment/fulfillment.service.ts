@@ -3,7 +3,7 @@
 // commit); workers deliver the rest (delivery.ts), Shopify reports back through webhooks (shopify/sync.ts).
 import { randomUUID } from 'node:crypto';
 import type { CoreDeps } from '../../context.js';
-import type { Tx } from '../../platform/db.js';
+import { settleInOrder, type Tx } from '../../platform/db.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { QUEUES } from '../../platform/jobs.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
@@ -87,22 +87,31 @@ export function createFulfillmentService(
       for (const [handler, lines] of byHandler) handler.validate?.(order, lines);
 
       const statusOf = (line: PlannedLine) => handlers[line.item.deliveryType].initialStatus;
-      // Rows first: voucher codes reference the fulfillment that claims them.
-      await repo.insertFulfillments(tx, order, planned.map((line) => ({ id: line.fulfillmentId, orderLineId: line.orderLineId, deliveryType: line.item.deliveryType, status: statusOf(line) })));
-
-      const details = new Map<string, string>();
-      const jobsToSend: Array<{ fulfillmentId: string }> = [];
-      for (const [handler, lines] of byHandler) {
-        for (const [id, detail] of await handler.startInTx(tx, order, lines)) details.set(id, detail);
-        if (handler.initialStatus === 'pending') {
-          // One parcel per order: its first line's job delivers every line of that type.
-          const enqueued = handler.oneJobPerOrder ? lines.slice(0, 1) : lines;
-          jobsToSend.push(...enqueued.map((line) => ({ fulfillmentId: line.fulfillmentId })));
+      // The rows and their first events, sent without waiting for the answer: the handlers' first statement
+      // travels with it (pipelined). PostgreSQL runs them in the order sent, so voucher codes can reference the rows.
+      const inserted = repo.insertFulfillments(tx, order, planned.map((line) => ({
+        id: line.fulfillmentId,
+        orderLineId: line.orderLineId,
+        deliveryType: line.item.deliveryType,
+        status: statusOf(line),
+        detail: handlers[line.item.deliveryType].describe(line),
+      })));
+      const delivered = (async () => {
+        const jobsToSend: Array<{ fulfillmentId: string }> = [];
+        // One handler after the other, so locks are taken in the same order on every purchase.
+        for (const [handler, lines] of byHandler) {
+          await handler.startInTx(tx, order, lines);
+          if (handler.initialStatus === 'pending') {
+            // One parcel per order: its first line's job delivers every line of that type.
+            const enqueued = handler.oneJobPerOrder ? lines.slice(0, 1) : lines;
+            jobsToSend.push(...enqueued.map((line) => ({ fulfillmentId: line.fulfillmentId })));
+          }
         }
-      }
-      await repo.insertEvents(tx, planned.map((line) => ({ fulfillmentId: line.fulfillmentId, status: statusOf(line), detail: details.get(line.fulfillmentId) ?? null })));
-      // In the purchase's own transaction: the jobs exist exactly when the purchase does.
-      await jobs.sendMany(tx, QUEUES.fulfillmentDeliver, jobsToSend);
+        // In the purchase's own transaction: the jobs exist exactly when the purchase does.
+        await jobs.sendMany(tx, QUEUES.fulfillmentDeliver, jobsToSend);
+      })();
+      // The rows' error (if any) first: it is the earlier step, and it fails every statement sent behind it.
+      await settleInOrder([inserted, delivered]);
 
       return planned.map((line) => ({ orderLineId: line.orderLineId, fulfillmentId: line.fulfillmentId, deliveryType: line.item.deliveryType, status: statusOf(line) }));
     },

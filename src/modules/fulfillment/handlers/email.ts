@@ -26,6 +26,7 @@ export function createEmailHandler({ db, users, catalog, mailer, mailFrom }: Ema
   return {
     type: 'email',
     initialStatus: 'pending',
+    describe: (line) => `${line.quantity} voucher code(s) reserved; mail queued`,
     async startInTx(tx, _order, lines) {
       for (const line of lines) {
         const claimed = await vouchers.claimCodes(tx, line.item.id, line.fulfillmentId, line.quantity);
@@ -33,7 +34,6 @@ export function createEmailHandler({ db, users, catalog, mailer, mailFrom }: Ema
           throw new DomainError('out_of_stock', `no voucher codes left for ${line.item.name}`, { itemId: line.item.id });
         }
       }
-      return new Map(lines.map((line) => [line.fulfillmentId, `${line.quantity} voucher code(s) reserved; mail queued`]));
     },
     async deliver(fulfillment) {
       const [user, codes, items] = await Promise.all([

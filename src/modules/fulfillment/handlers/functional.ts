@@ -41,11 +41,10 @@ export function createFunctionalHandler({ wallet }: { wallet: WalletService }): 
     validate(_order, lines) {
       for (const line of lines) effectAmounts(line);
     },
+    describe: (line) => `effect applied: ${effectAmounts(line).map(([key, amount]) => `${key} +${amount}`).join(', ')}`,
     async startInTx(tx, order, lines) {
       const counters = new Map<string, number>();
-      const details = new Map<string, string>();
       for (const line of lines) {
-        const applied: string[] = [];
         for (const [key, amount] of effectAmounts(line)) {
           if (key === 'gems') {
             // New gems enter the economy: they come from issuance, referenced by the fulfillment that caused them.
@@ -61,12 +60,9 @@ export function createFunctionalHandler({ wallet }: { wallet: WalletService }): 
           } else {
             counters.set(key, (counters.get(key) ?? 0) + amount);
           }
-          applied.push(`${key} +${amount}`);
         }
-        details.set(line.fulfillmentId, `effect applied: ${applied.join(', ')}`);
       }
       await addEntitlements(tx, order.userId, counters);
-      return details;
     },
   };
 }

@@ -6,16 +6,18 @@ export function createInventoryHandler({ inventory }: { inventory: InventoryServ
   return {
     type: 'inventory',
     initialStatus: 'delivered',
+    describe: (line) => `granted ${line.quantity} to the inventory`,
     async startInTx(tx, order, lines) {
-      // One call for every inventory line: the inventory module batches its writes.
+      // One call for every inventory line: the inventory module batches its writes. The definitions are the ones
+      // the purchase read in this transaction, so the grant does not read them again.
       await inventory.grantItemsInTx(tx, {
         userId: order.userId,
         items: lines.map((line) => ({ itemId: line.item.id, quantity: line.quantity })),
         source: 'purchase',
         sourceRef: order.orderId,
         actor: `order:${order.orderId}`,
+        definitions: lines.map((line) => line.item),
       });
-      return new Map(lines.map((line) => [line.fulfillmentId, `granted ${line.quantity} to the inventory`]));
     },
   };
 }

@@ -18,8 +18,9 @@ export function createShopifyHandler({ db, shopify }: { db: Database; shopify: (
     validate(order) {
       if (!order.shippingAddress) throw new DomainError('validation_failed', 'shippingAddress is required for items shipped as parcels');
     },
-    async startInTx(_tx, _order, lines) {
-      return new Map(lines.map((line) => [line.fulfillmentId, 'queued for Shopify']));
+    describe: () => 'queued for Shopify',
+    async startInTx() {
+      // Nothing to do in the transaction: the job enqueued with it creates the Shopify order.
     },
     async deliver(fulfillment) {
       const order = await repo.shopifyOrderContext(db, fulfillment.orderId);

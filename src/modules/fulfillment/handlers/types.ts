@@ -49,10 +49,16 @@ export interface DeliveryHandler {
   /** Throws a DomainError before anything is written when the order cannot be fulfilled this way. */
   validate?(order: OrderToFulfill, lines: readonly PlannedLine[]): void;
   /**
-   * In the purchase transaction, after the fulfillment rows exist: every line of this type in one batch.
-   * Returns the history detail for each fulfillment id.
+   * The detail of the line's first history event, written with its fulfillment row before startInTx runs (a
+   * failure of startInTx rolls both back, so the history never claims what did not happen).
    */
-  startInTx(tx: Tx, order: OrderToFulfill, lines: readonly PlannedLine[]): Promise<Map<string, string>>;
+  describe(line: PlannedLine): string;
+  /**
+   * In the purchase transaction, after the fulfillment rows are sent: every line of this type in one batch. The
+   * rows' statement may still be in flight (pipelined); PostgreSQL runs it first all the same, so a statement
+   * here may reference the rows (voucher codes do).
+   */
+  startInTx(tx: Tx, order: OrderToFulfill, lines: readonly PlannedLine[]): Promise<void>;
   /** Worker side, outside any transaction: the outside call. Throw DeliveryError (or anything) to fail it. */
   deliver?(fulfillment: LeasedFulfillment): Promise<DeliveryOutcome>;
 }
