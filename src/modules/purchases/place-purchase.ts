@@ -6,13 +6,14 @@
 //   4. debit the wallet                   → insufficient_funds (conditional UPDATE: locks the user's wallet row)
 //   5. write the order and its lines      (unique (user_id, idempotency_key))
 //   6. fulfil every line                  → grants, effects, voucher codes (out_of_stock), jobs
+//      (4–6 are sent in one round trip and checked in this order)
 //   7. take stock of a limited listing    → out_of_stock (conditional UPDATE: locks the listing row)
 //
 // Locks are always taken in this order — the user's own rows first, the shared listing row last — so two
 // purchases can never wait on each other in a cycle, and the lock every buyer of a limited drop contends for is
 // held only for the last statements before COMMIT.
 import { randomUUID } from 'node:crypto';
-import type { Tx } from '../../platform/db.js';
+import { settleInOrder, type Tx } from '../../platform/db.js';
 import { DomainError, PG, pgConstraint, pgErrorCode } from '../../platform/errors.js';
 import type { CatalogService, DeliveryType, PurchasableListing } from '../catalog/index.js';
 import type { WalletService } from '../wallet/index.js';
@@ -87,11 +88,14 @@ export async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: Pur
     throw new DomainError('purchase_limit_reached', `at most ${listing.perUserLimit} per user`, { perUserLimit: listing.perUserLimit });
   }
 
+  // Steps 4–6 are sent together, in this order, without waiting for each answer (pipelined: one round trip).
+  // PostgreSQL still runs them one after the other in this transaction, taking locks in the same order as before;
+  // an answer that says no (short wallet, owned item) throws once it arrives, and everything rolls back. Errors
+  // are reported in step order, so a short wallet reads insufficient_funds whatever else failed behind it.
   const orderId = randomUUID();
   const totalPrice = listing.price * quantity;
-  let balanceAfter: number | undefined;
-  if (totalPrice > 0) {
-    ({ balanceAfter } = await deps.wallet.debitUserInTx(tx, {
+  const debited = totalPrice > 0
+    ? deps.wallet.debitUserInTx(tx, {
       userId,
       amount: totalPrice,
       counterparty: 'store_revenue',
@@ -99,37 +103,37 @@ export async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: Pur
       referenceType: 'order',
       referenceId: orderId,
       memo: quantity > 1 ? `${listing.title} ×${quantity}` : listing.title,
-    }));
-  }
+    })
+    : Promise.resolve(undefined);
 
   const lines = listing.items.map((item) => ({ id: randomUUID(), item, quantity: item.quantity * quantity }));
-  let createdAt: Date;
-  try {
-    ({ created_at: createdAt } = await repo.insertOrder(tx, {
-      id: orderId,
-      userId,
-      listingId: listing.id,
-      quantity,
-      unitPrice: listing.price,
-      totalPrice,
-      idempotencyKey: request.idempotencyKey,
-      shippingAddress: request.shippingAddress ?? null,
-      lines: lines.map((line) => ({ id: line.id, itemId: line.item.id, quantity: line.quantity, deliveryType: line.item.deliveryType })),
-    }));
-  } catch (error) {
+  const ordered = repo.insertOrder(tx, {
+    id: orderId,
+    userId,
+    listingId: listing.id,
+    quantity,
+    unitPrice: listing.price,
+    totalPrice,
+    idempotencyKey: request.idempotencyKey,
+    shippingAddress: request.shippingAddress ?? null,
+    lines: lines.map((line) => ({ id: line.id, itemId: line.item.id, quantity: line.quantity, deliveryType: line.item.deliveryType })),
+  }).catch((error: unknown) => {
     // Only reachable when a stale idempotency claim was taken over while its first holder still ran.
     if (pgErrorCode(error) === PG.uniqueViolation && pgConstraint(error) === 'orders_user_idempotency_key') {
       throw new DomainError('idempotency_in_progress', 'a request with this Idempotency-Key is still being processed');
     }
     throw error;
-  }
+  });
 
-  const fulfillments = await deps.fulfillment.createForOrderInTx(tx, {
+  const fulfilled = deps.fulfillment.createForOrderInTx(tx, {
     orderId,
     userId,
     lines: lines.map((line) => ({ orderLineId: line.id, item: line.item, quantity: line.quantity })),
     shippingAddress: request.shippingAddress ?? null,
   });
+
+  const [debit, { created_at: createdAt }, fulfillments] = await settleInOrder([debited, ordered, fulfilled]);
+  let balanceAfter = debit?.balanceAfter;
 
   if (listing.stockRemaining !== null && !(await deps.catalog.reserveStockInTx(tx, listing.id, quantity))) {
     throw new DomainError('out_of_stock', 'not enough stock left');
