@@ -17,6 +17,25 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
+// Statements marked with prepared() are parsed once per connection and then run from the connection's cached plan
+// (PostgreSQL's default plan_cache_mode: five custom plans, then the generic plan when it is not costlier). The
+// purchase's statements are CTEs whose planning cost PostgreSQL more CPU than running them: prepared, a
+// purchase costs the database less than half as much. Marked only where the plan cannot depend on the values
+// (key lookups, inserts, keyed updates), never on a query with optional filters, where one generic plan would
+// serve every combination badly. Named statements are connection state: behind PgBouncer in transaction mode
+// they need PgBouncer ≥ 1.21 with max_prepared_statements set.
+const preparedNames = new Map<string, string>();
+
+/** Marks a single parameterized statement as prepared (see above) and returns it unchanged. */
+export function prepared(text: string): string {
+  if (!preparedNames.has(text)) preparedNames.set(text, `bb_${preparedNames.size + 1}`);
+  return text;
+}
+
+function toQuery(text: string, params: readonly unknown[] | undefined): pg.QueryConfig {
+  return { name: preparedNames.get(text), text, values: params as unknown[] | undefined };
+}
+
 export interface Executor {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
 }
@@ -97,7 +116,7 @@ function openSession(client: pg.PoolClient): TxSession {
       // transaction rolled back) must not reach the connection: it would run outside any transaction, or inside
       // the next borrower's.
       if (ended) return Promise.reject(new Error('the transaction has ended; statement refused'));
-      const sent = client.query(text, params as unknown[] | undefined).then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
+      const sent = client.query(toQuery(text, params)).then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
       const tracked = sent.then(() => undefined, () => undefined);
       inFlight.add(sent);
       void tracked.then(() => inFlight.delete(sent));
@@ -110,7 +129,7 @@ function openSession(client: pg.PoolClient): TxSession {
 function wrapPool(pool: pg.Pool): Executor {
   return {
     async query<R>(text: string, params?: readonly unknown[]) {
-      const result = await pool.query(text, params as unknown[] | undefined);
+      const result = await pool.query(toQuery(text, params));
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
     },
   };

@@ -11,7 +11,7 @@
 //    failure releases the claim so the client's retry runs afresh.
 // Keys live 24 hours; purgeExpiredKeys() deletes older ones and an expired key is reclaimed on sight.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Database, Tx } from './db.js';
+import { prepared, type Database, type Tx } from './db.js';
 import { DomainError } from './errors.js';
 import { problem } from './http/problem.js';
 
@@ -64,24 +64,22 @@ interface KeyRow {
 // transaction): a purchase then pays for one durable commit, not two.
 const NO_FLUSH_WAIT = `(SELECT set_config('synchronous_commit', 'off', true)) AS no_flush_wait`;
 
+// Every purchase runs these: prepared once per connection (db.ts).
+const CLAIM = prepared(`INSERT INTO idempotency_keys (scope, key, request_hash, status, lock_token)
+  SELECT $1, $2, $3, 'in_progress', $4 FROM ${NO_FLUSH_WAIT}
+  ON CONFLICT (scope, key) DO NOTHING`);
+const READ_CLAIM = prepared(`SELECT request_hash, status, lock_token, response_status, response_body,
+         locked_at < now() - make_interval(secs => $3) AS stale,
+         created_at < now() - make_interval(hours => $4) AS expired
+    FROM idempotency_keys WHERE scope = $1 AND key = $2`);
+
 async function claim(db: Database, request: IdempotencyScope): Promise<{ token: string } | { replay: StoredResponse }> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const token = randomUUID();
-    const inserted = await db.query(
-      `INSERT INTO idempotency_keys (scope, key, request_hash, status, lock_token)
-       SELECT $1, $2, $3, 'in_progress', $4 FROM ${NO_FLUSH_WAIT}
-       ON CONFLICT (scope, key) DO NOTHING`,
-      [request.scope, request.key, request.fingerprint, token],
-    );
+    const inserted = await db.query(CLAIM, [request.scope, request.key, request.fingerprint, token]);
     if (inserted.rowCount === 1) return { token };
 
-    const { rows } = await db.query<KeyRow>(
-      `SELECT request_hash, status, lock_token, response_status, response_body,
-              locked_at < now() - make_interval(secs => $3) AS stale,
-              created_at < now() - make_interval(hours => $4) AS expired
-         FROM idempotency_keys WHERE scope = $1 AND key = $2`,
-      [request.scope, request.key, STALE_CLAIM_SECONDS, IDEMPOTENCY_TTL_HOURS],
-    );
+    const { rows } = await db.query<KeyRow>(READ_CLAIM, [request.scope, request.key, STALE_CLAIM_SECONDS, IDEMPOTENCY_TTL_HOURS]);
     const row = rows[0];
     if (!row) continue; // purged between our two statements: claim again
 
@@ -136,16 +134,15 @@ function isClaimLost(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: string }).code === '22P02' && String((error as Error).message).includes(CLAIM_LOST);
 }
 
+const COMPLETE_IN_TX = prepared(`WITH stored AS (
+    UPDATE idempotency_keys SET status = 'completed', response_status = $4, response_body = $5::jsonb
+     WHERE scope = $1 AND key = $2 AND lock_token = $3 AND status = 'in_progress'
+    RETURNING 1
+  )
+  SELECT ('${CLAIM_LOST}: ' || count(*))::int FROM stored HAVING count(*) <> 1`);
+
 function completeInTx(tx: Tx, request: IdempotencyScope, token: string, response: StoredResponse): Promise<unknown> {
-  return tx.query(
-    `WITH stored AS (
-       UPDATE idempotency_keys SET status = 'completed', response_status = $4, response_body = $5::jsonb
-        WHERE scope = $1 AND key = $2 AND lock_token = $3 AND status = 'in_progress'
-       RETURNING 1
-     )
-     SELECT ('${CLAIM_LOST}: ' || count(*))::int FROM stored HAVING count(*) <> 1`,
-    [request.scope, request.key, token, response.status, JSON.stringify(response.body)],
-  );
+  return tx.query(COMPLETE_IN_TX, [request.scope, request.key, token, response.status, JSON.stringify(response.body)]);
 }
 
 /**

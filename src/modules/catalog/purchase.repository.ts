@@ -1,6 +1,6 @@
 // SQL the purchase flow runs inside its transaction: reading a listing with its items, taking and giving back
 // stock. The conditional UPDATE is the guard against overselling, not any read before it.
-import type { Executor, Tx } from '../../platform/db.js';
+import { prepared, type Executor, type Tx } from '../../platform/db.js';
 import type { DeliveryType, ItemDefinition, ItemKind, PurchasableListing } from './catalog.service.js';
 
 export interface ItemRow {
@@ -66,14 +66,14 @@ interface ListingRow {
 /** The listing and its items' definitions in one statement: one row per item, or one row with no item. */
 export async function findPurchasableListing(db: Executor, listingId: string): Promise<PurchasableListing | undefined> {
   const { rows } = await db.query<ListingRow & ItemRow>(
-    `SELECT l.id AS listing_id, l.title AS listing_title, l.price AS listing_price, l.active AS listing_active,
+    prepared(`SELECT l.id AS listing_id, l.title AS listing_title, l.price AS listing_price, l.active AS listing_active,
             l.starts_at AS listing_starts_at, l.ends_at AS listing_ends_at, l.stock_remaining AS listing_stock_remaining,
             l.per_user_limit AS listing_per_user_limit, li.quantity AS item_quantity, ${ITEM_DEFINITION_COLUMNS}
        FROM listings l
        LEFT JOIN listing_items li ON li.listing_id = l.id
        LEFT JOIN item_definitions d ON d.id = li.item_id
       WHERE l.id = $1
-      ORDER BY li.position, li.item_id`,
+      ORDER BY li.position, li.item_id`),
     [listingId],
   );
   const listing = rows[0];
@@ -94,8 +94,8 @@ export async function findPurchasableListing(db: Executor, listingId: string): P
 /** True when the listing is unlimited or `quantity` units were taken; false when not enough are left. */
 export async function takeStock(tx: Tx, listingId: string, quantity: number): Promise<boolean> {
   const taken = await tx.query(
-    `UPDATE listings SET stock_remaining = stock_remaining - $2, updated_at = now()
-      WHERE id = $1 AND stock_remaining IS NOT NULL AND stock_remaining >= $2`,
+    prepared(`UPDATE listings SET stock_remaining = stock_remaining - $2, updated_at = now()
+      WHERE id = $1 AND stock_remaining IS NOT NULL AND stock_remaining >= $2`),
     [listingId, quantity],
   );
   if (taken.rowCount === 1) return true;

@@ -1,6 +1,6 @@
 // Fulfillments and their history: SQL only. Every status change is a conditional UPDATE whose WHERE lists the
 // statuses it may come from (fulfillment.status.ts), so racing workers and late webhooks cannot move one back.
-import type { Executor, Tx } from '../../platform/db.js';
+import { prepared, type Executor, type Tx } from '../../platform/db.js';
 import type { DeliveryType } from '../catalog/index.js';
 import type { FulfillmentStatus } from './fulfillment.status.js';
 import type { LeasedFulfillment } from './handlers/types.js';
@@ -28,14 +28,14 @@ export interface NewEvent {
  */
 export async function insertFulfillments(tx: Tx, order: { orderId: string; userId: string }, rows: readonly NewFulfillment[]): Promise<void> {
   await tx.query(
-    `WITH input AS (
+    prepared(`WITH input AS (
        SELECT * FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS t(id, line, type, status, detail, ord)
      ), created AS (
        INSERT INTO fulfillments (id, order_id, order_line_id, user_id, delivery_type, status)
        SELECT id, $1, line, $2, type, status FROM input
      )
      INSERT INTO fulfillment_events (fulfillment_id, status, detail)
-     SELECT id, status, detail FROM input ORDER BY ord`,
+     SELECT id, status, detail FROM input ORDER BY ord`),
     [
       order.orderId,
       order.userId,

@@ -1,6 +1,6 @@
 // SQL that changes what a user owns. The unique (user_id, item_id) constraint decides ownership, the
 // quantity CHECKs decide stacks; the statements here are written so those guards, not reads before them, win.
-import type { Executor, Tx } from '../../platform/db.js';
+import { prepared, type Executor, type Tx } from '../../platform/db.js';
 
 export interface GrantLine {
   itemId: string;
@@ -27,7 +27,7 @@ export async function upsertEntries(
   grant: { userId: string; lines: readonly GrantLine[]; source: 'purchase' | 'grant'; sourceRef: string; actor: string | null },
 ): Promise<UpsertedEntry[]> {
   const { rows } = await tx.query<UpsertedEntry>(
-    `WITH input AS (
+    prepared(`WITH input AS (
        SELECT * FROM unnest($2::uuid[], $3::int[], $4::boolean[], $5::int[]) AS t(item_id, quantity, consumable, max_stack)
      ), upserted AS (
        INSERT INTO inventory_items AS e (user_id, item_id, quantity, consumable, max_stack, source, source_ref)
@@ -40,7 +40,7 @@ export async function upsertEntries(
        INSERT INTO inventory_events (user_id, item_id, inventory_item_id, delta, reason, reference, actor)
        SELECT $1, u.item_id, u.id, i.quantity, $6, $7, $8 FROM upserted u JOIN input i ON i.item_id = u.item_id
      )
-     SELECT id AS "inventoryItemId", item_id AS "itemId", quantity FROM upserted`,
+     SELECT id AS "inventoryItemId", item_id AS "itemId", quantity FROM upserted`),
     [
       grant.userId,
       grant.lines.map((l) => l.itemId),
@@ -58,7 +58,7 @@ export async function upsertEntries(
 export async function ownedItemIds(db: Executor, userId: string, itemIds: readonly string[]): Promise<string[]> {
   if (itemIds.length === 0) return [];
   const { rows } = await db.query<{ item_id: string }>(
-    'SELECT item_id FROM inventory_items WHERE user_id = $1 AND item_id = ANY($2::uuid[]) AND quantity > 0',
+    prepared('SELECT item_id FROM inventory_items WHERE user_id = $1 AND item_id = ANY($2::uuid[]) AND quantity > 0'),
     [userId, [...new Set(itemIds)]],
   );
   return rows.map((row) => row.item_id);

@@ -1,6 +1,6 @@
 // SQL of the purchase transaction and of refunds. Every write that guards a rule is conditional (the WHERE is
 // the check), so a concurrent transaction can never slip between a read and a write.
-import type { Executor, Tx } from '../../platform/db.js';
+import { prepared, type Executor, type Tx } from '../../platform/db.js';
 
 /**
  * Counts `units` against the user's limit on the listing; false when it would go over. The first purchase seeds
@@ -8,13 +8,13 @@ import type { Executor, Tx } from '../../platform/db.js';
  */
 export async function takeLimitUnits(tx: Tx, userId: string, listingId: string, units: number, limit: number): Promise<boolean> {
   const { rowCount } = await tx.query(
-    `INSERT INTO purchase_limit_usage AS u (user_id, listing_id, units)
+    prepared(`INSERT INTO purchase_limit_usage AS u (user_id, listing_id, units)
      SELECT $1, $2, h.total
        FROM (SELECT $3::int + coalesce(sum(quantity), 0) AS total
                FROM orders WHERE user_id = $1 AND listing_id = $2 AND status = 'completed') AS h
       WHERE h.total <= $4
      ON CONFLICT (user_id, listing_id) DO UPDATE SET units = u.units + $3::int, updated_at = now()
-      WHERE u.units + $3::int <= $4`,
+      WHERE u.units + $3::int <= $4`),
     [userId, listingId, units, limit],
   );
   return rowCount === 1;
@@ -42,7 +42,7 @@ export interface NewOrder {
 /** The order and all its lines in one statement. */
 export async function insertOrder(tx: Tx, order: NewOrder): Promise<{ created_at: Date }> {
   const { rows } = await tx.query<{ created_at: Date }>(
-    `WITH o AS (
+    prepared(`WITH o AS (
        INSERT INTO orders (id, user_id, listing_id, quantity, unit_price, total_price, idempotency_key, shipping_address)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
        RETURNING created_at
@@ -51,7 +51,7 @@ export async function insertOrder(tx: Tx, order: NewOrder): Promise<{ created_at
        SELECT x.id, $1, x.item_id, x.quantity, x.delivery_type
          FROM unnest($9::uuid[], $10::uuid[], $11::int[], $12::text[]) AS x(id, item_id, quantity, delivery_type)
      )
-     SELECT created_at FROM o`,
+     SELECT created_at FROM o`),
     [
       order.id,
       order.userId,

@@ -2,7 +2,7 @@
 // and both entries are inserted from its RETURNING, so a transfer costs one round trip and the wallet row lock is
 // held only from this statement to the commit. System accounts are only ever referenced by entries (their rows are
 // never updated), so no purchase waits on a shared "revenue" row.
-import type { Executor } from '../../platform/db.js';
+import { prepared, type Executor } from '../../platform/db.js';
 
 export interface TransferRow {
   transfer_id: string;
@@ -42,11 +42,11 @@ const entriesAndResult = `
 /** Debits the wallet only when it holds enough gems; no row back means insufficient funds (or no wallet). */
 export async function debitUser(db: Executor, input: TransferInput): Promise<TransferRow | undefined> {
   const { rows } = await db.query<TransferRow>(
-    `WITH acct AS (
+    prepared(`WITH acct AS (
        UPDATE ledger_accounts SET balance = balance - $2, updated_at = now()
         WHERE user_id = $1 AND balance >= $2
        RETURNING id, balance
-     ), ${entriesAndResult}`,
+     ), ${entriesAndResult}`),
     params(input, -1),
   );
   return rows[0];
@@ -55,11 +55,11 @@ export async function debitUser(db: Executor, input: TransferInput): Promise<Tra
 /** Credits the wallet, creating the account for a known user who has none yet. */
 export async function creditUser(db: Executor, input: TransferInput): Promise<TransferRow | undefined> {
   const { rows } = await db.query<TransferRow>(
-    `WITH acct AS (
+    prepared(`WITH acct AS (
        INSERT INTO ledger_accounts (kind, user_id, balance) VALUES ('user_wallet', $1, $2)
        ON CONFLICT (user_id) DO UPDATE SET balance = ledger_accounts.balance + EXCLUDED.balance, updated_at = now()
        RETURNING id, balance
-     ), ${entriesAndResult}`,
+     ), ${entriesAndResult}`),
     params(input, 1),
   );
   return rows[0];
