@@ -1,5 +1,6 @@
 // Bearer JWT (HS256, JWT_SECRET). Claims: sub (UUID), role (player|service|admin, default player), email, name.
 import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { DomainError } from './errors.js';
 
 export type Role = 'player' | 'service' | 'admin';
@@ -16,10 +17,23 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID_RE.test(value);
 
 const MAX_TOKEN_LENGTH = 8192;
+const CLOCK_TOLERANCE_S = 5;
+/** Tokens without `exp` are valid for ever to jose; the cache still forgets them after this long. */
+const NO_EXP_TTL_MS = 5 * 60_000;
+
+interface Verified {
+  principal: Principal;
+  /** Date.now() from which jose would refuse the token (exp plus the tolerance), or Infinity. */
+  expiresAtMs: number;
+}
 
 export class TokenVerifier {
   // Imported once: handing jose raw bytes re-imports the key on every request, a quarter of a cached read's CPU.
   private readonly key: Promise<CryptoKey>;
+  // A player sends the same token with every request until it expires. Its signature and claims are checked once;
+  // after that the exact token string maps to its principal until the moment jose would call it expired. Only
+  // tokens that passed verification are kept, so a forged or altered token is verified (and refused) every time.
+  private readonly verified = new LRUCache<string, Verified>({ max: 50_000 });
 
   constructor(secret: string) {
     this.key = globalThis.crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
@@ -29,10 +43,22 @@ export class TokenVerifier {
     if (!authorization) throw new DomainError('unauthorized', 'missing bearer token');
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match?.[1] || match[1].length > MAX_TOKEN_LENGTH) throw new DomainError('unauthorized', 'malformed Authorization header');
+    const token = match[1];
+    const known = this.verified.get(token);
+    if (known) {
+      if (Date.now() < known.expiresAtMs) return known.principal;
+      this.verified.delete(token);
+      throw new DomainError('unauthorized', 'token expired');
+    }
+    const principal = await this.verifySignature(token);
+    return principal;
+  }
+
+  private async verifySignature(token: string): Promise<Principal> {
     let payload: Record<string, unknown>;
     try {
       // algorithms pins HS256: `alg: none` and algorithm-confusion tokens are rejected here.
-      ({ payload } = await jwtVerify(match[1], await this.key, { algorithms: ['HS256'], clockTolerance: 5 }));
+      ({ payload } = await jwtVerify(token, await this.key, { algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_S }));
     } catch (error) {
       const reason = error instanceof joseErrors.JWTExpired ? 'token expired' : 'invalid token';
       throw new DomainError('unauthorized', reason);
@@ -40,12 +66,16 @@ export class TokenVerifier {
     const role = payload.role ?? 'player';
     if (!isUuid(payload.sub)) throw new DomainError('unauthorized', 'token subject must be a UUID');
     if (typeof role !== 'string' || !ROLES.includes(role as Role)) throw new DomainError('unauthorized', 'unknown role');
-    return {
+    const principal: Principal = Object.freeze({
       userId: payload.sub.toLowerCase(),
       role: role as Role,
       email: typeof payload.email === 'string' && payload.email.length <= 320 ? payload.email : null,
       name: typeof payload.name === 'string' && payload.name.length <= 200 ? payload.name : null,
-    };
+    });
+    // jose refuses a token once now - tolerance >= exp, i.e. from (exp + tolerance) seconds on.
+    const expiresAtMs = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_S) * 1000 : Infinity;
+    this.verified.set(token, { principal, expiresAtMs }, { ttl: Number.isFinite(expiresAtMs) ? Math.max(1, expiresAtMs - Date.now()) : NO_EXP_TTL_MS });
+    return principal;
   }
 }
 
