@@ -4,6 +4,7 @@
 //   npx tsx bench/purchase-profile.ts                                   # pgbench, then purchases
 //   PROFILE_SCENARIOS=bare,store,inventory npx tsx bench/purchase-profile.ts
 //   PROFILE_CPU=1 PROFILE_SCENARIOS=purchases npx tsx bench/purchase-profile.ts   # + V8 CPU profiles
+//   PROFILE_SQL='ALTER TABLE … DROP CONSTRAINT …' npx tsx bench/purchase-profile.ts  # what-if, on the scratch database
 //
 // It creates a scratch database (PROFILE_DATABASE_URL, name must contain "profile"; dropped and recreated), starts
 // the service as a child process on it (bench/service.ts: RATE_LIMIT_ENABLED=false, LOG_LEVEL=warn,
@@ -21,6 +22,7 @@ import pg from 'pg';
 import { signToken } from '../src/platform/auth.js';
 import { startChild, installCleanup, stopAll, type Child } from './children.js';
 import { summarizeProfile } from './profile.js';
+import { CpuSampler } from './machine.js';
 
 const env = process.env;
 const DATABASE_URL = env.PROFILE_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/bb_purchase_profile';
@@ -118,6 +120,8 @@ async function pgbench(): Promise<number> {
 
 interface Load {
   rps: number;
+  /** Machine-wide CPU per answered request (service + PostgreSQL + Redis + load generator), and the service's own. */
+  cpuMsPerRequest?: { machine: number; service: number };
   p50: number;
   p99: number;
   non2xx: number;
@@ -139,13 +143,21 @@ async function load(baseUrl: string, durationS: number, connections: number, nex
 }
 
 const show = (name: string, r: Load) =>
-  `${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.non2xx || r.errors ? `, non-2xx ${r.non2xx}, errors ${r.errors}` : ''}`;
+  `${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${r.non2xx || r.errors ? `, non-2xx ${r.non2xx}, errors ${r.errors}` : ''}` +
+  (r.cpuMsPerRequest ? `; CPU per request: ${r.cpuMsPerRequest.machine.toFixed(3)} ms machine-wide, ${r.cpuMsPerRequest.service.toFixed(3)} ms service` : '');
 
 async function measure(server: Server, name: string, connections: number, next: Parameters<typeof load>[3]): Promise<Load> {
   if (WARMUP_S > 0) await load(server.baseUrl, WARMUP_S, connections, next);
   let result: Load | undefined;
+  // CPU time moves far less than throughput when something else shares the machine: it is the figure to compare.
+  const cpu = new CpuSampler(() => server.child.pid);
   await server.profile(name, async () => {
+    cpu.begin();
     result = await load(server.baseUrl, DURATION_S, connections, next);
+    const share = cpu.end();
+    const answered = result.rps;
+    const busy = share.service + share.loadGenerator + share.other;
+    result.cpuMsPerRequest = { machine: (busy / answered) * 1000, service: (share.service / answered) * 1000 };
   });
   log(show(name, result!));
   return result!;
@@ -179,6 +191,11 @@ async function seed(baseUrl: string): Promise<{ listingId: string; tokens: strin
      INSERT INTO listing_items (listing_id, item_id, quantity, position)
      SELECT l.id, i.id, 1, 1 FROM listings l JOIN items i ON i.name = l.title`,
   );
+  // What-if experiments (an index or constraint dropped, a setting changed) run on the scratch database only.
+  if (env.PROFILE_SQL) {
+    await db.query(env.PROFILE_SQL);
+    log(`ran PROFILE_SQL: ${env.PROFILE_SQL}`);
+  }
   await db.end();
 
   const service = await signToken(JWT_SECRET, { sub: randomUUID(), role: 'service' }, '2h');

@@ -21,7 +21,7 @@ import { formatProfile, summarizeProfile } from './profile.js';
 import { disturbances, writeReport, writeResultsJson, type BenchResults, type ScenarioReport } from './report.js';
 import { errorCount } from './load/result.js';
 import type { BenchContext, Scenario } from './scenarios/types.js';
-import { storefrontCached, storefrontUncached } from './scenarios/storefront.js';
+import { storefrontCached, storefrontCachedIdentity, storefrontUncached } from './scenarios/storefront.js';
 import { inventory, inventoryUncached } from './scenarios/inventory.js';
 import { purchases } from './scenarios/purchases.js';
 import { mixedClosed, mixedPaced } from './scenarios/mixed.js';
@@ -249,12 +249,12 @@ async function main(): Promise<void> {
     idempotencyKey: () => `bench-${runId}-${(keys += 1)}`,
   };
   const bareUrl = `http://127.0.0.1:${bare.port}`;
-  const measured: Scenario[] = [storefrontCached, storefrontUncached, inventory, inventoryUncached, purchases, mixedPaced, mixedClosed].filter((s) => selected(s.name));
+  const measured: Scenario[] = [storefrontCached, storefrontCachedIdentity, storefrontUncached, inventory, inventoryUncached, purchases, mixedPaced, mixedClosed].filter((s) => selected(s.name));
   // The bare route is measured before and after the service's scenarios: the spread shows how steady the machine was.
   const withCeiling = (name: string) => selected(name) || measured.length > 0;
   const scenarios: Scenario[] = [
     ...(withCeiling('bare') ? [bareRoute('bare', 'Bare Fastify route (ceiling, start)', '/bare', () => bareUrl)] : []),
-    ...(selected('bare-page') || measured.includes(storefrontCached) ? [bareRoute('bare-page', 'Bare Fastify route, storefront page body', '/bare-page', () => bareUrl)] : []),
+    ...(selected('bare-page') || (measured.includes(storefrontCached) || measured.includes(storefrontCachedIdentity)) ? [bareRoute('bare-page', 'Bare Fastify route, storefront page body', '/bare-page', () => bareUrl)] : []),
     ...measured,
     ...(withCeiling('bare-after') ? [bareRoute('bare-after', 'Bare Fastify route (ceiling, end)', '/bare', () => bareUrl)] : []),
   ];

@@ -2,6 +2,7 @@
 // arrives, so the throughput is the service's capacity at that concurrency.
 import autocannon, { type Request } from 'autocannon';
 import type { LoadResult } from './result.js';
+import { CLIENT_HEADERS } from './client-headers.js';
 
 export interface ClosedLoopOptions {
   url: string;
@@ -20,9 +21,9 @@ export async function closedLoop(options: ClosedLoopOptions): Promise<LoadResult
     typeof request === 'function'
       ? [{ setupRequest: (params) => {
           const next = request();
-          return { ...params, method: next.method ?? 'GET', path: next.path, headers: { ...params.headers, ...next.headers }, body: next.body ?? '' };
+          return { ...params, method: next.method ?? 'GET', path: next.path, headers: { ...params.headers, ...CLIENT_HEADERS, ...next.headers }, body: next.body ?? '' };
         } }]
-      : [{ method: request.method ?? 'GET', path: request.path, headers: request.headers ?? {}, ...(request.body ? { body: request.body } : {}) }];
+      : [{ method: request.method ?? 'GET', path: request.path, headers: { ...CLIENT_HEADERS, ...request.headers }, ...(request.body ? { body: request.body } : {}) }];
   const errorSamples = new Set<string>();
   const instance = autocannon({
     url: options.url,

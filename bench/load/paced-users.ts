@@ -9,6 +9,7 @@
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { LoadResult } from './result.js';
+import { CLIENT_HEADERS } from './client-headers.js';
 
 export interface PacedRequest {
   /** Groups the per-kind figures (e.g. "inventory"). */
@@ -81,7 +82,7 @@ export async function pacedUsers(options: PacedOptions): Promise<PacedResult> {
           method: request.method,
           path: request.path,
           agent,
-          headers: { ...request.headers, ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}) },
+          headers: { ...CLIENT_HEADERS, ...request.headers, ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}) },
         },
         (res) => {
           res.resume();

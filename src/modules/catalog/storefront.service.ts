@@ -5,9 +5,9 @@
 // that moment passes the key changes and the page is rebuilt — a timed listing appears and disappears on time
 // even while cached; (3) stock and voucher pools change on purchases, which do not invalidate: the shown
 // stockRemaining may lag by up to PAGE_TTL_MS (the purchase itself always checks real stock).
-import { createHash } from 'node:crypto';
 import type { CoreDeps } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
+import { render, type RenderedBody } from '../../platform/http/rendered-body.js';
 import { decodeSortCursor, encodeSortCursor } from './cursors.js';
 import * as repo from './storefront.repository.js';
 
@@ -34,19 +34,9 @@ export interface StorePage {
   nextCursor: string | null;
 }
 
-/** A response body serialized once (through the route's schema) and its weak ETag. */
-export interface RenderedBody {
-  body: string;
-  etag: string;
-}
-
 interface Schedule {
   boundaries: number[];
   truncated: boolean;
-}
-
-export function weakEtag(body: string): string {
-  return `W/"${createHash('sha1').update(body).digest('base64url')}"`;
 }
 
 export function createStorefront({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>) {
@@ -81,11 +71,6 @@ export function createStorefront({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>) 
       query.sort, query.limit, query.cursor ?? '', query.gameId ?? '', query.kind ?? '', query.deliveryType ?? '', query.tag ?? '',
       query.minPrice ?? '', query.maxPrice ?? '', query.featured ?? '', query.fields ?? '', query.q ?? '',
     ].join('|');
-  }
-
-  function render(value: unknown, serialize: (value: unknown) => string): RenderedBody {
-    const body = serialize(value);
-    return { body, etag: weakEtag(body) };
   }
 
   return {

@@ -3,14 +3,17 @@ import type { FastifyRequest } from 'fastify';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
-import { IdempotencyHeaders, Page, errorResponses } from '../../platform/http/schemas.js';
+import { IdempotencyHeaders, NotModified, Page, errorResponses } from '../../platform/http/schemas.js';
 import { principalOf } from '../../platform/http/auth-hooks.js';
 import { pickFields } from '../../platform/http/pagination.js';
+import { renderOnce, sendRendered } from '../../platform/http/rendered-body.js';
 import { idempotencyKeyOf, replyIdempotent } from '../../platform/http/idempotent-reply.js';
 import type { InventoryEntry as InventoryEntryView } from './inventory-list.repository.js';
 import { EntryParams, INVENTORY_ENTRY_FIELDS, InventoryEntry, InventoryQuery, ServiceEntryParams, UseBody, UseResult } from './inventory.schemas.js';
 
 const KNOWN_FIELDS = new Set(INVENTORY_ENTRY_FIELDS);
+// A player's inventory changes with their own writes: clients may keep it but must revalidate (ETag → 304).
+const PRIVATE_REVALIDATE = 'private, no-cache';
 
 export async function inventoryRoutes(app: App, { services, authenticate, db }: RouteContext): Promise<void> {
   const { inventory } = services;
@@ -23,13 +26,15 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
       tags: ['inventory'],
       summary: "The caller's owned items, newest first (empty stacks are not listed)",
       querystring: InventoryQuery,
-      response: { 200: Page(Type.Ref(InventoryEntry)), ...errorResponses(400, 401, 403) },
+      response: { 200: Page(Type.Ref(InventoryEntry)), 304: NotModified, ...errorResponses(400, 401, 403) },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const { gameId, kind, consumable, equipped, limit, cursor, fields } = request.query;
     const unknown = fields?.split(',').filter((field) => !KNOWN_FIELDS.has(field));
     if (unknown?.length) throw new DomainError('validation_failed', `unknown fields: ${unknown.join(', ')}`);
     const page = await inventory.listForUser(principalOf(request).userId, { filter: { gameId, kind, consumable, equipped }, cursor, limit });
+    // The cached page object is rendered once and reused by every hit until the player's next write replaces it.
+    if (fields === undefined) return sendRendered(request, reply, renderOnce(page, (value) => reply.serialize(value) as string), PRIVATE_REVALIDATE);
     // pickFields always keeps `id`.
     return { items: pickFields(page.items, fields) as Array<Partial<InventoryEntryView> & { id: string }>, nextCursor: page.nextCursor };
   });

@@ -27,6 +27,8 @@ export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
 });
 
+/** The empty answer to a conditional GET whose ETag is still current (rendered-body.ts). */
+export const NotModified = Type.Null({ description: 'Not Modified: the If-None-Match ETag is current' });
 export const Page = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), nextCursor: Nullable(Type.String()) });
 
 /** Standard error responses so the OpenAPI document lists them. */
