@@ -12,7 +12,7 @@ import { TokenVerifier } from './platform/auth.js';
 import { createAuthenticate } from './platform/http/auth-hooks.js';
 import { registerProblemHandlers, sendProblem, toProblem } from './platform/http/problem.js';
 import { ProblemSchema } from './platform/http/schemas.js';
-import { metrics } from './platform/metrics.js';
+import { recordHttpRequest } from './platform/metrics.js';
 import { operationsRoutes } from './platform/http/operations.routes.js';
 import { computeSecurityHeaders } from './platform/http/security-headers.js';
 import { registerRateLimits } from './platform/http/rate-limit.js';
@@ -85,8 +85,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    recordHttpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
 

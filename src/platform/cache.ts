@@ -5,7 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { metrics } from './metrics.js';
+import { recordCacheLookup } from './metrics.js';
 
 export interface CacheOptions {
   redis?: Redis;
@@ -64,17 +64,24 @@ export class Cache {
   }
 
   /** Reads through both layers; on a full miss runs `loader` once per key across concurrent callers. */
-  async wrap<T>(ns: string, key: string, ttlMs: number, loader: Loader<T>): Promise<T> {
-    const version = await this.version(ns);
+  wrap<T>(ns: string, key: string, ttlMs: number, loader: Loader<T>): Promise<T> {
+    // The hit path does not wait on anything: the namespace's version is usually known, and a local hit is
+    // answered at once (this is most of a cached read's work).
+    const known = this.versions.get(ns);
+    if (known !== undefined) return this.wrapAt(ns, known, key, ttlMs, loader);
+    return this.version(ns).then((version) => this.wrapAt(ns, version, key, ttlMs, loader));
+  }
+
+  private wrapAt<T>(ns: string, version: number, key: string, ttlMs: number, loader: Loader<T>): Promise<T> {
     const fullKey = `${this.prefix}:c:${ns}:v${version}:${key}`;
     const hit = this.local.get(fullKey);
     if (hit) {
-      metrics.cacheRequests.inc({ namespace: nsLabel(ns), result: 'local_hit' });
-      return hit.value as T;
+      recordCacheLookup(nsLabel(ns), 'local_hit');
+      return Promise.resolve(hit.value as T);
     }
     const pending = this.inflight.get(fullKey);
     if (pending) {
-      metrics.cacheRequests.inc({ namespace: nsLabel(ns), result: 'coalesced' });
+      recordCacheLookup(nsLabel(ns), 'coalesced');
       return pending as Promise<T>;
     }
     const promise = this.fill(ns, fullKey, ttlMs, loader).finally(() => this.inflight.delete(fullKey));
@@ -85,12 +92,12 @@ export class Cache {
   private async fill<T>(ns: string, fullKey: string, ttlMs: number, loader: Loader<T>): Promise<T> {
     const remote = await this.redisCall((r) => r.get(fullKey));
     if (remote !== undefined && remote !== null) {
-      metrics.cacheRequests.inc({ namespace: nsLabel(ns), result: 'redis_hit' });
+      recordCacheLookup(nsLabel(ns), 'redis_hit');
       const value = JSON.parse(remote) as T;
       this.local.set(fullKey, { value }, { ttl: Math.min(ttlMs, this.localTtlMs) });
       return value;
     }
-    metrics.cacheRequests.inc({ namespace: nsLabel(ns), result: 'miss' });
+    recordCacheLookup(nsLabel(ns), 'miss');
     const value = await loader();
     this.local.set(fullKey, { value }, { ttl: Math.min(ttlMs, this.localTtlMs) });
     await this.redisCall((r) => r.set(fullKey, JSON.stringify(value), 'PX', ttlMs));
@@ -141,7 +148,7 @@ export class Cache {
       this.redisDownSince = Date.now();
       this.logger.warn({ err: error }, 'redis unavailable: cache degrades to in-process');
     }
-    metrics.cacheRequests.inc({ namespace: 'redis', result: 'error' });
+    recordCacheLookup('redis', 'error');
   }
 
   clearLocal(): void {
