@@ -23,6 +23,17 @@ export interface CacheOptions {
 
 type Loader<T> = () => Promise<T>;
 
+// INCR each namespace's version key and publish "<ns>|<version>" on the channel: one round trip, and no instance
+// can see a bumped version without its announcement following (the script runs atomically).
+const BUMP_AND_PUBLISH = `
+local versions = {}
+for i, key in ipairs(KEYS) do
+  local version = redis.call('INCR', key)
+  redis.call('PUBLISH', ARGV[1], ARGV[i + 1] .. '|' .. version)
+  versions[i] = version
+end
+return versions`;
+
 export class Cache {
   private readonly local: LRUCache<string, { value: unknown }>;
   private readonly versions: LRUCache<string, number>;
@@ -104,13 +115,20 @@ export class Cache {
     return value;
   }
 
-  /** Makes every entry of the namespace unreachable, here and (through Redis) on every other instance. */
-  async invalidate(ns: string): Promise<void> {
-    const current = this.versions.get(ns) ?? 0;
-    const bumped = await this.redisCall((r) => r.incr(`${this.prefix}:cv:${ns}`));
-    const next = typeof bumped === 'number' ? Math.max(bumped, current + 1) : current + 1;
-    this.versions.set(ns, next);
-    if (bumped !== undefined) await this.redisCall((r) => r.publish(this.channel, `${ns}|${next}`));
+  /**
+   * Makes every entry of the namespaces unreachable, here and (through Redis) on every other instance. All of
+   * them are bumped and announced in one round trip (a purchase invalidates a player's inventory and loadouts).
+   */
+  async invalidate(...namespaces: string[]): Promise<void> {
+    if (namespaces.length === 0) return;
+    const bumped = await this.redisCall((r) =>
+      r.eval(BUMP_AND_PUBLISH, namespaces.length, ...namespaces.map((ns) => `${this.prefix}:cv:${ns}`), this.channel, ...namespaces) as Promise<number[]>,
+    );
+    namespaces.forEach((ns, i) => {
+      const current = this.versions.get(ns) ?? 0;
+      const remote = bumped?.[i];
+      this.versions.set(ns, typeof remote === 'number' ? Math.max(remote, current + 1) : current + 1);
+    });
   }
 
   private async version(ns: string): Promise<number> {

@@ -160,7 +160,7 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
 
     /** Drops the user's cached inventory and loadouts; call after every committed change. */
     async invalidateUser(userId: string): Promise<void> {
-      await Promise.all([cache.invalidate(inventoryCacheNs(userId)), cache.invalidate(charactersCacheNs(userId))]);
+      await cache.invalidate(inventoryCacheNs(userId), charactersCacheNs(userId));
     },
   };
 }
