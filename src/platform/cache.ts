@@ -15,7 +15,10 @@ export interface CacheOptions {
   /** Prefix of keys and of the invalidation channel (REDIS_KEY_PREFIX). */
   keyPrefix?: string;
   maxEntries?: number;
-  /** Cap on how long an in-process copy is trusted; Redis holds the entry for the full ttl. */
+  /**
+   * Cap on how long an in-process copy is trusted while Redis is down (no other instance can tell us about a
+   * write then); Redis holds the entry for the full ttl.
+   */
   localTtlMs?: number;
   /** Upper bound on how long a version learned from Redis is trusted without a pub/sub message. */
   versionTtlMs?: number;
@@ -42,6 +45,7 @@ export class Cache {
   private readonly subscriber: Redis | undefined;
   private readonly logger: Logger;
   private readonly localTtlMs: number;
+  private readonly versionTtlMs: number;
   private redisDownSince = 0;
   private readonly prefix: string;
   private readonly channel: string;
@@ -53,8 +57,9 @@ export class Cache {
     this.prefix = options.keyPrefix ?? 'bb';
     this.channel = `${this.prefix}:cache:invalidate`;
     this.localTtlMs = options.localTtlMs ?? 5_000;
+    this.versionTtlMs = options.versionTtlMs ?? 30_000;
     this.local = new LRUCache({ max: options.maxEntries ?? 50_000, ttl: this.localTtlMs });
-    this.versions = new LRUCache({ max: 200_000, ttl: options.versionTtlMs ?? 30_000 });
+    this.versions = new LRUCache({ max: 200_000, ttl: this.versionTtlMs });
   }
 
   /** Shared through Redis right now: false while Redis is down (entries and limits are then per process). */
@@ -105,14 +110,22 @@ export class Cache {
     if (remote !== undefined && remote !== null) {
       recordCacheLookup(nsLabel(ns), 'redis_hit');
       const value = JSON.parse(remote) as T;
-      this.local.set(fullKey, { value }, { ttl: Math.min(ttlMs, this.localTtlMs) });
+      this.local.set(fullKey, { value }, { ttl: this.localTtl(ttlMs) });
       return value;
     }
     recordCacheLookup(nsLabel(ns), 'miss');
     const value = await loader();
-    this.local.set(fullKey, { value }, { ttl: Math.min(ttlMs, this.localTtlMs) });
+    this.local.set(fullKey, { value }, { ttl: this.localTtl(ttlMs) });
     await this.redisCall((r) => r.set(fullKey, JSON.stringify(value), 'PX', ttlMs));
     return value;
+  }
+
+  // While Redis is up, a local copy can be no staler than the namespace version it is filed under, which is trusted
+  // for versionTtlMs without a pub/sub message; refilling it from Redis sooner would fetch the very same entry (at
+  // the same version) and only cost a round trip, a parse and a new rendering. While Redis is down no instance hears
+  // of another's writes, so copies expire after the short localTtlMs.
+  private localTtl(ttlMs: number): number {
+    return Math.min(ttlMs, this.distributed ? this.versionTtlMs : this.localTtlMs);
   }
 
   /**

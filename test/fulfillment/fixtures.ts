@@ -1,7 +1,6 @@
 // Fulfillment test helpers: catalog rows and orders written with SQL, fulfillments created through the real
 // contract (createForOrderInTx inside one transaction, as the purchase flow does), a real SMTP server, polling.
 import { randomUUID } from 'node:crypto';
-import { SMTPServer } from 'smtp-server';
 import type { TestApp } from '../support/app.js';
 import type { CreatedFulfillment, ShippingAddress } from '../../src/modules/fulfillment/index.js';
 
@@ -99,69 +98,9 @@ export const waitForStatus = (t: TestApp, id: string, status: string, timeoutMs?
   }, `fulfillment ${id} to be ${status}`, timeoutMs);
 
 // ───────────── a real SMTP server ─────────────
-
-export interface ReceivedMail {
-  to: string[];
-  messageId: string | null;
-  raw: string;
-}
-
-export interface TestSmtp {
-  port: number;
-  url: string;
-  mails: ReceivedMail[];
-  /** 'accept' normally; 'hang' never answers the DATA command (a send that hangs forever). */
-  mode: 'accept' | 'hang';
-  /** Messages received in 'hang' mode and never acknowledged. */
-  hung: number;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-}
-
-export async function startSmtp(): Promise<TestSmtp> {
-  const mails: ReceivedMail[] = [];
-  let server: SMTPServer | undefined;
-  const smtp: TestSmtp = {
-    port: 0,
-    url: '',
-    mails,
-    mode: 'accept',
-    hung: 0,
-    async start() {
-      server = new SMTPServer({
-        authOptional: true,
-        disabledCommands: ['STARTTLS', 'AUTH'],
-        logger: false,
-        closeTimeout: 1000,
-        onData(stream, session, callback) {
-          const chunks: Buffer[] = [];
-          stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-          stream.on('end', () => {
-            if (smtp.mode === 'hang') {
-              smtp.hung++;
-              return; // swallow the message and never say 250
-            }
-            const raw = Buffer.concat(chunks).toString('utf8');
-            const messageId = /^Message-ID:\s*(.+)$/im.exec(raw)?.[1]?.trim() ?? null;
-            mails.push({ to: session.envelope.rcptTo.map((r) => r.address), messageId, raw });
-            callback();
-          });
-        },
-      });
-      await new Promise<void>((resolve) => server!.listen(smtp.port, '127.0.0.1', () => resolve()));
-      const address = (server as unknown as { server: import('node:net').Server }).server.address() as import('node:net').AddressInfo;
-      smtp.port = address.port;
-      smtp.url = `smtp://127.0.0.1:${address.port}?ignoreTLS=true`;
-    },
-    async stop() {
-      const current = server;
-      server = undefined;
-      if (current) await new Promise<void>((resolve) => current.close(() => resolve()));
-    },
-  };
-  await smtp.start();
-  return smtp;
-}
+// The one controllable SMTP server of the repository (accept / reject / hang, stop and start on the same port).
+export { startChaosSmtp as startSmtp, type ChaosSmtp as TestSmtp, type ReceivedMail } from '../../tools/chaos/smtp.js';
+import type { ReceivedMail } from '../../tools/chaos/smtp.js';
 
 /** The voucher codes in a mail's plain-text part (indented lines). */
 export function codesInMail(mail: ReceivedMail): string[] {

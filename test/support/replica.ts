@@ -2,16 +2,11 @@
 // binaries on free ports, the standby made with `pg_basebackup -R -X stream`. The machine's own server on 5432 is
 // not used as the primary because its pg_hba.conf has no `replication` entry (see docs/read-replica.md); a
 // throwaway primary whose pg_hba we own is the honest alternative to editing the machine's configuration.
-import { execFile } from 'node:child_process';
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
-
-const run = promisify(execFile);
+import { initCluster, makeClusterBase, pgTool, throwawayServerOptions } from '../../tools/chaos/postgres.js';
+import { freePort } from '../../tools/chaos/processes.js';
 
 export interface ReplicationPair {
   /** URL of `database` on the primary / on the standby. */
@@ -28,40 +23,6 @@ export interface ReplicationPair {
   stop(): Promise<void>;
 }
 
-function binDir(): string {
-  const root = '/usr/lib/postgresql';
-  const fromEnv = process.env.PG_BIN_DIR;
-  if (fromEnv) return fromEnv;
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
-  if (!versions[0]) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql (set PG_BIN_DIR)');
-  return join(root, versions[0], 'bin');
-}
-
-// PostgreSQL refuses to run as root; under root the clusters belong to the `postgres` OS user.
-const asRoot = process.getuid?.() === 0;
-
-async function pgTool(tool: string, args: string[]): Promise<void> {
-  const path = join(binDir(), tool);
-  try {
-    if (asRoot) await run('runuser', ['-u', 'postgres', '--', path, ...args], { timeout: 60_000 });
-    else await run(path, args, { timeout: 60_000 });
-  } catch (error) {
-    const { stderr, stdout } = error as { stderr?: string; stdout?: string };
-    throw new Error(`${tool} ${args.join(' ')} failed: ${stderr || stdout || String(error)}`);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 async function queryOnce<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   await client.connect();
@@ -73,20 +34,12 @@ async function queryOnce<R extends pg.QueryResultRow>(url: string, sql: string):
 }
 
 export async function startReplicationPair(): Promise<ReplicationPair> {
-  const base = await mkdtemp(join(tmpdir(), 'bb-replica-'));
-  if (asRoot) {
-    const { stdout } = await run('id', ['-u', 'postgres']);
-    const { stdout: gid } = await run('id', ['-g', 'postgres']);
-    await chown(base, Number(stdout.trim()), Number(gid.trim()));
-  }
-  await chmod(base, 0o700);
+  const base = await makeClusterBase('bb-replica-');
   const primaryDir = join(base, 'primary');
   const replicaDir = join(base, 'replica');
   const [primaryPort, replicaPort] = [await freePort(), await freePort()];
   const url = (port: number, database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
-  // Durability is not under test: skip fsyncs so the pair starts in about two seconds.
-  const serverOptions = (port: number) =>
-    `-p ${port} -k ${base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=40`;
+  const serverOptions = (port: number) => throwawayServerOptions(port, base, 40);
   let replicaRunning = false;
   let primaryRunning = false;
 
@@ -134,7 +87,7 @@ export async function startReplicationPair(): Promise<ReplicationPair> {
 
   try {
     // initdb's default pg_hba.conf trusts local `replication` connections, which pg_basebackup needs.
-    await pgTool('initdb', ['-D', primaryDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+    await initCluster(primaryDir);
     await pgTool('pg_ctl', ['-D', primaryDir, '-l', join(base, 'primary.log'), '-o', serverOptions(primaryPort), '-w', 'start']);
     primaryRunning = true;
     await pgTool('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', replicaDir, '-R', '-X', 'stream', '--no-sync']);

@@ -1,6 +1,7 @@
-// A private PostgreSQL cluster for outage tests: initdb + pg_ctl from this machine's binaries on a free port, so
-// a test can stop and restart "the database" without touching the shared server on 5432 that other test runs use.
-// Under root the cluster belongs to the `postgres` OS user (PostgreSQL refuses to run as root).
+// Private PostgreSQL clusters: initdb + pg_ctl from this machine's binaries on a free port, so a test can stop and
+// restart "the database", or own a primary's pg_hba for replication (test/support/replica.ts), without touching
+// the shared server on 5432 that other test runs use. Under root a cluster belongs to the `postgres` OS user
+// (PostgreSQL refuses to run as root).
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
@@ -20,7 +21,8 @@ function binDir(): string {
   return join(root, versions[0], 'bin');
 }
 
-async function pgTool(tool: string, args: string[]): Promise<void> {
+/** Runs one of the server binaries (initdb, pg_ctl, pg_basebackup…), as `postgres` when we are root. */
+export async function pgTool(tool: string, args: string[]): Promise<void> {
   const path = join(binDir(), tool);
   try {
     if (asRoot) await run('runuser', ['-u', 'postgres', '--', path, ...args], { timeout: 60_000 });
@@ -29,6 +31,27 @@ async function pgTool(tool: string, args: string[]): Promise<void> {
     const { stderr, stdout } = error as { stderr?: string; stdout?: string };
     throw new Error(`${tool} ${args.join(' ')} failed: ${stderr || stdout || String(error)}`);
   }
+}
+
+/** A fresh directory for clusters, owned by whoever will run them, private as PostgreSQL requires. */
+export async function makeClusterBase(prefix: string): Promise<string> {
+  const base = await mkdtemp(join(tmpdir(), prefix));
+  if (asRoot) {
+    const { stdout: uid } = await run('id', ['-u', 'postgres']);
+    const { stdout: gid } = await run('id', ['-g', 'postgres']);
+    await chown(base, Number(uid.trim()), Number(gid.trim()));
+  }
+  await chmod(base, 0o700);
+  return base;
+}
+
+/** Server options of a throwaway cluster. Durability is not under test: no fsyncs, so it starts in a second or two. */
+export function throwawayServerOptions(port: number, socketDir: string, maxConnections: number): string {
+  return `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=${maxConnections}`;
+}
+
+export async function initCluster(dataDir: string): Promise<void> {
+  await pgTool('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
 }
 
 export interface PrivatePostgres {
@@ -41,18 +64,11 @@ export interface PrivatePostgres {
 }
 
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
-  const base = await mkdtemp(join(tmpdir(), 'bb-outage-pg-'));
-  if (asRoot) {
-    const { stdout: uid } = await run('id', ['-u', 'postgres']);
-    const { stdout: gid } = await run('id', ['-g', 'postgres']);
-    await chown(base, Number(uid.trim()), Number(gid.trim()));
-  }
-  await chmod(base, 0o700);
+  const base = await makeClusterBase('bb-outage-pg-');
   const dataDir = join(base, 'data');
   const port = await freePort();
   let running = false;
-  // Durability is not what these tests are about: skip fsyncs so the cluster starts in a second or two.
-  const options = `-p ${port} -k ${base} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=60`;
+  const options = throwawayServerOptions(port, base, 60);
 
   const cluster: PrivatePostgres = {
     url: (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`,
@@ -75,7 +91,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     },
   };
   try {
-    await pgTool('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+    await initCluster(dataDir);
     await cluster.start();
     return cluster;
   } catch (error) {
