@@ -73,21 +73,85 @@ describe('pipelined transactions', () => {
   });
 });
 
-describe('the idempotency fence travelling with the COMMIT', () => {
-  it('when the claim is taken over while the work runs, then the work rolls back and the caller gets idempotency_in_progress', async () => {
+describe('idempotency in the work\'s transaction: the lock, the savepoint and the fence travelling with the COMMIT', () => {
+  it('when another holder completes the key while the work runs, then the work rolls back and the caller gets idempotency_in_progress', async () => {
     const request = { scope: 'test', key: randomUUID(), fingerprint: 'f' };
     const id = randomUUID();
     const outcome = runIdempotent(db, request, async (tx) => {
       await tx.query('INSERT INTO tx_probe (id, n) VALUES ($1, 1)', [id]);
-      // Another process decided this claim was dead and took it over (a fresh lock_token).
-      await db.query('UPDATE idempotency_keys SET lock_token = gen_random_uuid() WHERE scope = $1 AND key = $2', [request.scope, request.key]);
+      // Something that should be impossible (two holders of one key's lock): another transaction stores a response.
+      await db.query(
+        `INSERT INTO idempotency_keys (scope, key, request_hash, status, lock_token, response_status, response_body)
+         VALUES ($1, $2, 'f', 'completed', gen_random_uuid(), 201, '{"other":true}')`,
+        [request.scope, request.key],
+      );
       return { status: 201, body: { id } };
     });
     await expect(outcome).rejects.toBeInstanceOf(DomainError);
     await expect(outcome).rejects.toMatchObject({ code: 'idempotency_in_progress' });
     expect(await probes(id)).toBe(0);
+    const { rows } = await db.query<{ response_body: unknown }>('SELECT response_body FROM idempotency_keys WHERE scope = $1 AND key = $2', [request.scope, request.key]);
+    expect(rows).toEqual([{ response_body: { other: true } }]); // the other holder's response, untouched
+  });
+
+  it('when a request with the same key is running, then a second one answers idempotency_in_progress at once, without waiting', async () => {
+    const request = { scope: 'test', key: randomUUID(), fingerprint: 'f' };
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const first = runIdempotent(db, request, async () => {
+      started();
+      await held;
+      return { status: 201, body: { first: true } };
+    });
+    await running;
+    const second = runIdempotent(db, request, async () => ({ status: 201, body: { second: true } }));
+    await expect(second).rejects.toMatchObject({ code: 'idempotency_in_progress' });
+    release();
+    expect(await first).toEqual({ status: 201, body: { first: true }, replayed: false });
+    expect(await runIdempotent(db, request, async () => ({ status: 201, body: { third: true } }))).toEqual({ status: 201, body: { first: true }, replayed: true });
+  });
+
+  it('when the work fails with a domain error after sending statements, then they are undone, the failure is stored and replayed', async () => {
+    const request = { scope: 'test', key: randomUUID(), fingerprint: 'f' };
+    const id = randomUUID();
+    const failing = await runIdempotent(db, request, async (tx) => {
+      void tx.query('INSERT INTO tx_probe (id, n) VALUES ($1, 1)', [id]).catch(() => undefined); // left in flight
+      await tx.query('SELECT 1');
+      throw new DomainError('insufficient_funds', 'not enough gems');
+    });
+    expect(failing).toMatchObject({ status: 409, replayed: false, body: { code: 'insufficient_funds' } });
+    expect(await probes(id)).toBe(0);
+    const again = await runIdempotent(db, request, async () => ({ status: 201, body: { id } }));
+    expect(again).toMatchObject({ status: 409, replayed: true, body: { code: 'insufficient_funds' } });
+  });
+
+  it('when the connection holding a key dies mid-work (a killed process), then a retry with the key runs at once', async () => {
+    const request = { scope: 'test', key: randomUUID(), fingerprint: 'f' };
+    let holder!: (pid: number) => void;
+    const holding = new Promise<number>((resolve) => (holder = resolve));
+    const doomed = runIdempotent(db, request, async (tx) => {
+      const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      holder(rows[0]!.pid);
+      await tx.query('SELECT pg_sleep(30)');
+      return { status: 201, body: { doomed: true } };
+    });
+    const pid = await holding;
+    await expect(runIdempotent(db, request, async () => ({ status: 201, body: {} }))).rejects.toMatchObject({ code: 'idempotency_in_progress' });
+    await db.query('SELECT pg_terminate_backend($1)', [pid]);
+    await expect(doomed).rejects.toThrow();
+    const retry = await runIdempotent(db, request, async () => ({ status: 201, body: { retried: true } }));
+    expect(retry).toEqual({ status: 201, body: { retried: true }, replayed: false });
+  });
+
+  it('when a leftover in_progress row of a dead holder is found, then the request runs and completes the key', async () => {
+    const request = { scope: 'test', key: randomUUID(), fingerprint: 'f' };
+    await db.query(`INSERT INTO idempotency_keys (scope, key, request_hash, status, lock_token) VALUES ($1, $2, 'f', 'in_progress', gen_random_uuid())`, [request.scope, request.key]);
+    const result = await runIdempotent(db, request, async () => ({ status: 201, body: { done: true } }));
+    expect(result).toEqual({ status: 201, body: { done: true }, replayed: false });
     const { rows } = await db.query<{ status: string }>('SELECT status FROM idempotency_keys WHERE scope = $1 AND key = $2', [request.scope, request.key]);
-    expect(rows).toEqual([{ status: 'in_progress' }]); // the new holder's claim, untouched
+    expect(rows).toEqual([{ status: 'completed' }]);
   });
 
   it('when the claim holds, then the response is stored with the work in one commit and replayed afterwards', async () => {

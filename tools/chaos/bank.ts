@@ -22,7 +22,7 @@ export interface BankOptions {
   chaosMs: number;
   /** After healing: how long to wait for open deliveries to finish before checking. */
   settleMs: number;
-  /** After settling: how long to keep re-asking unresolved requests (claims of killed processes go stale after 60 s). */
+  /** After settling: how long to keep re-asking unresolved requests (a slow retry policy's last chance to learn an outcome). */
   resolveMs: number;
   /** Pause between two faults (random within). */
   faultGapMs: [number, number];
