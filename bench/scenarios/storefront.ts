@@ -6,23 +6,25 @@ import type { Scenario } from './types.js';
 const SORTS = ['featured', 'price_asc', 'price_desc', 'newest'] as const;
 const pick = <T>(values: readonly T[]): T => values[Math.floor(Math.random() * values.length)]!;
 
-export const storefrontCached: Scenario = {
+/** The default page, from the cache: `headers` say which encoding the client accepts. */
+const cachedPage = (scenario: Omit<Scenario, 'run' | 'ceiling'>, headers: Record<string, string> = {}): Scenario => ({
+  ...scenario,
+  ceiling: 'bare',
+  run: (ctx, durationS) => closedLoop({ url: ctx.service.baseUrl, connections: ctx.config.connections, durationS, request: { path: '/store/items', headers } }),
+});
+
+export const storefrontCached = cachedPage({
   name: 'store-cached',
   title: 'GET /store/items, cached page',
   what: 'Every request asks for the default storefront page (featured sort, 20 listings), so after the first it is an in-process cache hit: token-free, no database. This is the path 10,000 players opening the store hit. Like every request of the suite it carries the Accept-Encoding browsers and fetch send, so the page travels as the gzip copy made once per cache fill.',
   target: { kind: 'ratio', ceiling: 'bare', atLeast: 0.6, text: '≥ 60% of the bare route' },
-  ceiling: 'bare',
-  run: (ctx, durationS) => closedLoop({ url: ctx.service.baseUrl, connections: ctx.config.connections, durationS, request: { path: '/store/items' } }),
-};
+});
 
-export const storefrontCachedIdentity: Scenario = {
+export const storefrontCachedIdentity = cachedPage({
   name: 'store-cached-identity',
   title: 'GET /store/items, cached page, uncompressed',
   what: 'The same cached page for a client that refuses compression (`accept-encoding: identity`): the full ~11 KB JSON text on every answer. Compare it with `bare-page`, which serves those bytes with no work at all.',
-  ceiling: 'bare',
-  run: (ctx, durationS) =>
-    closedLoop({ url: ctx.service.baseUrl, connections: ctx.config.connections, durationS, request: { path: '/store/items', headers: { 'accept-encoding': 'identity' } } }),
-};
+}, { 'accept-encoding': 'identity' });
 
 export const storefrontUncached: Scenario = {
   name: 'store-uncached',
