@@ -59,8 +59,8 @@ interface KeyRow {
 }
 
 // The advisory lock's first key names this use (the migrations' and pg-boss's locks use the one-argument form,
-// a separate lock space), the second is
-// a hash of scope and key. Two keys sharing a hash only make one of two simultaneous requests answer 409 once.
+// a separate lock space), the second is a hash of scope and key. Two keys sharing a hash only make one of two
+// simultaneous requests answer 409 once.
 const LOCK_CLASS = 0x1dea;
 const TAKE_LOCK = prepared(`SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, hashtext($1 || E'\\n' || $2)) AS locked`);
 const READ_KEY = prepared(`SELECT request_hash, status, response_status, response_body,
