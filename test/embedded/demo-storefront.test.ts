@@ -5,6 +5,9 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { seedDemoCatalog, DEMO_TSHIRT_VARIANT } from '../../src/db/seed-demo.js';
+import { randomUUID } from 'node:crypto';
+import { signToken } from '../../src/platform/auth.js';
+import { verifyLedger } from '../../src/modules/wallet/ledger-verifier.js';
 
 let runtime: Runtime;
 
@@ -67,5 +70,36 @@ describe('embedded start with the demo catalog', () => {
     const before = await count();
     await seedDemoCatalog(runtime.services, runtime.deps.db, pino({ level: 'silent' }));
     expect(await count()).toBe(before);
+  });
+
+  it('then a purchase runs end to end on PGlite: granted gems, the order, its replay, a stored refusal and a sound ledger', async () => {
+    const userId = randomUUID();
+    const sign = (role: 'player' | 'service') => signToken(runtime.config.jwtSecret, { sub: role === 'player' ? userId : randomUUID(), role }, '1h');
+    const [player, service] = await Promise.all([sign('player'), sign('service')]);
+    const post = async (url: string, token: string, key: string, payload: object) => {
+      const response = await runtime.app.inject({
+        method: 'POST', url, payload,
+        headers: { authorization: `Bearer ${token}`, 'idempotency-key': key },
+      });
+      return { status: response.statusCode, body: response.json(), replayed: response.headers['idempotent-replayed'] };
+    };
+    const granted = await post('/service/grants', service, `grant-${userId}`, { userId, gems: 2000, reason: 'embedded test' });
+    expect(granted.status).toBe(201);
+
+    const { body: page } = await get('/store/items?q=dragon');
+    const rifle = page.items.find((l: any) => l.title === 'Dragon Fang Rifle');
+    const bought = await post('/store/purchases', player, `buy-${userId}`, { listingId: rifle.id });
+    expect(bought).toMatchObject({ status: 201, body: { totalPrice: rifle.price, balanceAfter: 2000 - rifle.price } });
+    const replay = await post('/store/purchases', player, `buy-${userId}`, { listingId: rifle.id });
+    expect(replay).toMatchObject({ status: 201, replayed: 'true', body: { id: bought.body.id } });
+
+    const refused = await post('/store/purchases', player, `again-${userId}`, { listingId: rifle.id });
+    expect(refused).toMatchObject({ status: 409, body: { code: 'already_owned' } });
+    const refusedAgain = await post('/store/purchases', player, `again-${userId}`, { listingId: rifle.id });
+    expect(refusedAgain).toMatchObject({ status: 409, replayed: 'true', body: { code: 'already_owned' } });
+
+    const report = await verifyLedger(runtime.deps.db);
+    expect(report.violations).toEqual([]);
+    expect(report.ok).toBe(true);
   });
 });
