@@ -18,9 +18,29 @@ export async function insertGrant(
   return rows[0]!;
 }
 
-export async function campaignExists(db: Executor, campaignId: string): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM reward_campaigns WHERE id = $1', [campaignId]);
-  return rowCount === 1;
+export interface CampaignWindow {
+  slug: string;
+  starts_at: Date | null;
+  ends_at: Date | null;
+  /** Against [starts_at, ends_at) at the transaction's now(), the instant the grant is recorded at. */
+  state: 'open' | 'not_started' | 'ended';
+}
+
+/**
+ * The campaign's window, read under FOR SHARE: a PATCH that closes the window waits for grants in flight, and a
+ * grant that waits on such a PATCH re-reads the new window (the lock re-evaluates the row), so no grant commits
+ * against a window that no longer holds.
+ */
+export async function findCampaignWindow(db: Executor, campaignId: string): Promise<CampaignWindow | undefined> {
+  const { rows } = await db.query<CampaignWindow>(
+    `SELECT slug, starts_at, ends_at,
+            CASE WHEN starts_at > now() THEN 'not_started' WHEN ends_at <= now() THEN 'ended' ELSE 'open' END AS state
+       FROM reward_campaigns
+      WHERE id = $1
+      FOR SHARE`,
+    [campaignId],
+  );
+  return rows[0];
 }
 
 /** Records a payment event once: the unique (source, external_id) makes a redelivery insert nothing. */

@@ -2,7 +2,7 @@
 // bought through the payment provider. Each is one transaction: the record, the ledger transfer and the items.
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../../platform/db.js';
-import { DomainError, notFound } from '../../platform/errors.js';
+import { DomainError, invalid, notFound } from '../../platform/errors.js';
 import type { Services } from '../../services.js';
 import * as repo from './grants.repository.js';
 import * as walletRepo from './wallet.repository.js';
@@ -50,6 +50,30 @@ function mergeItems(items: ReadonlyArray<{ itemId: string; quantity: number }>):
   return [...byId].map(([itemId, quantity]) => ({ itemId, quantity }));
 }
 
+/** True when a string or key anywhere in a JSON value holds U+0000, which PostgreSQL text and jsonb cannot store. */
+export function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([key, inner]) => key.includes('\u0000') || containsNul(inner));
+  return false;
+}
+
+/** A grant may name a campaign only while it runs: unknown → 404, outside [startsAt, endsAt) → 409 not_available. */
+async function checkCampaignOpen(tx: Tx, campaignId: string): Promise<void> {
+  const campaign = await repo.findCampaignWindow(tx, campaignId);
+  if (!campaign) throw notFound('campaign');
+  if (campaign.state === 'open') return;
+  const startsAt = campaign.starts_at?.toISOString() ?? null;
+  const endsAt = campaign.ends_at?.toISOString() ?? null;
+  throw new DomainError(
+    'not_available',
+    campaign.state === 'not_started'
+      ? `campaign "${campaign.slug}" has not started yet: it starts at ${startsAt}`
+      : `campaign "${campaign.slug}" has ended: it ended at ${endsAt}`,
+    { campaignId, startsAt, endsAt },
+  );
+}
+
 export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 'inventory' | 'wallet'>) {
   return {
     async grantInTx(tx: Tx, input: GrantInput): Promise<GrantView> {
@@ -57,6 +81,7 @@ export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 
       const items = mergeItems(input.items ?? []);
       if (gems === 0 && items.length === 0) throw new DomainError('validation_failed', 'a grant needs gems or items');
       if (items.some((item) => item.quantity > 10_000)) throw new DomainError('validation_failed', 'at most 10000 of an item per grant');
+      if (containsNul(input.reason)) throw invalid('reason cannot contain the character U+0000');
       const campaignId = input.campaignId ?? null;
 
       if (items.length > 0) {
@@ -64,7 +89,7 @@ export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 
         const missing = items.find((i) => !known.has(i.itemId));
         if (missing) throw new DomainError('not_found', `item ${missing.itemId} not found`, { itemId: missing.itemId });
       }
-      if (campaignId && !(await repo.campaignExists(tx, campaignId))) throw notFound('campaign');
+      if (campaignId) await checkCampaignOpen(tx, campaignId);
 
       await services.users.ensureUserExistsInTx(tx, input.userId);
       const id = randomUUID();
@@ -92,6 +117,8 @@ export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 
      * on the first's unique-index entry, then sees it) answers with the first credit instead of crediting again.
      */
     async topUpInTx(tx: Tx, event: TopUpInput, payload: unknown): Promise<{ view: TopUpView; duplicate: boolean }> {
+      // A signed event can still carry U+0000 (in eventId or any field); storing it would fail inside PostgreSQL as a 500.
+      if (containsNul(payload)) throw invalid('the event contains the character U+0000, which cannot be stored');
       if (await repo.recordPaymentEvent(tx, event.eventId, payload)) {
         await services.users.ensureUserExistsInTx(tx, event.userId);
         const credit = await services.wallet.creditUserInTx(tx, {

@@ -7,6 +7,7 @@ import { replyIdempotent } from '../../platform/http/idempotent-reply.js';
 import { Adjustment, AdjustmentBody, Grant, GrantBody, Wallet, WalletTransaction } from './wallet.schemas.js';
 import { createGrantsFlow } from './grants.js';
 import { paymentsWebhookRoutes } from './payments-webhook.routes.js';
+import { campaignsAdminRoutes } from './campaigns.routes.js';
 
 export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
   const { services, authenticate, db } = ctx;
@@ -69,4 +70,5 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
   });
 
   await app.register(async (scope) => paymentsWebhookRoutes(scope as unknown as App, ctx, grants));
+  await campaignsAdminRoutes(app, ctx);
 }
