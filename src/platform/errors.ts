@@ -96,6 +96,10 @@ export const PG = {
   invalidTextRepresentation: '22P02',
   numericOutOfRange: '22003',
   stringTooLong: '22001',
+  /** "invalid byte sequence for encoding UTF8: 0x00": a NUL in a text parameter (a query string's %00). */
+  characterNotInRepertoire: '22021',
+  /** "\u0000 cannot be converted to text": a NUL inside a JSON value bound for jsonb. */
+  untranslatableCharacter: '22P05',
   queryCanceled: '57014',
   lockNotAvailable: '55P03',
 } as const;

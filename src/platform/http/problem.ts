@@ -63,6 +63,11 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
   if (pgCode === PG.invalidTextRepresentation || pgCode === PG.numericOutOfRange || pgCode === PG.stringTooLong) {
     return problem('validation_failed', 'a value is out of range or malformed');
   }
+  // PostgreSQL text cannot hold U+0000. Only client text carries one (our SQL never builds it), wherever a schema
+  // did not already refuse control characters: the request is at fault, and nothing was written.
+  if (pgCode === PG.characterNotInRepertoire || pgCode === PG.untranslatableCharacter) {
+    return problem('validation_failed', 'text must not contain NUL (U+0000) characters');
+  }
   if (isDatabaseUnreachable(error, pgCode)) {
     request.log.warn({ err: error }, 'database unreachable');
     return problem('service_unavailable', 'the service is briefly unavailable; retry later');
