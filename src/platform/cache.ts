@@ -26,6 +26,8 @@ export interface CacheOptions {
 
 type Loader<T> = () => Promise<T>;
 
+const UNSUBSCRIBED_VERSION_TTL_MS = 1_000;
+
 // INCR each namespace's version key and publish "<ns>|<version>" on the channel: one round trip, and no instance
 // can see a bumped version without its announcement following (the script runs atomically).
 const BUMP_AND_PUBLISH = `
@@ -47,6 +49,8 @@ export class Cache {
   private readonly localTtlMs: number;
   private readonly versionTtlMs: number;
   private redisDownSince = 0;
+  /** Whether other instances' invalidations reach us (the subscriber is connected and subscribed). */
+  private subscribed = false;
   private readonly prefix: string;
   private readonly channel: string;
 
@@ -67,16 +71,37 @@ export class Cache {
     return this.redis?.status === 'ready';
   }
 
+  /**
+   * Listens for other instances' invalidations. The subscription is (re)made on every (re)connection of the
+   * subscriber: at start the subscriber may not be connected yet (commands fail fast while it is not, and the main
+   * connection being ready says nothing about this one), and an instance that never subscribed would serve old
+   * entries for as long as it trusts a version. Until it is subscribed, versions are trusted only briefly and local
+   * copies live only localTtlMs; once subscribed, versions learned meanwhile are dropped and read again.
+   */
   async start(): Promise<void> {
-    if (!this.subscriber) return;
-    this.subscriber.on('message', (channel: string, message: string) => {
+    const subscriber = this.subscriber;
+    if (!subscriber) return;
+    subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
       const separator = message.lastIndexOf('|');
       const ns = message.slice(0, separator);
       const version = Number(message.slice(separator + 1));
       if (Number.isFinite(version) && (this.versions.get(ns) ?? -1) < version) this.versions.set(ns, version);
     });
-    await this.subscriber.subscribe(this.channel);
+    const subscribe = async () => {
+      try {
+        await subscriber.subscribe(this.channel);
+        if (!this.subscribed) this.versions.clear();
+        this.subscribed = true;
+      } catch (error) {
+        this.logger.warn({ err: error }, 'cache invalidation channel unavailable: subscribing again when redis is ready');
+      }
+    };
+    subscriber.on('ready', () => void subscribe());
+    subscriber.on('close', () => {
+      this.subscribed = false;
+    });
+    if (subscriber.status === 'ready') await subscribe();
   }
 
   /** Reads through both layers; on a full miss runs `loader` once per key across concurrent callers. */
@@ -125,7 +150,7 @@ export class Cache {
   // the same version) and only cost a round trip, a parse and a new rendering. While Redis is down no instance hears
   // of another's writes, so copies expire after the short localTtlMs.
   private localTtl(ttlMs: number): number {
-    return Math.min(ttlMs, this.distributed ? this.versionTtlMs : this.localTtlMs);
+    return Math.min(ttlMs, this.distributed && this.subscribed ? this.versionTtlMs : this.localTtlMs);
   }
 
   /**
@@ -134,9 +159,23 @@ export class Cache {
    */
   async invalidate(...namespaces: string[]): Promise<void> {
     if (namespaces.length === 0) return;
-    const bumped = await this.redisCall((r) =>
-      r.eval(BUMP_AND_PUBLISH, namespaces.length, ...namespaces.map((ns) => `${this.prefix}:cv:${ns}`), this.channel, ...namespaces) as Promise<number[]>,
-    );
+    const bump = () =>
+      this.redisCall((r) =>
+        r.eval(BUMP_AND_PUBLISH, namespaces.length, ...namespaces.map((ns) => `${this.prefix}:cv:${ns}`), this.channel, ...namespaces) as Promise<number[]>,
+      );
+    let bumped = await bump();
+    // A lost invalidation leaves other instances serving the old entries until they re-read the version
+    // (versionTtlMs), so a bump that failed on a live connection (a command timeout under load) is tried again
+    // before giving up. Bumping twice is harmless: versions only need to move forward. While Redis is down there
+    // is nobody to tell (every instance is in-process only), so nothing is retried.
+    for (const delayMs of [50, 250]) {
+      if (bumped !== undefined || !this.distributed) break;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      bumped = await bump();
+    }
+    if (bumped === undefined && this.distributed) {
+      this.logger.warn({ namespaces }, 'cache invalidation did not reach redis: other instances may serve old entries until they re-read the version');
+    }
     namespaces.forEach((ns, i) => {
       const current = this.versions.get(ns) ?? 0;
       const remote = bumped?.[i];
@@ -149,7 +188,8 @@ export class Cache {
     if (known !== undefined) return known;
     const remote = await this.redisCall((r) => r.get(`${this.prefix}:cv:${ns}`));
     const version = remote ? Number(remote) : 0;
-    this.versions.set(ns, version);
+    // Without the invalidation channel nobody tells us of a bump: re-read the version soon instead of for 30 s.
+    this.versions.set(ns, version, this.subscribed || !this.subscriber ? undefined : { ttl: UNSUBSCRIBED_VERSION_TTL_MS });
     return version;
   }
 

@@ -67,4 +67,45 @@ describe('in-process copy lifetimes', () => {
     await sleep(150);
     expect(await cache.wrap('ns', 'k', 60, loader.load)).toEqual({ n: 2 });
   });
+
+  it('when an instance\'s subscriber connects only after start, then other instances\' invalidations still reach it', async () => {
+    // The bug this pins: under load the subscriber was not connected yet when start() subscribed, the subscription
+    // failed once and was never made, and the instance served old entries until its version expired.
+    const keyPrefix = `bb-test-${randomUUID()}`;
+    const channel = `${keyPrefix}:cache:invalidate`;
+    const lateSubscriber = new Redis(TEST_REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const otherSubscriber = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    try {
+      const late = new Cache({ redis, subscriber: lateSubscriber, logger, keyPrefix });
+      await late.start(); // nothing to subscribe with yet
+      const writer = new Cache({ redis, subscriber: otherSubscriber, logger, keyPrefix });
+      await writer.start();
+      const subscribers = async () => ((await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number])[1];
+      const waitForSubscribers = async (n: number) => {
+        const deadline = Date.now() + 3000;
+        while ((await subscribers()) < n && Date.now() < deadline) await sleep(20);
+        return subscribers();
+      };
+      expect(await waitForSubscribers(1)).toBe(1); // the writer subscribes as soon as its subscriber is ready
+      await sleep(100);
+      expect(await subscribers()).toBe(1); // the late one has not: it is not connected
+
+      await lateSubscriber.connect();
+      expect(await waitForSubscribers(2)).toBe(2);
+
+      const loader = countingLoader();
+      expect(await late.wrap('ns', 'k', 60_000, loader.load)).toEqual({ n: 1 });
+      await writer.invalidate('ns');
+      const until = Date.now() + 2000;
+      let value = await late.wrap('ns', 'k', 60_000, loader.load);
+      while (value.n === 1 && Date.now() < until) {
+        await sleep(20);
+        value = await late.wrap('ns', 'k', 60_000, loader.load);
+      }
+      expect(value).toEqual({ n: 2 });
+    } finally {
+      lateSubscriber.disconnect();
+      otherSubscriber.disconnect();
+    }
+  });
 });
