@@ -96,6 +96,9 @@ export const PG = {
   invalidTextRepresentation: '22P02',
   numericOutOfRange: '22003',
   stringTooLong: '22001',
+  /** "date/time field value out of range": a timestamp PostgreSQL cannot store (year 0000). */
+  datetimeFieldOverflow: '22008',
+  invalidDatetimeFormat: '22007',
   /** "invalid byte sequence for encoding UTF8: 0x00": a NUL in a text parameter (a query string's %00). */
   characterNotInRepertoire: '22021',
   /** "\u0000 cannot be converted to text": a NUL inside a JSON value bound for jsonb. */

@@ -68,6 +68,10 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
   if (pgCode === PG.characterNotInRepertoire || pgCode === PG.untranslatableCharacter) {
     return problem('validation_failed', 'text must not contain NUL (U+0000) characters');
   }
+  // A date-time the schema's format accepts but PostgreSQL cannot hold (year 0000: there is no year zero).
+  if (pgCode === PG.datetimeFieldOverflow || pgCode === PG.invalidDatetimeFormat) {
+    return problem('validation_failed', 'a date-time is outside the range that can be stored');
+  }
   if (isDatabaseUnreachable(error, pgCode)) {
     request.log.warn({ err: error }, 'database unreachable');
     return problem('service_unavailable', 'the service is briefly unavailable; retry later');

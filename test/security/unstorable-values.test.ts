@@ -18,7 +18,7 @@ const expectRefused = (response: { status: number; body: any; text: string }, wh
   expect(response.body.code, what).toBe('validation_failed');
 };
 
-describe('NUL characters in client text', () => {
+describe('client text and values PostgreSQL cannot store', () => {
   it('when a storefront search or cursor carries %00, then 400, not 500', async () => {
     expectRefused(await t.request('GET', '/store/items?q=a%00b'), 'q');
     expectRefused(await t.request('GET', '/store/items?q=%00'), 'q alone');
@@ -54,5 +54,16 @@ describe('NUL characters in client text', () => {
     });
     expect(listing.status, listing.text).toBe(400);
     expect(await count(t, 'listings')).toBe(listingsBefore);
+  });
+
+  it('when a date-time is valid per its format but not storable (year 0000), then 400 and nothing is created', async () => {
+    const potion = await createItem(t, { consumable: true });
+    const before = await count(t, 'listings');
+    const response = await t.request('POST', '/admin/listings', {
+      token: t.adminToken,
+      body: { title: 'Year zero', price: 5, items: [{ itemId: potion, quantity: 1 }], startsAt: '0000-01-01T00:00:00Z' },
+    });
+    expectRefused(response, 'startsAt year 0000');
+    expect(await count(t, 'listings')).toBe(before);
   });
 });
