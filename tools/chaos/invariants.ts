@@ -160,10 +160,11 @@ async function checkVouchers(db: Executor, itemId: string, check: Check): Promis
   check(claimed.rows[0]!.n === 0, () => `${claimed.rows[0]!.n} voucher code(s) claimed by no fulfillment`);
 }
 
-// Every acknowledged top-up and grant is credited exactly once.
+// Every acknowledged top-up and grant is credited exactly once. reference_type leads ledger_transfers_reference_idx:
+// without it each grant's count was a scan of every transfer, which timed out after a full chaos run.
 async function checkCredits(db: Executor, observed: Observations, check: Check): Promise<void> {
   const topUps = await db.query<{ reference_id: string; n: number; amount: number }>(
-    `SELECT reference_id, count(*)::int AS n, sum(amount) AS amount FROM ledger_transfers WHERE reason = 'topup' AND reference_id = ANY($1::text[]) GROUP BY 1`,
+    `SELECT reference_id, count(*)::int AS n, sum(amount) AS amount FROM ledger_transfers WHERE reference_type = 'topup' AND reason = 'topup' AND reference_id = ANY($1::text[]) GROUP BY 1`,
     [[...observed.topUps.keys()]],
   );
   const credited = new Map(topUps.rows.map((row) => [row.reference_id, row]));
@@ -172,7 +173,8 @@ async function checkCredits(db: Executor, observed: Observations, check: Check):
     check(row?.n === 1 && row.amount === topUp.gems, () => `top-up ${eventId} (${topUp.gems} gems) credited ${row?.n ?? 0} time(s)`);
   }
   const grants = await db.query<{ id: string; n: number }>(
-    `SELECT g.id::text AS id, (SELECT count(*)::int FROM ledger_transfers t WHERE t.reason = 'grant' AND t.reference_id = g.id::text) AS n
+    `SELECT g.id::text AS id, (SELECT count(*)::int FROM ledger_transfers t
+               WHERE t.reference_type = 'grant' AND t.reference_id = g.id::text AND t.reason = 'grant') AS n
        FROM grants g WHERE g.id = ANY($1::uuid[])`,
     [[...observed.grants.keys()]],
   );
