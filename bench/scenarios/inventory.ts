@@ -2,6 +2,7 @@
 // one-statement keyset page over ~10 entries with their equipment.
 import { closedLoop } from '../load/autocannon.js';
 import type { BenchContext, Scenario } from './types.js';
+import { everyPlayerOnce } from './players.js';
 
 const bearer = (ctx: BenchContext, n: number) => ({ authorization: `Bearer ${ctx.token(n)}` });
 
@@ -12,14 +13,7 @@ export const inventory: Scenario = {
   target: { kind: 'ratio', ceiling: 'bare', atLeast: 0.3, text: '≥ 30% of the bare route' },
   ceiling: 'bare',
   prepare: async (ctx) => {
-    let next = 0;
-    await closedLoop({
-      url: ctx.service.baseUrl,
-      connections: Math.min(ctx.config.connections, ctx.config.activeUsers),
-      durationS: 600,
-      amount: ctx.config.activeUsers,
-      request: () => ({ path: '/user/inventory', headers: bearer(ctx, (next = (next % ctx.config.activeUsers) + 1)) }),
-    });
+    await everyPlayerOnce(ctx, ctx.config.activeUsers, '/user/inventory');
   },
   run: (ctx, durationS) => {
     let next = 0;

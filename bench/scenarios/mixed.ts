@@ -6,6 +6,7 @@
 import { closedLoop } from '../load/autocannon.js';
 import { pacedUsers, type PacedRequest } from '../load/paced-users.js';
 import type { BenchContext, Scenario } from './types.js';
+import { everyPlayerOnce } from './players.js';
 
 const pick = <T>(values: readonly T[]): T => values[Math.floor(Math.random() * values.length)]!;
 
@@ -69,14 +70,7 @@ export const mixedPaced: Scenario = {
   // state. Without it, the first requests of thousands of new players are provisioning writes that queue up
   // past the ramp and hold their users out of the measured window.
   prepare: async (ctx) => {
-    let next = 0;
-    await closedLoop({
-      url: ctx.service.baseUrl,
-      connections: Math.min(ctx.config.connections, ctx.config.mixedUsers),
-      durationS: 900,
-      amount: ctx.config.mixedUsers,
-      request: () => ({ path: '/user/wallet', headers: { authorization: `Bearer ${ctx.token((next = (next % ctx.config.mixedUsers) + 1))}` } }),
-    });
+    await everyPlayerOnce(ctx, ctx.config.mixedUsers, '/user/wallet');
   },
   warmupS: 0,
   run: (ctx, durationS) =>

@@ -1,6 +1,7 @@
 // Reward campaigns (admin): how tournaments, promotions and collabs are named, windowed and attributed. The
 // database's constraints are the truth (unique slug, window, kind); the checks here turn the common mistakes
-// into precise messages first, and `translate` turns whatever slips past them into a 4xx.
+// into precise messages first, and `translate` turns constraint violations into 4xx (values PostgreSQL cannot store
+// at all, such as year 0000, are answered 400 by the platform's toProblem for every route).
 import type { Database } from '../../platform/db.js';
 import { DomainError, PG, invalid, notFound, pgConstraint, pgErrorCode } from '../../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
@@ -12,9 +13,6 @@ import {
 } from './campaigns.schemas.js';
 
 const WINDOW_MESSAGE = 'endsAt must be after startsAt';
-// PostgreSQL: 22007 invalid_datetime_format, 22008 datetime_field_overflow (e.g. year 0), 22P05 untranslatable
-// character (U+0000 inside jsonb).
-const BAD_VALUE_CODES = new Set(['22007', '22008', '22P05']);
 
 function translate(error: unknown): never {
   const code = pgErrorCode(error);
@@ -22,7 +20,6 @@ function translate(error: unknown): never {
   if (code === PG.uniqueViolation && constraint.includes('slug')) throw new DomainError('conflict', 'a campaign with this slug already exists');
   if (code === PG.checkViolation && constraint === 'reward_campaign_window') throw invalid(WINDOW_MESSAGE, { constraint });
   if (code === PG.checkViolation) throw invalid('the campaign violates a rule', { constraint });
-  if (code !== undefined && BAD_VALUE_CODES.has(code)) throw invalid('a timestamp or attribute value cannot be stored');
   throw error;
 }
 
