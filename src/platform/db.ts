@@ -158,10 +158,22 @@ function wrapPool(pool: pg.Pool): Executor {
  * The connection's socket, corked for the rest of the tick at its first write. pg writes every protocol message
  * on its own (a statement with parameters is five: Parse, Bind, Describe, Execute, Sync), and on this VM each
  * socket write is a syscall costing more than the JavaScript around it. Corked, a statement is one write, and so
- * are the statements sent within one tick (BEGIN with the first statement, the key's response with the COMMIT).
+ * are the statements sent within one tick (BEGIN with the first statements, the key's response with the COMMIT).
  */
 function corkedPerTick(): net.Socket {
   const socket = new net.Socket();
+  const connect = socket.connect.bind(socket) as (...args: unknown[]) => net.Socket;
+  // net.Socket#connect puts the prototype's `write` back on the instance (undoing a closed socket's stub), so a
+  // wrapper installed before it would be silently dropped: it goes on after every connect.
+  socket.connect = ((...args: unknown[]) => {
+    const connecting = connect(...args);
+    corkEachTick(socket);
+    return connecting;
+  }) as typeof socket.connect;
+  return socket;
+}
+
+function corkEachTick(socket: net.Socket): void {
   let corked = false;
   const uncork = () => {
     corked = false;
@@ -176,7 +188,6 @@ function corkedPerTick(): net.Socket {
     }
     return write(...args);
   }) as typeof socket.write;
-  return socket;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

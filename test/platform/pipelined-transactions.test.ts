@@ -3,8 +3,10 @@
 // the whole transaction back and surfaces as its own error, never as a silent success, and nothing the work
 // sends after the transaction ended reaches the connection.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { TEST_DATABASE_URL } from '../support/env.js';
 import { settleInOrder, type Database } from '../../src/platform/db.js';
 import { runIdempotent } from '../../src/platform/idempotency.js';
 import { DomainError } from '../../src/platform/errors.js';
@@ -47,6 +49,32 @@ describe('pipelined transactions', () => {
       return 'looked fine';
     })).rejects.toMatchObject({ code: '23514' });
     expect(await probes(id)).toBe(0);
+  });
+
+  it('when statements are sent in one tick, then they leave in one socket write with BEGIN, and COMMIT in one more', async () => {
+    // Each protocol message is its own socket write in pg; on this kind of VM every write is a syscall that costs
+    // more than the JavaScript around it, on both ends of the socket. The pool's sockets are corked per tick.
+    const port = Number(new URL(TEST_DATABASE_URL).port || 5432);
+    let writes = 0;
+    const spies = (['_write', '_writev'] as const).map((method) => {
+      const original = net.Socket.prototype[method]!;
+      return vi.spyOn(net.Socket.prototype, method).mockImplementation(function (this: net.Socket, ...args: unknown[]) {
+        if (this.remotePort === port) writes += 1;
+        return (original as (...a: unknown[]) => void).apply(this, args);
+      } as never);
+    });
+    try {
+      await db.withTx(async (tx) => {
+        await settleInOrder([
+          tx.query('INSERT INTO tx_probe (id, n) VALUES ($1, 1)', [randomUUID()]),
+          tx.query('INSERT INTO tx_probe (id, n) VALUES ($1, 2)', [randomUUID()]),
+          tx.query('SELECT count(*) FROM tx_probe'),
+        ]);
+      });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(writes).toBe(2);
   });
 
   it('when statements are sent together and the first fails, then settleInOrder reports the first and the rest roll back with it', async () => {
