@@ -29,6 +29,7 @@ export interface Config {
   logLevel: string;
   bodyLimitBytes: number;
   dbStatementTimeoutMs: number;
+  dbPoolSize: number;
   publicBaseUrl: string;
 }
 
@@ -129,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100),
+    dbPoolSize: int(env, 'DB_POOL_SIZE', 20, 1),
     publicBaseUrl: str(env, 'PUBLIC_BASE_URL') ?? `http://127.0.0.1:${port}`,
     ...overrides,
   };

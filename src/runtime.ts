@@ -43,6 +43,7 @@ export async function createRuntime(config: Config, options: { logger?: Logger; 
     replicaUrl: config.databaseReplicaUrl,
     pgliteDataDir: config.pgliteDataDir,
     statementTimeoutMs: config.dbStatementTimeoutMs,
+    poolSize: config.dbPoolSize,
     logger,
   }));
   const applied = await migrate(db);

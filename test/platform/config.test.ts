@@ -1,0 +1,27 @@
+// The operator's knobs that size the service's hold on PostgreSQL: parsed strictly, and actually applied.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { openDatabase } from '../../src/platform/db.js';
+import { TEST_DATABASE_URL } from '../support/env.js';
+
+describe('DB_POOL_SIZE', () => {
+  it('when unset, then each process keeps up to 20 connections', () => {
+    expect(loadConfig({}).dbPoolSize).toBe(20);
+  });
+
+  it('when set, then the primary pool is that large', async () => {
+    const config = loadConfig({ DB_POOL_SIZE: '7' });
+    expect(config.dbPoolSize).toBe(7);
+    const db = await openDatabase({ url: TEST_DATABASE_URL, poolSize: config.dbPoolSize });
+    try {
+      expect((db.pool as unknown as { options: { max: number } }).options.max).toBe(7);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it.each(['0', '-3', '2.5', 'many'])('when it is %s, then the service refuses to start with a clear message', (value) => {
+    expect(() => loadConfig({ DB_POOL_SIZE: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ DB_POOL_SIZE: value })).toThrow(/DB_POOL_SIZE must be an integer >= 1/);
+  });
+});
