@@ -3,6 +3,7 @@
 //
 //   npx tsx bench/purchase-profile.ts                                   # pgbench, then purchases
 //   PROFILE_SCENARIOS=bare,store,inventory npx tsx bench/purchase-profile.ts
+//   PROFILE_SCENARIOS=pgbench,floor,purchases npx tsx bench/purchase-profile.ts   # + the purchase's shape without its work (bench/floor-server.ts)
 //   PROFILE_CPU=1 PROFILE_SCENARIOS=purchases npx tsx bench/purchase-profile.ts   # + V8 CPU profiles
 //   PROFILE_SQL='ALTER TABLE … DROP CONSTRAINT …' npx tsx bench/purchase-profile.ts  # what-if, on the scratch database
 //
@@ -251,6 +252,11 @@ async function main(): Promise<void> {
       }));
       results.purchases = r.rps;
       if (results.pgbench) log(`purchases / pgbench = ${(r.rps / results.pgbench * 100).toFixed(0)} % (target ≥ 33 %)`);
+    } else if (scenario === 'floor') {
+      const floor = await startNodeChild('floor', 'bench/floor-server.ts', { DATABASE_URL });
+      results.floor = (await measure(floor, 'floor', CONNECTIONS, () => ({ method: 'POST', path: '/floor' }))).rps;
+      if (results.pgbench) log(`floor / pgbench = ${(results.floor / results.pgbench * 100).toFixed(0)} % (the purchase's transaction shape with no row work)`);
+      await floor.child.stop();
     } else if (scenario === 'bare') {
       const bare = await startNodeChild('bare', 'bench/bare-server.ts', {});
       results.bare = (await measure(bare, 'bare', 100, () => ({ path: '/bare' }))).rps;
