@@ -77,6 +77,18 @@ describe('Shopify webhook verification', () => {
     expect((await signedRequest('[1,2]', SECRET)).status).toBe(400);
     expect(await storedWebhooks()).toBe(before);
   });
+
+  it('when signed but nested thousands of levels deep, then 400 validation_failed and nothing is stored (not a 500)', async () => {
+    const before = await storedWebhooks();
+    const deep = `{"id": 4, "note": ${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    const response = await signedRequest(deep, SECRET);
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('validation_failed');
+    expect(await storedWebhooks()).toBe(before);
+    // Nesting a real payload has (a few levels) is still accepted.
+    const shallow = await signedRequest(`{"id": 5, "note": ${'['.repeat(20)}${']'.repeat(20)}}`, SECRET);
+    expect(shallow.status).toBe(200);
+  });
 });
 
 describe('Shopify tracking through webhooks', () => {

@@ -45,6 +45,26 @@ describe('using consumables', () => {
     expect(events.rows[1]!.actor).toBe(`player:${player.id}`);
   });
 
+  it('when the body is empty but labelled application/json (curl -H, generic clients), then it means one unit, as no body does', async () => {
+    const { player, entryId } = await stack(3);
+    const headers = { 'content-type': 'application/json', 'idempotency-key': f.unique('k') };
+    const used = await t.request('POST', `/user/inventory/${entryId}/use`, { token: player.token, body: '', headers });
+    expect(used.status).toBe(200);
+    expect(used.body.quantity).toBe(2);
+    const consumed = await t.request('POST', `/service/users/${player.id}/inventory/${entryId}/consume`, {
+      token: t.serviceToken, body: '', headers: { ...headers, 'idempotency-key': f.unique('k') },
+    });
+    expect(consumed.status).toBe(200);
+    expect(consumed.body.quantity).toBe(1);
+    // Still JSON: a body that is not JSON, or poisons a prototype, is refused and uses nothing.
+    for (const body of ['{bad', '{"__proto__": {"quantity": 1}}']) {
+      const refused = await t.request('POST', `/user/inventory/${entryId}/use`, { token: player.token, body, headers: { ...headers, 'idempotency-key': f.unique('k') } });
+      expect(refused.status).toBe(400);
+      expect(refused.body.code).toBe('validation_failed');
+    }
+    expect(await quantityOf(entryId)).toBe(1);
+  });
+
   it('when more units are asked than the stack holds, then 409 insufficient_quantity and nothing changes', async () => {
     const { player, entryId } = await stack(2);
     const response = await use(player.token, entryId, { quantity: 3 });
