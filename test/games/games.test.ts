@@ -59,4 +59,40 @@ describe('games', () => {
     expect((await t.request('PATCH', `/admin/games/${id}`, { ...admin(), body: { name: 'x' } })).status).toBe(404);
     expect((await t.request('DELETE', `/admin/games/${id}`, admin())).status).toBe(404);
   });
+
+  it('when a game is patched without slots, then its slots are kept (a rename never drops them)', async () => {
+    const created = await t.request('POST', '/admin/games', { ...admin(), body: { slug: 'eta-keep', name: 'Eta', slots: ['weapon_skin', 'emote'] } });
+    expect(created.status).toBe(201);
+    const item = await t.request('POST', '/admin/items', {
+      ...admin(),
+      body: { sku: 'eta-keep-skin', name: 'Eta Skin', kind: 'game_skin', gameId: created.body.id, slot: 'emote', deliveryType: 'inventory' },
+    });
+    expect(item.status, item.text).toBe(201);
+    const renamed = await t.request('PATCH', `/admin/games/${created.body.id}`, { ...admin(), body: { name: 'Eta Renamed' } });
+    expect(renamed.status, renamed.text).toBe(200);
+    expect(renamed.body).toMatchObject({ name: 'Eta Renamed', slots: ['weapon_skin', 'emote'] });
+    const reslugged = await t.request('PATCH', `/admin/games/${created.body.id}`, { ...admin(), body: { slug: 'eta-keep-2' } });
+    expect(reslugged.body).toMatchObject({ slug: 'eta-keep-2', slots: ['weapon_skin', 'emote'] });
+    expect((await t.request('GET', `/admin/games/${created.body.id}`, admin())).body.slots).toEqual(['weapon_skin', 'emote']);
+  });
+
+  it('when game names mix accents, fullwidth and emoji characters, then paging one by one still returns every game exactly once', async () => {
+    const names = ['\u{1F600} Smile Arena', '\uFF01 Fullwidth Fight', '\u00E9clair Clash', 'Zulu Zone'];
+    for (const [index, name] of names.entries()) {
+      expect((await t.request('POST', '/admin/games', { ...admin(), body: { slug: `unicode-${index}`, name, slots: [] } })).status).toBe(201);
+    }
+    const all = (await t.request('GET', '/games?limit=100')).body.items.map((game: { id: string }) => game.id);
+    for (const path of ['/games', '/admin/games']) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: { items: Array<{ id: string }>; nextCursor: string | null } } =
+          await t.request('GET', `${path}?limit=1${cursor ? `&cursor=${cursor}` : ''}`, admin());
+        expect(page.status).toBe(200);
+        seen.push(...page.body.items.map((game) => game.id));
+        cursor = page.body.nextCursor;
+      } while (cursor && seen.length <= all.length);
+      expect(seen).toEqual(all);
+    }
+  });
 });

@@ -15,13 +15,17 @@ export const Game = Type.Object(
   { $id: 'Game' },
 );
 
+const gameFields = {
+  slug: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  slots: Type.Array(SlotKey, { maxItems: 50 }),
+};
+
 export const CreateGameBody = Type.Object(
-  {
-    slug: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    slots: Type.Array(SlotKey, { maxItems: 50, default: [] }),
-  },
+  { slug: gameFields.slug, name: gameFields.name, slots: Type.Array(SlotKey, { maxItems: 50, default: [] }) },
   { additionalProperties: false },
 );
 
-export const UpdateGameBody = Type.Partial(CreateGameBody, { additionalProperties: false, minProperties: 1 });
+// Built from the fields without defaults: Ajv fills defaults, and a `slots: []` default here would turn every
+// rename into "remove all slots" (dropping them, or 409 when items still use one).
+export const UpdateGameBody = Type.Partial(Type.Object(gameFields), { additionalProperties: false, minProperties: 1 });
