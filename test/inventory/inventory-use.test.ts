@@ -157,6 +157,17 @@ describe('game servers consuming items', () => {
     expect(event.rows).toEqual([{ reason: 'consume', actor: expect.stringMatching(/^service:/) }]);
   });
 
+  it("when a game server names the player with an upper-case UUID, then the player's cached inventory shows the consume at once", async () => {
+    const { player, entryId } = await stack(3);
+    const before = await t.request('GET', '/user/inventory', { token: player.token }); // warms the player's cache
+    expect(before.body.items[0].quantity).toBe(3);
+    const response = await consume(player.id.toUpperCase(), entryId.toUpperCase());
+    expect(response.status).toBe(200);
+    expect(response.body.quantity).toBe(2);
+    const after = await t.request('GET', '/user/inventory', { token: player.token });
+    expect(after.body.items[0].quantity).toBe(2);
+  });
+
   it("when the entry belongs to another user than the path names, then 404; a player calling it gets 403", async () => {
     const { entryId, player } = await stack(1);
     expect((await consume(crypto.randomUUID(), entryId)).status).toBe(404);

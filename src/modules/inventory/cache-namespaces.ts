@@ -1,4 +1,6 @@
 // Per-user cache namespaces. Inventory and characters share one invalidation point (inventory.invalidateUser)
 // because equipping changes `equippedBy` in the inventory and revoking an item changes a character's loadout.
-export const inventoryCacheNs = (userId: string) => `inv:${userId}`;
-export const charactersCacheNs = (userId: string) => `chars:${userId}`;
+// A UUID may reach us in either case (a token's sub is lower-cased, a game server's path or body may not be):
+// the namespace is always the lower-case form, so a write named in upper case still drops the player's pages.
+export const inventoryCacheNs = (userId: string) => `inv:${userId.toLowerCase()}`;
+export const charactersCacheNs = (userId: string) => `chars:${userId.toLowerCase()}`;

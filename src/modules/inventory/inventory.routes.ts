@@ -82,7 +82,8 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
     preValidation: emptyBodyIsDefault,
     schema: useSchema("A game server consumes units of a player's consumable entry (e.g. an extra life mid-match)", ServiceEntryParams),
   }, async (request, reply) => {
-    const { userId, id } = request.params;
+    const userId = request.params.userId.toLowerCase();
+    const { id } = request.params;
     const actor = `service:${principalOf(request).userId}`;
     const quantity = request.body.quantity;
     return replyIdempotent(db, request, reply, async (tx) => ({
