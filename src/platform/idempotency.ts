@@ -5,7 +5,8 @@
 //    the lock means a request with this key is running right now, on any instance: 409 idempotency_in_progress
 //    at once, never queueing behind the first transaction's row locks. A completed row is replayed.
 // 2. The work runs after a SAVEPOINT, in the same transaction, and the transaction ends by writing the key's row
-//    with the response, sent with the COMMIT (one round trip). The key's row is written once, complete: a key
+//    with the response, sent with the COMMIT (one round trip). Read-only statements of the work may travel with
+//    step 1 (IdempotentWork's readAhead). The key's row is written once, complete: a key
 //    is never "in progress" on disk, so a process that dies mid-purchase leaves nothing behind — PostgreSQL
 //    releases the lock with the connection and the client's retry runs at once (the old design, a claimed row,
 //    blocked the key for 60 s after a crash).
@@ -109,22 +110,36 @@ async function open(tx: Tx, request: IdempotencyScope): Promise<StoredResponse |
 }
 
 /**
+ * The work of an idempotent request. The plain form is a function of the transaction. The two-step form also
+ * names reads that leave in the key's own round trip (with BEGIN, the lock and the key's row), before anyone
+ * knows whether the work will run: they must only read — no writes, no row locks — and their answer is dropped
+ * when the key is replayed or busy. A purchase reads its listing this way: one round trip less.
+ */
+export type IdempotentWork<R = unknown> =
+  | ((tx: Tx) => Promise<StoredResponse>)
+  | { readAhead: (tx: Tx) => Promise<R>; run: (tx: Tx, readAhead: R) => Promise<StoredResponse> };
+
+/**
  * Runs `work` at most once per (scope, key). `work` receives the transaction in which the key's response is
  * stored, so the side effects and the record of them commit together.
  */
-export async function runIdempotent(
+export async function runIdempotent<R>(
   db: Database,
   request: IdempotencyScope,
-  work: (tx: Tx) => Promise<StoredResponse>,
+  work: IdempotentWork<R>,
 ): Promise<IdempotentResult> {
   let outcome: Outcome;
   try {
     outcome = await db.withTx<Outcome>(async (tx) => {
-      const replay = await open(tx, request);
+      const opened = open(tx, request);
+      // Sent in the same tick as the key's statements, so in the same write; read after the SAVEPOINT.
+      const ahead = typeof work === 'function' ? undefined : work.readAhead(tx);
+      ahead?.catch(() => undefined); // dropped unread when the key is replayed or busy (withTx still sees a failure)
+      const replay = await opened;
       if (replay) return { replay };
       let response: StoredResponse;
       try {
-        response = await work(tx);
+        response = typeof work === 'function' ? await work(tx) : await work.run(tx, await ahead!);
       } catch (error) {
         if (!(error instanceof DomainError) || error.code === 'idempotency_in_progress') throw error;
         // Undo the work, keep the lock: the failure is stored and replayed like a success.

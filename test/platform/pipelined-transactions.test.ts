@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TEST_DATABASE_URL } from '../support/env.js';
-import { settleInOrder, type Database } from '../../src/platform/db.js';
+import { settleInOrder, type Database, type Tx } from '../../src/platform/db.js';
 import { runIdempotent } from '../../src/platform/idempotency.js';
 import { DomainError } from '../../src/platform/errors.js';
 
@@ -21,6 +21,25 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const probes = async (id: string) => (await db.query('SELECT 1 FROM tx_probe WHERE id = $1', [id])).rowCount;
+
+/** Socket writes to PostgreSQL while `run` runs (each one a syscall: what the per-tick cork saves). */
+async function countSocketWrites(run: () => Promise<unknown>): Promise<number> {
+  const port = Number(new URL(TEST_DATABASE_URL).port || 5432);
+  let writes = 0;
+  const spies = (['_write', '_writev'] as const).map((method) => {
+    const original = net.Socket.prototype[method]!;
+    return vi.spyOn(net.Socket.prototype, method).mockImplementation(function (this: net.Socket, ...args: unknown[]) {
+      if (this.remotePort === port) writes += 1;
+      return (original as (...a: unknown[]) => void).apply(this, args);
+    } as never);
+  });
+  try {
+    await run();
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+  return writes;
+}
 
 describe('pipelined transactions', () => {
   it('when the work succeeds, then BEGIN and COMMIT bracket it and its writes are visible afterwards', async () => {
@@ -54,26 +73,13 @@ describe('pipelined transactions', () => {
   it('when statements are sent in one tick, then they leave in one socket write with BEGIN, and COMMIT in one more', async () => {
     // Each protocol message is its own socket write in pg; on this kind of VM every write is a syscall that costs
     // more than the JavaScript around it, on both ends of the socket. The pool's sockets are corked per tick.
-    const port = Number(new URL(TEST_DATABASE_URL).port || 5432);
-    let writes = 0;
-    const spies = (['_write', '_writev'] as const).map((method) => {
-      const original = net.Socket.prototype[method]!;
-      return vi.spyOn(net.Socket.prototype, method).mockImplementation(function (this: net.Socket, ...args: unknown[]) {
-        if (this.remotePort === port) writes += 1;
-        return (original as (...a: unknown[]) => void).apply(this, args);
-      } as never);
-    });
-    try {
-      await db.withTx(async (tx) => {
-        await settleInOrder([
-          tx.query('INSERT INTO tx_probe (id, n) VALUES ($1, 1)', [randomUUID()]),
-          tx.query('INSERT INTO tx_probe (id, n) VALUES ($1, 2)', [randomUUID()]),
-          tx.query('SELECT count(*) FROM tx_probe'),
-        ]);
-      });
-    } finally {
-      for (const spy of spies) spy.mockRestore();
-    }
+    const writes = await countSocketWrites(() => db.withTx(async (tx) => {
+      await settleInOrder([
+        tx.query('INSERT INTO tx_probe (id, n) VALUES ($1, 1)', [randomUUID()]),
+        tx.query('INSERT INTO tx_probe (id, n) VALUES ($1, 2)', [randomUUID()]),
+        tx.query('SELECT count(*) FROM tx_probe'),
+      ]);
+    }));
     expect(writes).toBe(2);
   });
 
@@ -195,5 +201,46 @@ describe('idempotency in the work\'s transaction: the lock, the savepoint and th
     });
     expect(again).toEqual({ status: 201, body: { id }, replayed: true });
     expect(await probes(id)).toBe(1);
+  });
+
+  it('when the work reads ahead, then the read leaves with BEGIN and the key\'s statements, and its answer reaches the work', async () => {
+    const request = { scope: 'test', key: randomUUID(), fingerprint: 'f' };
+    let result: unknown;
+    const writes = await countSocketWrites(async () => {
+      result = await runIdempotent(db, request, {
+        readAhead: async (tx) => (await tx.query<{ n: number }>('SELECT 41 AS n')).rows[0]!.n,
+        run: async (_tx, n) => ({ status: 201, body: { n: n + 1 } }),
+      });
+    });
+    expect(result).toEqual({ status: 201, body: { n: 42 }, replayed: false });
+    expect(writes).toBe(2); // BEGIN, lock, key, SAVEPOINT and the read; then the key's response and COMMIT
+  });
+
+  it('when a read-ahead key is replayed, then the stored response comes back and the work does not run', async () => {
+    const request = { scope: 'test', key: randomUUID(), fingerprint: 'f' };
+    await runIdempotent(db, request, async () => ({ status: 201, body: { first: true } }));
+    let ran = false;
+    const again = await runIdempotent(db, request, {
+      readAhead: async (tx) => (await tx.query('SELECT 1 AS n')).rows,
+      run: async () => {
+        ran = true;
+        return { status: 201, body: { first: false } };
+      },
+    });
+    expect(again).toEqual({ status: 201, body: { first: true }, replayed: true });
+    expect(ran).toBe(false);
+  });
+
+  it('when the work fails on what it read ahead with a domain error, then the failure is stored and replayed', async () => {
+    const request = { scope: 'test', key: randomUUID(), fingerprint: 'f' };
+    const work = {
+      readAhead: async (tx: Tx) => (await tx.query('SELECT 1 FROM tx_probe WHERE id = $1', [randomUUID()])).rowCount,
+      run: async (_tx: Tx, found: number) => {
+        if (found === 0) throw new DomainError('not_found', 'nothing there');
+        return { status: 201, body: {} };
+      },
+    };
+    expect(await runIdempotent(db, request, work)).toMatchObject({ status: 404, replayed: false, body: { code: 'not_found' } });
+    expect(await runIdempotent(db, request, work)).toMatchObject({ status: 404, replayed: true, body: { code: 'not_found' } });
   });
 });

@@ -1,9 +1,9 @@
 // The HTTP face of platform/idempotency.ts: reads and checks the Idempotency-Key header, scopes the key to the
 // caller, fingerprints the request (route, params, body) and replays stored responses with Idempotent-Replayed.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Database, Tx } from '../db.js';
+import type { Database } from '../db.js';
 import { DomainError } from '../errors.js';
-import { fingerprintRequest, runIdempotent, type StoredResponse } from '../idempotency.js';
+import { fingerprintRequest, runIdempotent, type IdempotentWork, type StoredResponse } from '../idempotency.js';
 import { principalOf } from './auth-hooks.js';
 
 export function idempotencyKeyOf(request: FastifyRequest): string {
@@ -15,11 +15,11 @@ export function idempotencyKeyOf(request: FastifyRequest): string {
   return raw;
 }
 
-export async function replyIdempotent(
+export async function replyIdempotent<R>(
   db: Database,
   request: FastifyRequest,
   reply: FastifyReply,
-  work: (tx: Tx) => Promise<StoredResponse>,
+  work: IdempotentWork<R>,
   options: { afterCommit?: (response: StoredResponse) => Promise<void> } = {},
 ): Promise<FastifyReply> {
   const key = idempotencyKeyOf(request);
