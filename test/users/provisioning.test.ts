@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { upsertUserWithWallet } from '../../src/modules/users/users.repository.js';
@@ -54,6 +55,28 @@ describe('just-in-time user provisioning', () => {
     const token = await t.token('player', id, { email: 'late@players.test', name: 'Late' });
     expect((await t.request('GET', '/user/wallet', { token })).body.balance).toBe(40);
     expect(await userRow(id)).toMatchObject({ email: 'late@players.test', name: 'Late' });
+    expect(await walletCount(id)).toBe(1);
+  });
+
+  it('when a grant creates the user at the very moment of their first login, then the profile still follows the token', async () => {
+    const id = crypto.randomUUID();
+    // The grant's transaction has inserted the bare user (no email, no name) and not committed yet.
+    const grant = new pg.Client({ connectionString: t.config.databaseUrl });
+    await grant.connect();
+    try {
+      await grant.query('BEGIN');
+      await grant.query('INSERT INTO users (id) VALUES ($1)', [id]);
+      await grant.query(`INSERT INTO ledger_accounts (kind, user_id) VALUES ('user_wallet', $1)`, [id]);
+      const token = await t.token('player', id, { email: 'racing@players.test', name: 'Racing' });
+      const login = t.request('GET', '/user/wallet', { token });
+      // The login's insert waits on the grant's row lock; let it get there, then commit the grant.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await grant.query('COMMIT');
+      expect((await login).status).toBe(200);
+    } finally {
+      await grant.end();
+    }
+    expect(await userRow(id)).toMatchObject({ email: 'racing@players.test', name: 'Racing' });
     expect(await walletCount(id)).toBe(1);
   });
 });
