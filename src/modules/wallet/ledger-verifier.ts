@@ -60,11 +60,9 @@ export async function verifyLedger(db: Database): Promise<LedgerReport> {
         GROUP BY a.kind`,
     );
     const systemBalances: Record<string, number> = {};
-    let grandTotal = 0;
     let userBalanceTotal = 0;
     let userWallets = 0;
     for (const row of totals.rows) {
-      grandTotal += row.total;
       if (row.kind === 'user_wallet') {
         userBalanceTotal = row.total;
         userWallets = row.accounts;
@@ -72,7 +70,11 @@ export async function verifyLedger(db: Database): Promise<LedgerReport> {
         systemBalances[row.kind] = row.total;
       }
     }
-    if (grandTotal !== 0) violations.push(`the entries of all accounts sum to ${grandTotal}, not 0`);
+    // Judged in PostgreSQL (exact numeric): the per-kind totals above are JS numbers, and a float sum of them
+    // rounds once wallets together hold more than 2^53 gems, inventing (or hiding) an imbalance.
+    const overall = await tx.query<{ total: string }>('SELECT coalesce(sum(amount), 0)::text AS total FROM ledger_entries');
+    const exactTotal = overall.rows[0]?.total ?? '0';
+    if (exactTotal !== '0') violations.push(`the entries of all accounts sum to ${exactTotal}, not 0`);
 
     const transfers = (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM ledger_transfers')).rows[0]?.n ?? 0;
     return { ok: violations.length === 0, violations, transfers, userWallets, userBalanceTotal, systemBalances };

@@ -52,15 +52,20 @@ export async function debitUser(db: Executor, input: TransferInput): Promise<Tra
   return rows[0];
 }
 
-/** Credits the wallet, creating the account for a known user who has none yet. */
-export async function creditUser(db: Executor, input: TransferInput): Promise<TransferRow | undefined> {
+/**
+ * Credits the wallet, creating the account for a known user who has none yet. No row back when the balance would
+ * go past `maxBalance` (the conditional DO UPDATE): nothing is written. The caller keeps `amount` ≤ `maxBalance`,
+ * which bounds a new wallet.
+ */
+export async function creditUser(db: Executor, input: TransferInput, maxBalance: number): Promise<TransferRow | undefined> {
   const { rows } = await db.query<TransferRow>(
     prepared(`WITH acct AS (
        INSERT INTO ledger_accounts (kind, user_id, balance) VALUES ('user_wallet', $1, $2)
        ON CONFLICT (user_id) DO UPDATE SET balance = ledger_accounts.balance + EXCLUDED.balance, updated_at = now()
+        WHERE ledger_accounts.balance + EXCLUDED.balance <= $9::bigint
        RETURNING id, balance
      ), ${entriesAndResult}`),
-    params(input, 1),
+    [...params(input, 1), maxBalance],
   );
   return rows[0];
 }

@@ -4,6 +4,13 @@ import { Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 /** Far below 2^53 even summed over every wallet, so gem amounts stay exact as JS numbers. */
 export const MAX_GEMS = 1_000_000_000;
 
+/**
+ * The most gems one wallet can hold (10^15). Balances travel as JS numbers (the int8 parser), which are exact only
+ * up to 2^53 ≈ 9·10^15; a credit that would go past this answers 409 limit_reached instead. Purchases can credit far
+ * more than MAX_GEMS at once (a gem pack's effect × its quantity), so the cap is on the balance, not on one credit.
+ */
+export const MAX_WALLET_BALANCE = 1_000_000_000_000_000;
+
 export const Wallet = Type.Object({ balance: Type.Integer(), currency: Type.Literal('gems') }, { $id: 'Wallet' });
 
 export const WalletTransaction = Type.Object(

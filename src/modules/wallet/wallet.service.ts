@@ -6,6 +6,7 @@ import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import type { UsersService } from '../users/index.js';
 import * as repo from './wallet.repository.js';
 import { verifyLedger } from './ledger-verifier.js';
+import { MAX_WALLET_BALANCE } from './wallet.schemas.js';
 
 export type SystemAccount = 'issuance' | 'store_revenue' | 'refunds' | 'topups' | 'adjustments' | 'promotions';
 export type TransferReason = 'purchase' | 'grant' | 'topup' | 'adjustment' | 'refund' | 'functional_effect' | 'shopify_cancellation';
@@ -57,18 +58,26 @@ export interface AdjustmentView {
   createdAt: string;
 }
 
-/** Moves gems from a system account into the user's wallet, in the caller's transaction. */
+const walletFull = (amount: number) =>
+  new DomainError('limit_reached', `a wallet can hold at most ${MAX_WALLET_BALANCE} gems`, { maxBalance: MAX_WALLET_BALANCE, amount });
+
+/**
+ * Moves gems from a system account into the user's wallet, in the caller's transaction; throws
+ * DomainError('limit_reached') when the balance would go past MAX_WALLET_BALANCE (nothing is written).
+ */
 async function creditUserInTx(tx: Tx, transfer: UserTransfer): Promise<TransferResult> {
   checkAmount(transfer);
+  if (transfer.amount > MAX_WALLET_BALANCE) throw walletFull(transfer.amount);
   let row: repo.TransferRow | undefined;
   try {
-    row = await repo.creditUser(tx, toInput(transfer));
+    row = await repo.creditUser(tx, toInput(transfer), MAX_WALLET_BALANCE);
   } catch (error) {
     // The wallet is created on the fly, which needs the user: an unknown user is a 404, not a 500.
     if (pgErrorCode(error) === PG.foreignKeyViolation) throw new DomainError('not_found', 'user not found');
     throw error;
   }
-  if (!row) throw new Error(`unknown system account ${transfer.counterparty}`);
+  // An unknown system account fails inside the statement (NOT NULL account_id); no row means the cap said no.
+  if (!row) throw walletFull(transfer.amount);
   return { transferId: row.transfer_id, balanceAfter: row.balance_after };
 }
 
