@@ -36,6 +36,20 @@ describe('POST /service/grants', () => {
     expect(report.systemBalances.promotions).toBeLessThanOrEqual(-40);
   });
 
+  it('when a grant names the player in upper case, then the items show in their (already cached) inventory at once', async () => {
+    const player = await t.player();
+    const itemId = await createItem(t, { consumable: true, maxStack: 50 });
+    const before = await t.request('GET', '/user/inventory', { token: player.token });
+    expect(before.body.items).toEqual([]);
+    const response = await t.request('POST', '/service/grants', {
+      token: t.serviceToken, headers: key(), body: { userId: player.id.toUpperCase(), items: [{ itemId, quantity: 2 }], reason: 'shouted id' },
+    });
+    expect(response.status).toBe(201);
+    expect(response.body.userId).toBe(player.id);
+    const after = await t.request('GET', '/user/inventory', { token: player.token });
+    expect(after.body.items.map((i: any) => [i.itemId, i.quantity])).toEqual([[itemId, 2]]);
+  });
+
   it('when the same key is sent twice, then the second is a replay and the user is credited once', async () => {
     const userId = randomUUID();
     const headers = key();

@@ -76,7 +76,9 @@ async function checkCampaignOpen(tx: Tx, campaignId: string): Promise<void> {
 
 export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 'inventory' | 'wallet'>) {
   return {
-    async grantInTx(tx: Tx, input: GrantInput): Promise<GrantView> {
+    async grantInTx(tx: Tx, raw: GrantInput): Promise<GrantView> {
+      // PostgreSQL reads a uuid in any case; caches and the answer use the canonical (lower-case) form, as tokens do.
+      const input = { ...raw, userId: raw.userId.toLowerCase() };
       const gems = input.gems ?? 0;
       const items = mergeItems(input.items ?? []);
       if (gems === 0 && items.length === 0) throw new DomainError('validation_failed', 'a grant needs gems or items');
@@ -116,7 +118,8 @@ export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 
      * Credits a signed top-up once per eventId. A redelivery (sequential or concurrent: the second insert waits
      * on the first's unique-index entry, then sees it) answers with the first credit instead of crediting again.
      */
-    async topUpInTx(tx: Tx, event: TopUpInput, payload: unknown): Promise<{ view: TopUpView; duplicate: boolean }> {
+    async topUpInTx(tx: Tx, signed: TopUpInput, payload: unknown): Promise<{ view: TopUpView; duplicate: boolean }> {
+      const event = { ...signed, userId: signed.userId.toLowerCase() };
       // A signed event can still carry U+0000 (in eventId or any field); storing it would fail inside PostgreSQL as a 500.
       if (containsNul(payload)) throw invalid('the event contains the character U+0000, which cannot be stored');
       if (await repo.recordPaymentEvent(tx, event.eventId, payload)) {

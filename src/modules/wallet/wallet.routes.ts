@@ -46,7 +46,7 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
     const actor = principalOf(request).userId;
     return replyIdempotent(db, request, reply, async (tx) => ({
       status: 201,
-      body: await wallet.adjustInTx(tx, { userId: request.params.userId, amount: request.body.amount, reason: request.body.reason, actor }),
+      body: await wallet.adjustInTx(tx, { userId: request.params.userId.toLowerCase(), amount: request.body.amount, reason: request.body.reason, actor }),
     }));
   });
 
@@ -64,7 +64,8 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
     return replyIdempotent(db, request, reply, async (tx) => ({ status: 201, body: await grants.grantInTx(tx, { ...request.body, grantedBy }) }), {
       // After the commit and before the reply, so no reader re-caches the inventory as it was before the grant.
       afterCommit: async (response) => {
-        if (response.status === 201 && (request.body.items?.length ?? 0) > 0) await services.inventory.invalidateUser(request.body.userId);
+        // The grant's own (lower-case) userId: the body may spell the uuid in upper case, the cache key never does.
+        if (response.status === 201 && (request.body.items?.length ?? 0) > 0) await services.inventory.invalidateUser((response.body as { userId: string }).userId);
       },
     });
   });
