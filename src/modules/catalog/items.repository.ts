@@ -25,7 +25,9 @@ function toView(row: ItemViewRow): ItemDefinitionView {
 }
 
 export async function findItem(db: Executor, id: string, options: { forUpdate?: boolean } = {}): Promise<ItemDefinitionView | undefined> {
-  const { rows } = await db.query<ItemViewRow>(`${SELECT_ITEM_VIEW} WHERE d.id = $1${options.forUpdate ? ' FOR UPDATE OF d' : ''}`, [id]);
+  // NO KEY UPDATE: conflicts with the FOR SHARE of listing writes, but not with the KEY SHARE that a purchase's
+  // inserts referencing the item take while the purchase holds its listing row (FOR UPDATE deadlocked with it).
+  const { rows } = await db.query<ItemViewRow>(`${SELECT_ITEM_VIEW} WHERE d.id = $1${options.forUpdate ? ' FOR NO KEY UPDATE OF d' : ''}`, [id]);
   return rows[0] && toView(rows[0]);
 }
 

@@ -144,6 +144,9 @@ export async function replaceLines(db: Executor, listingId: string, lines: Reado
  */
 export async function refreshDerivedColumns(db: Executor, listingIds: readonly string[]): Promise<void> {
   if (listingIds.length === 0) return;
+  // Row locks in id order first: an UPDATE … FROM locks in whatever order its plan visits the rows, and two item
+  // changes refreshing the same listings in different orders deadlock.
+  await db.query('SELECT 1 FROM listings WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE', [listingIds]);
   await db.query(
     `UPDATE listings l
         SET game_id = agg.game_id, delivery_type = agg.delivery_type, kinds = agg.kinds, consumable = agg.consumable,
@@ -184,12 +187,15 @@ export async function lockItemsForShare(db: Executor, itemIds: readonly string[]
   }]));
 }
 
-/** Locks the listing row (a concurrent PATCH waits) and returns its writable columns. */
+/**
+ * Locks the listing row (a concurrent PATCH waits) and returns its writable columns. NO KEY UPDATE: the id never
+ * changes, so orders referencing the listing (their foreign-key check takes KEY SHARE) are not blocked.
+ */
 export async function lockListing(db: Executor, id: string): Promise<ListingColumns | undefined> {
   const { rows } = await db.query<{
     title: string; price: number; starts_at: Date | null; ends_at: Date | null; stock_total: number | null;
     per_user_limit: number | null; tags: string[]; featured_rank: number | null; active: boolean;
-  }>('SELECT title, price, starts_at, ends_at, stock_total, per_user_limit, tags, featured_rank, active FROM listings WHERE id = $1 FOR UPDATE', [id]);
+  }>('SELECT title, price, starts_at, ends_at, stock_total, per_user_limit, tags, featured_rank, active FROM listings WHERE id = $1 FOR NO KEY UPDATE', [id]);
   const row = rows[0];
   return row && {
     title: row.title,

@@ -98,6 +98,9 @@ export function createListingsAdmin({ db }: Pick<CoreDeps, 'db'>, onCatalogChang
       if (patch.items) checkLinesShape(patch.items);
       await db
         .withTx(async (tx) => {
+          // Items before the listing, the order an item PATCH takes them in (its item, then the listings that
+          // contain it): the other order deadlocked against a concurrent item change.
+          if (patch.items) await lockLineItems(tx, patch.items);
           const current = await repo.lockListing(tx, id);
           if (!current) throw notFound('listing');
           const merged: repo.ListingColumns = {
@@ -112,10 +115,7 @@ export function createListingsAdmin({ db }: Pick<CoreDeps, 'db'>, onCatalogChang
             active: patch.active ?? current.active,
           };
           checkWindow(merged.startsAt, merged.endsAt);
-          if (patch.items) {
-            await lockLineItems(tx, patch.items);
-            await repo.replaceLines(tx, id, patch.items);
-          }
+          if (patch.items) await repo.replaceLines(tx, id, patch.items);
           await repo.updateListing(tx, id, merged, patch.stock !== undefined);
           await repo.refreshDerivedColumns(tx, [id]);
         })
