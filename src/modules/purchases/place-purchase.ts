@@ -14,6 +14,7 @@
 // held only for the last statements before COMMIT.
 import { randomUUID } from 'node:crypto';
 import { settleInOrder, type Tx } from '../../platform/db.js';
+import type { IdempotentWork } from '../../platform/idempotency.js';
 import { DomainError, PG, pgConstraint, pgErrorCode } from '../../platform/errors.js';
 import type { CatalogService, DeliveryType, PurchasableListing } from '../catalog/index.js';
 import type { WalletService } from '../wallet/index.js';
@@ -56,9 +57,20 @@ function assertOnSale(listing: PurchasableListing, now: Date): void {
   if (listing.items.length === 0) throw new DomainError('not_available', 'this listing has nothing to sell');
 }
 
-export async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: PurchaseRequest): Promise<PurchaseView> {
+/**
+ * The purchase as idempotent work: step 1 (the listing, a plain read) leaves in the Idempotency-Key's own round
+ * trip, with BEGIN and the key's lock, and the steps after it run once the key says the purchase may run.
+ */
+export function purchaseWork(deps: PurchaseDeps, request: PurchaseRequest): IdempotentWork<PurchasableListing | undefined> {
+  return {
+    readAhead: (tx) => deps.catalog.getListingForPurchaseInTx(tx, request.listingId),
+    run: async (tx, listing) => ({ status: 201, body: await placePurchaseInTx(tx, deps, request, listing) }),
+  };
+}
+
+/** Steps 1–7 on the listing read in this transaction (`undefined`: no such listing). */
+export async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: PurchaseRequest, listing: PurchasableListing | undefined): Promise<PurchaseView> {
   const { userId, quantity } = request;
-  const listing = await deps.catalog.getListingForPurchaseInTx(tx, request.listingId);
   if (!listing) throw new DomainError('not_found', 'listing not found');
   assertOnSale(listing, new Date());
   if (request.expectedPrice !== undefined && request.expectedPrice !== listing.price) {

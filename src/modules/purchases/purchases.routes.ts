@@ -28,10 +28,7 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
     const { userId } = principalOf(request);
     let outcome = 'error';
     try {
-      const sent = await replyIdempotent(db, request, reply, async (tx) => {
-        const order = await purchases.placePurchaseInTx(tx, { userId, ...request.body, idempotencyKey: idempotencyKeyOf(request) });
-        return { status: 201, body: order };
-      }, {
+      const sent = await replyIdempotent(db, request, reply, purchases.purchaseWork({ userId, ...request.body, idempotencyKey: idempotencyKeyOf(request) }), {
         // After the commit and before the 201 leaves: the buyer's next read cannot meet the pre-purchase cache.
         afterCommit: async (response) => {
           outcome = response.status === 201 ? 'created' : String((response.body as { code?: string }).code ?? response.status);

@@ -1,14 +1,15 @@
 import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError, notFound } from '../../platform/errors.js';
+import type { IdempotentWork } from '../../platform/idempotency.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
-import type { CatalogService } from '../catalog/index.js';
+import type { CatalogService, PurchasableListing } from '../catalog/index.js';
 import type { WalletService } from '../wallet/index.js';
 import type { InventoryService } from '../inventory/index.js';
 import type { FulfillmentService } from '../fulfillment/index.js';
 import type { UsersService } from '../users/index.js';
 import * as history from './order-history.repository.js';
-import { placePurchaseInTx, type PurchaseRequest, type PurchaseView } from './place-purchase.js';
+import { purchaseWork, type PurchaseRequest, type PurchaseView } from './place-purchase.js';
 import { refundOrderInTx } from './refund-order.js';
 
 export type { PurchaseRequest, PurchaseView };
@@ -124,9 +125,9 @@ export function createPurchasesService(
   const cursorOf = (cursor: string | undefined) => (decodeCursor(cursor, ['number', 'uuid']) as [number, string] | undefined) ?? null;
 
   return {
-    /** The purchase transaction (see place-purchase.ts); the caller owns the transaction and the idempotency key. */
-    placePurchaseInTx(tx: Tx, request: PurchaseRequest): Promise<PurchaseView> {
-      return placePurchaseInTx(tx, flowDeps, request);
+    /** The purchase transaction (see place-purchase.ts), as the work of the request's Idempotency-Key. */
+    purchaseWork(request: PurchaseRequest): IdempotentWork<PurchasableListing | undefined> {
+      return purchaseWork(flowDeps, request);
     },
 
     /**
