@@ -61,6 +61,13 @@ describe('admin item definitions', () => {
     ['shopify delivery without a variant', { kind: 'merch', deliveryType: 'shopify' }],
     ['functional delivery without an effect', { kind: 'gem_pack', deliveryType: 'functional' }],
     ['an effect that is not an object', { kind: 'gem_pack', deliveryType: 'functional', effect: [1, 2] }],
+    ['a functional effect with no key', { kind: 'gem_pack', deliveryType: 'functional', effect: {} }],
+    ['a functional effect of negative gems', { kind: 'gem_pack', deliveryType: 'functional', effect: { gems: -500 } }],
+    ['a functional effect of zero gems', { kind: 'gem_pack', deliveryType: 'functional', effect: { gems: 0 } }],
+    ['a functional effect of fractional gems', { kind: 'gem_pack', deliveryType: 'functional', effect: { gems: 2.5 } }],
+    ['a functional effect above 1e9 per unit', { kind: 'gem_pack', deliveryType: 'functional', effect: { gems: 1e308 } }],
+    ['a functional effect given as text', { kind: 'gem_pack', deliveryType: 'functional', effect: { gems: 'lots' } }],
+    ['a functional effect with a malformed name', { kind: 'utility', deliveryType: 'functional', effect: { 'Extra Lives!': 1 } }],
     ['attributes over 16 KiB', { attributes: { blob: 'x'.repeat(17 * 1024) } }],
     ['compatible games on a game item', { kind: 'game_item', gameId: 'GAME', compatibleGameIds: ['GAME'] }],
     ['a non-UUID game id', { kind: 'game_skin', gameId: 'not-a-uuid' }],
@@ -75,6 +82,25 @@ describe('admin item definitions', () => {
     const response = await post({ kind: 'game_skin', gameId: crypto.randomUUID() });
     expect(response.status).toBe(404);
     expect(response.body.code).toBe('not_found');
+  });
+
+  it('when a functional item is patched to an effect its purchase could not apply, then 400 and the item is unchanged', async () => {
+    const item = await createItem(t, { kind: 'gem_pack', deliveryType: 'functional', consumable: true, effect: { gems: 500 } });
+    for (const effect of [{ gems: -1 }, {}, { gems: 'x' }]) {
+      const response = await t.request('PATCH', `/admin/items/${item.id}`, { token: t.adminToken, body: { effect } });
+      expect(response.status, response.text).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+    const moved = await t.request('PATCH', `/admin/items/${item.id}`, { token: t.adminToken, body: { deliveryType: 'inventory', effect: { lives: 2 } } });
+    expect(moved.status).toBe(200);
+    const back = await t.request('PATCH', `/admin/items/${item.id}`, { token: t.adminToken, body: { deliveryType: 'functional', effect: { lives: 0 } } });
+    expect(back.status).toBe(400);
+    expect((await t.request('GET', `/admin/items/${item.id}`, { token: t.adminToken })).body).toMatchObject({ deliveryType: 'inventory', effect: { lives: 2 } });
+  });
+
+  it('when a functional effect names gems, counters and true flags, then 201', async () => {
+    const item = await createItem(t, { kind: 'utility', deliveryType: 'functional', consumable: true, effect: { gems: 1_000_000_000, lives: 3, name_change: true } });
+    expect(item.effect).toEqual({ gems: 1_000_000_000, lives: 3, name_change: true });
   });
 
   it('when an item is patched into an invalid shape, then 400 and the item is unchanged', async () => {

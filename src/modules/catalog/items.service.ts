@@ -36,6 +36,21 @@ function translate(error: unknown): never {
   throw error;
 }
 
+// What the functional delivery handler can apply (fulfillment/handlers/functional.ts refuses anything else at
+// purchase time with not_available): `gems` or a counter name, each a positive whole amount per unit, or `true`.
+const EFFECT_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+const MAX_EFFECT_PER_UNIT = 1_000_000_000;
+
+function checkFunctionalEffect(effect: Record<string, unknown>): void {
+  const entries = Object.entries(effect);
+  if (entries.length === 0) throw invalid('a functional effect needs at least one entry, e.g. {"gems": 500} or {"lives": 3}');
+  for (const [name, amount] of entries) {
+    if (!EFFECT_NAME.test(name)) throw invalid(`effect "${name}": names are lower-case letters, digits and _ (e.g. gems, lives, name_change)`);
+    const ok = amount === true || (typeof amount === 'number' && Number.isSafeInteger(amount) && amount >= 1 && amount <= MAX_EFFECT_PER_UNIT);
+    if (!ok) throw invalid(`effect "${name}" must be true or a whole number from 1 to ${MAX_EFFECT_PER_UNIT}`);
+  }
+}
+
 /** Rules across fields, checked on the merged item so a PATCH is judged by the item it produces. */
 function checkRules(item: MergedItem): void {
   if ((item.kind === 'game_skin' || item.kind === 'game_item') && item.gameId === null) throw invalid(CONSTRAINT_MESSAGES.item_game_kinds_have_game!);
@@ -47,6 +62,7 @@ function checkRules(item: MergedItem): void {
   if (!item.consumable && item.maxStack !== 1) throw invalid(CONSTRAINT_MESSAGES.item_stack_only_if_consumable!);
   if (item.deliveryType === 'shopify' && item.shopifyVariantId === null) throw invalid(CONSTRAINT_MESSAGES.item_shopify_has_variant!);
   if (item.deliveryType === 'functional' && item.effect === null) throw invalid(CONSTRAINT_MESSAGES.item_functional_has_effect!);
+  if (item.deliveryType === 'functional') checkFunctionalEffect(item.effect!);
   for (const [name, value] of [['effect', item.effect], ['attributes', item.attributes]] as const) {
     if (value !== null && Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES) throw invalid(`${name} must be at most ${MAX_JSON_BYTES} bytes of JSON`);
   }
