@@ -44,6 +44,20 @@ describe('character profiles', () => {
     expect(second.body.nextCursor).toBeNull();
   });
 
+  it('when the list is shaped with fields=, then each character carries only those fields and id; unknown names are a 400', async () => {
+    const player = await t.player();
+    await create(player.token, { name: 'Shaped', gameId });
+    const shaped = await t.request('GET', '/user/characters?fields=name,gameId', { token: player.token });
+    expect(shaped.status).toBe(200);
+    expect(shaped.body.items).toEqual([{ id: expect.any(String), name: 'Shaped', gameId }]);
+    expect((await t.request('GET', '/user/characters?fields=id', { token: player.token })).body.items).toEqual([{ id: expect.any(String) }]);
+    for (const fields of ['userId', 'name,bogus', '', 'name;gameId']) {
+      const refused = await t.request('GET', `/user/characters?fields=${fields}`, { token: player.token });
+      expect(refused.status).toBe(400);
+      expect(refused.body.code).toBe('validation_failed');
+    }
+  });
+
   it('when the game is unknown or the input is malformed, then 404 / 400 and nothing is created', async () => {
     const player = await t.player();
     const unknownGame = await create(player.token, { name: 'X', gameId: crypto.randomUUID() });

@@ -125,6 +125,10 @@ describe('Shopify orders', () => {
       const response = await t.request('GET', `/admin/fulfillments?${query}`, { token: t.adminToken });
       expect(response.status).toBe(400);
     }
+    const shaped = await t.request('GET', '/admin/fulfillments?limit=1&fields=status,error', { token: t.adminToken });
+    expect(shaped.status).toBe(200);
+    expect(Object.keys(shaped.body.items[0]).sort()).toEqual(['error', 'id', 'status']);
+    expect((await t.request('GET', '/admin/fulfillments?fields=bogus', { token: t.adminToken })).status).toBe(400);
     expect((await t.request('GET', '/admin/fulfillments/00000000-0000-4000-8000-000000000000', { token: t.adminToken })).status).toBe(404);
     expect((await t.request('POST', '/admin/fulfillments/00000000-0000-4000-8000-000000000000/retry', { token: t.adminToken })).status).toBe(404);
   });

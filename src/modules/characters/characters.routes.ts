@@ -1,16 +1,20 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
+import { DomainError } from '../../platform/errors.js';
 import { IdParams, Page, errorResponses } from '../../platform/http/schemas.js';
 import { principalOf } from '../../platform/http/auth-hooks.js';
+import { pickFields } from '../../platform/http/pagination.js';
+import type { Character as CharacterView } from './characters.service.js';
 import {
-  Character, CharactersQuery, CreateCharacterBody, EquipBody, Equipment, EquipmentParams, Loadout, LoadoutsBody, LoadoutsResult,
+  CHARACTER_FIELDS, Character, CharacterListItem, CharactersQuery, CreateCharacterBody, EquipBody, Equipment, EquipmentParams, Loadout, LoadoutsBody, LoadoutsResult,
   RenameCharacterBody,
 } from './characters.schemas.js';
 
 export async function charactersRoutes(app: App, { services, authenticate }: RouteContext): Promise<void> {
   const { characters } = services;
-  for (const schema of [Equipment, Character, Loadout]) app.addSchema(schema);
+  for (const schema of [Equipment, Character, CharacterListItem, Loadout]) app.addSchema(schema);
+  const knownFields = new Set(CHARACTER_FIELDS);
 
   const player = { onRequest: authenticate('player') };
   const tags = ['characters'];
@@ -18,8 +22,20 @@ export async function charactersRoutes(app: App, { services, authenticate }: Rou
 
   app.get('/user/characters', {
     ...player,
-    schema: { tags, summary: "The caller's characters with their equipment, oldest first", querystring: CharactersQuery, response: { 200: Page(Type.Ref(Character)), ...errorResponses(400, 401, 403) } },
-  }, async (request) => characters.list(principalOf(request).userId, request.query));
+    schema: {
+      tags,
+      summary: "The caller's characters with their equipment, oldest first (fields= keeps only the named properties and id)",
+      querystring: CharactersQuery,
+      response: { 200: Page(Type.Ref(CharacterListItem)), ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => {
+    const { fields, cursor, limit } = request.query;
+    const unknown = fields?.split(',').filter((field) => !knownFields.has(field));
+    if (unknown?.length) throw new DomainError('validation_failed', `unknown fields: ${unknown.join(', ')}`);
+    const page = await characters.list(principalOf(request).userId, { cursor, limit });
+    // pickFields always keeps `id`.
+    return fields === undefined ? page : { items: pickFields(page.items, fields) as Array<Partial<CharacterView> & { id: string }>, nextCursor: page.nextCursor };
+  });
 
   app.post('/user/characters', {
     ...player,

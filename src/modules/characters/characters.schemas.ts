@@ -1,6 +1,6 @@
 // Shapes of the character, equipment and loadout endpoints.
 import { Type } from '@sinclair/typebox';
-import { Cursor, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { Cursor, Fields, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 import { SlotKey } from '../games/games.schemas.js';
 import { MAX_LOADOUT_BATCH } from './characters.service.js';
 
@@ -25,6 +25,12 @@ const characterFields = {
 };
 
 export const Character = Type.Object(characterFields, { $id: 'Character' });
+export const CHARACTER_FIELDS = Object.keys(characterFields);
+/** An item of the list: a Character, or with `fields=` only the named properties (`id` always). */
+export const CharacterListItem = Type.Object(
+  { ...Type.Partial(Type.Object(characterFields)).properties, id: Uuid },
+  { $id: 'CharacterListItem', additionalProperties: false },
+);
 export const Loadout = Type.Object({ ...characterFields, userId: Uuid }, { $id: 'Loadout' });
 
 // Names are shown to other players: no leading/trailing blanks, no control characters.
@@ -36,7 +42,10 @@ export const CreateCharacterBody = Type.Object(
 );
 export const RenameCharacterBody = Type.Object({ name: CharacterName }, { additionalProperties: false });
 
-export const CharactersQuery = Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false });
+export const CharactersQuery = Type.Object(
+  { limit: Limit, cursor: Type.Optional(Cursor), fields: Type.Optional(Fields) },
+  { additionalProperties: false },
+);
 export const EquipmentParams = Type.Object({ id: Uuid, slot: SlotKey });
 export const EquipBody = Type.Object({ inventoryItemId: Uuid }, { additionalProperties: false });
 

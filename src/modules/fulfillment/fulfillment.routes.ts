@@ -3,9 +3,12 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
+import { DomainError } from '../../platform/errors.js';
 import { IdParams, Page, errorResponses } from '../../platform/http/schemas.js';
 import { principalOf } from '../../platform/http/auth-hooks.js';
-import { AdminFulfillment, AdminFulfillmentDetail, FulfillmentEvent, ListFulfillmentsQuery, VoucherUploadBody, VoucherUploadResult } from './fulfillment.schemas.js';
+import { pickFields } from '../../platform/http/pagination.js';
+import type { FulfillmentView } from './fulfillment.service.js';
+import { ADMIN_FULFILLMENT_FIELDS, AdminFulfillment, AdminFulfillmentDetail, AdminFulfillmentListItem, FulfillmentEvent, ListFulfillmentsQuery, VoucherUploadBody, VoucherUploadResult } from './fulfillment.schemas.js';
 import { shopifyWebhookRoutes } from './webhooks.routes.js';
 
 export async function fulfillmentRoutes(app: App, ctx: RouteContext): Promise<void> {
@@ -14,14 +17,28 @@ export async function fulfillmentRoutes(app: App, ctx: RouteContext): Promise<vo
   app.addSchema(FulfillmentEvent);
   app.addSchema(AdminFulfillment);
   app.addSchema(AdminFulfillmentDetail);
+  app.addSchema(AdminFulfillmentListItem);
+  const knownFields = new Set(ADMIN_FULFILLMENT_FIELDS);
 
   const admin = { onRequest: authenticate('admin') };
   const errors = errorResponses(400, 401, 403, 404, 409);
 
   app.get('/admin/fulfillments', {
     ...admin,
-    schema: { tags: ['admin'], summary: 'Fulfillments, oldest first; ?status=failed lists the dead letters', querystring: ListFulfillmentsQuery, response: { 200: Page(Type.Ref(AdminFulfillment)), ...errors } },
-  }, async (request) => fulfillment.list(request.query));
+    schema: {
+      tags: ['admin'],
+      summary: 'Fulfillments, oldest first; ?status=failed lists the dead letters (fields= keeps only the named properties and id)',
+      querystring: ListFulfillmentsQuery,
+      response: { 200: Page(Type.Ref(AdminFulfillmentListItem)), ...errors },
+    },
+  }, async (request) => {
+    const { fields, ...query } = request.query;
+    const unknown = fields?.split(',').filter((field) => !knownFields.has(field));
+    if (unknown?.length) throw new DomainError('validation_failed', `unknown fields: ${unknown.join(', ')}`);
+    const page = await fulfillment.list(query);
+    // pickFields always keeps `id`.
+    return fields === undefined ? page : { items: pickFields(page.items, fields) as Array<Partial<FulfillmentView> & { id: string }>, nextCursor: page.nextCursor };
+  });
 
   app.get('/admin/fulfillments/:id', {
     ...admin,

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Cursor, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { Cursor, Fields, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 import { FULFILLMENT_STATUSES } from './fulfillment.status.js';
 
 export const FulfillmentStatusSchema = Type.Union(FULFILLMENT_STATUSES.map((status) => Type.Literal(status)));
@@ -25,10 +25,16 @@ const fulfillmentFields = {
 };
 
 export const AdminFulfillment = Type.Object(fulfillmentFields, { $id: 'AdminFulfillment' });
+export const ADMIN_FULFILLMENT_FIELDS = Object.keys(fulfillmentFields);
+/** An item of the admin list: an AdminFulfillment, or with `fields=` only the named properties (`id` always). */
+export const AdminFulfillmentListItem = Type.Object(
+  { ...Type.Partial(Type.Object(fulfillmentFields)).properties, id: Uuid },
+  { $id: 'AdminFulfillmentListItem', additionalProperties: false },
+);
 export const AdminFulfillmentDetail = Type.Object({ ...fulfillmentFields, events: Type.Array(Type.Ref(FulfillmentEvent)) }, { $id: 'AdminFulfillmentDetail' });
 
 export const ListFulfillmentsQuery = Type.Object(
-  { status: Type.Optional(FulfillmentStatusSchema), limit: Limit, cursor: Type.Optional(Cursor) },
+  { status: Type.Optional(FulfillmentStatusSchema), limit: Limit, cursor: Type.Optional(Cursor), fields: Type.Optional(Fields) },
   { additionalProperties: false },
 );
 
