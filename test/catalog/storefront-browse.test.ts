@@ -122,6 +122,16 @@ describe('storefront listings', () => {
     for (const key of expected) expect(filtered.map((l) => l.id)).toContain(ids[key]);
   });
 
+  it('when q= is typed in any case, including letters whose JS and PostgreSQL lower-casing differ (İ), then the listing is found', async () => {
+    const item = await createItem(t, { kind: 'platform_skin', name: 'Σοφία Cape' });
+    const listing = await createListing(t, { title: 'İstanbul Éclair', price: 9, items: [{ itemId: item.id, quantity: 1 }] });
+    for (const q of ['İstanbul', 'istanbul', 'ÉCLAIR', 'éclair', 'ΣΟΦΊΑ', 'σοφία']) {
+      const response = await t.request('GET', `/store/items?limit=100&q=${encodeURIComponent(q)}`);
+      expect(response.status).toBe(200);
+      expect(response.body.items.map((found: { id: string }) => found.id), q).toContain(listing.id);
+    }
+  });
+
   it('when the default sort is used, then featured listings lead in rank order', async () => {
     const first = await t.request('GET', '/store/items?limit=2');
     expect(first.body.items.map((l: any) => l.id)).toEqual([ids.emote, ids.skin]);

@@ -148,7 +148,8 @@ export async function findStorePage(db: Executor, query: StorePageQuery): Promis
   if (filter.kind !== undefined) add((p) => `l.kinds @> ARRAY[${p}::text]`, filter.kind);
   if (filter.deliveryType !== undefined) add((p) => `l.delivery_type = ${p}`, filter.deliveryType);
   if (filter.tag !== undefined) add((p) => `l.tags @> ARRAY[${p}::text]`, filter.tag);
-  if (filter.q !== undefined) add((p) => `l.search_text LIKE ${p}`, `%${escapeLike(filter.q.toLowerCase())}%`);
+  // Lower-cased by PostgreSQL, as search_text was: JS toLowerCase differs for some letters ('İ' → 'i̇', PG: 'i').
+  if (filter.q !== undefined) add((p) => `l.search_text LIKE lower(${p})`, `%${escapeLike(filter.q)}%`);
   if (filter.minPrice !== undefined) add((p) => `l.price >= ${p}::bigint`, filter.minPrice);
   if (filter.maxPrice !== undefined) add((p) => `l.price <= ${p}::bigint`, filter.maxPrice);
   // Written on the featured index's key (ranks are 0..1e6, so "not featured" is exactly the coalesce default):
