@@ -24,6 +24,7 @@ import { purchasesRoutes } from './modules/purchases/index.js';
 import { inventoryRoutes } from './modules/inventory/index.js';
 import { charactersRoutes } from './modules/characters/index.js';
 import { fulfillmentRoutes } from './modules/fulfillment/index.js';
+import { answerClientError } from './platform/http/client-errors.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -57,6 +58,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
     return503OnClosing: true,
     // Router-level refusals (a path parameter over maxParamLength, a malformed URL) bypass the error handler.
     frameworkErrors: (error, request, reply) => void sendProblem(reply, toProblem(error, request)),
+    clientErrorHandler: answerClientError,
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 72_000,

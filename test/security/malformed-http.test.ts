@@ -1,0 +1,50 @@
+// Requests Node's HTTP parser refuses before any route runs: they still get a problem+json answer (API.md § Errors),
+// not Fastify's bare default body, and nothing behind them runs.
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => t?.close());
+
+/** Sends raw bytes and reads until the server closes the connection. */
+function raw(request: Buffer | string): Promise<{ statusLine: string; headers: string; body: string }> {
+  const { hostname, port } = new URL(t.baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.end(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', body = ''] = text.split('\r\n\r\n');
+      const [statusLine = '', ...headerLines] = head.split('\r\n');
+      resolve({ statusLine, headers: headerLines.join('\n').toLowerCase(), body });
+    });
+  });
+}
+
+describe('requests the HTTP parser refuses', () => {
+  it('when a header value holds a control byte, then 400 validation_failed as problem+json', async () => {
+    const answer = await raw('POST /store/purchases HTTP/1.1\r\nHost: x\r\nIdempotency-Key: A\x01B\r\nContent-Length: 2\r\n\r\n{}');
+    expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(answer.headers).toContain('content-type: application/problem+json');
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 400, code: 'validation_failed', title: 'Bad Request' });
+  });
+
+  it('when the request line is not HTTP, then 400 validation_failed as problem+json', async () => {
+    const answer = await raw('HELLO THERE\r\n\r\n');
+    expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 400, code: 'validation_failed' });
+  });
+
+  it('when the headers are larger than the server accepts, then 431 headers_too_large as problem+json', async () => {
+    const answer = await raw(`GET /games HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+    expect(answer.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(answer.headers).toContain('content-type: application/problem+json');
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 431, code: 'headers_too_large' });
+  });
+});
