@@ -103,6 +103,19 @@ describe('admin item definitions', () => {
     expect(item.effect).toEqual({ gems: 1_000_000_000, lives: 3, name_change: true });
   });
 
+  it('when an item change would leave a listing selling more units per line than the item can be held, then 409 and the item is unchanged', async () => {
+    const item = await createItem(t, { kind: 'utility', consumable: true, maxStack: 10 });
+    const listing = await createListing(t, { items: [{ itemId: item.id, quantity: 5 }] });
+    for (const body of [{ maxStack: 3 }, { consumable: false }]) {
+      const response = await t.request('PATCH', `/admin/items/${item.id}`, { token: t.adminToken, body });
+      expect(response.status, response.text).toBe(409);
+      expect(response.body).toMatchObject({ code: 'conflict', listingIds: [listing.id] });
+    }
+    expect((await t.request('GET', `/admin/items/${item.id}`, { token: t.adminToken })).body).toEqual(item);
+    // A change the listing still fits is fine.
+    expect((await t.request('PATCH', `/admin/items/${item.id}`, { token: t.adminToken, body: { maxStack: 5 } })).status).toBe(200);
+  });
+
   it('when an item is patched into an invalid shape, then 400 and the item is unchanged', async () => {
     const item = await createItem(t, { kind: 'game_skin', gameId: game.id, slot: 'emote' });
     const response = await t.request('PATCH', `/admin/items/${item.id}`, { token: t.adminToken, body: { consumable: true } });

@@ -115,3 +115,12 @@ export async function listingIdsContaining(db: Executor, itemId: string): Promis
   const { rows } = await db.query<{ listing_id: string }>('SELECT listing_id FROM listing_items WHERE item_id = $1 ORDER BY listing_id', [itemId]);
   return rows.map((row) => row.listing_id);
 }
+
+/** Listings with a line of the item holding more than `maxQuantity` units. */
+export async function listingsOverLineQuantity(db: Executor, itemId: string, maxQuantity: number): Promise<string[]> {
+  const { rows } = await db.query<{ listing_id: string }>(
+    'SELECT listing_id FROM listing_items WHERE item_id = $1 AND quantity > $2 ORDER BY listing_id LIMIT 20',
+    [itemId, maxQuantity],
+  );
+  return rows.map((row) => row.listing_id);
+}

@@ -77,6 +77,19 @@ export function createItemsAdmin({ db }: Pick<CoreDeps, 'db'>, games: GamesServi
     }
   }
 
+  /**
+   * The line rules of listings.service (one per line for an item owned once, at most maxStack of a stacking
+   * inventory consumable) hold for the changed item too: otherwise its listings could never be bought again.
+   */
+  async function checkListedQuantities(tx: Tx, id: string, item: MergedItem): Promise<void> {
+    const perLine = item.deliveryType !== 'inventory' ? undefined : item.consumable ? item.maxStack : 1;
+    if (perLine === undefined) return;
+    const listingIds = await repo.listingsOverLineQuantity(tx, id, perLine);
+    if (listingIds.length) {
+      throw new DomainError('conflict', `listings sell more than ${perLine} of this item per line; change their lines first`, { listingIds });
+    }
+  }
+
   async function get(id: string): Promise<ItemDefinitionView> {
     const item = await repo.findItem(db, id);
     if (!item) throw notFound('item');
@@ -138,6 +151,7 @@ export function createItemsAdmin({ db }: Pick<CoreDeps, 'db'>, games: GamesServi
           };
           checkRules(item);
           await checkReferences(tx, item);
+          await checkListedQuantities(tx, id, item);
           await repo.updateItem(tx, id, item);
           if (patch.compatibleGameIds) await repo.replaceCompatibleGames(tx, id, item.compatibleGameIds);
           await refreshDerivedColumns(tx, await repo.listingIdsContaining(tx, id));
