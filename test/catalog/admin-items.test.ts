@@ -78,6 +78,23 @@ describe('admin item definitions', () => {
     expect(response.body.code).toBe('validation_failed');
   });
 
+  it('when attributes or effect nest very deeply, then 400 validation_failed (not a stack overflow 500) and nothing is stored', async () => {
+    const sku = unique('deep');
+    for (const [field, depth] of [['attributes', 100_000], ['attributes', 1_000], ['effect', 100_000]] as const) {
+      const deep = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+      const response = await t.request('POST', '/admin/items', {
+        token: t.adminToken,
+        body: `{"sku":"${sku}","name":"Deep","kind":"platform_skin","deliveryType":"inventory","${field}":{"a":${deep}}}`,
+      });
+      expect(response.status, response.text).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+    const item = await createItem(t, {});
+    const patched = await t.request('PATCH', `/admin/items/${item.id}`, { token: t.adminToken, body: `{"attributes":{"a":${'{"b":'.repeat(50_000)}1${'}'.repeat(50_000)}}}` });
+    expect(patched.status, patched.text).toBe(400);
+    expect((await t.request('GET', `/admin/items?limit=100`, { token: t.adminToken })).body.items.some((i: { sku: string }) => i.sku === sku)).toBe(false);
+  });
+
   it('when the game does not exist, then 404 not_found', async () => {
     const response = await post({ kind: 'game_skin', gameId: crypto.randomUUID() });
     expect(response.status).toBe(404);
