@@ -1,6 +1,6 @@
 // buildApp: the platform plugins, then each module's routes. No business logic here.
 import { randomUUID } from 'node:crypto';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { AjvCompiler, type ValidatorFactory } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -25,6 +25,7 @@ import { inventoryRoutes } from './modules/inventory/index.js';
 import { charactersRoutes } from './modules/characters/index.js';
 import { fulfillmentRoutes } from './modules/fulfillment/index.js';
 import { answerClientError } from './platform/http/client-errors.js';
+import { installJsonBodyParser } from './platform/http/json-body.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -66,6 +67,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
 
   app.decorateRequest('principal', null);
   registerProblemHandlers(app);
+  installJsonBodyParser(app as unknown as FastifyInstance);
   app.addSchema(ProblemSchema);
 
   // Hooks that never wait are written in callback style: an async hook costs a promise and a tick per request

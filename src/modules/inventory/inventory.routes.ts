@@ -20,17 +20,6 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
   app.addSchema(InventoryEntry);
   app.addSchema(UseResult);
 
-  // Use and consume take an optional body: an empty one labelled application/json (curl -H, generic HTTP
-  // clients) means "no body" here, as a missing one does, instead of Fastify's 400. Anything else goes through
-  // Fastify's own JSON parser, prototype-poisoning checks included. Only this module's scope is affected.
-  const json = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text === '') return done(null, undefined);
-    return json(request, text, done);
-  });
-
   app.get('/user/inventory', {
     onRequest: authenticate('player'),
     schema: {
