@@ -45,6 +45,16 @@ describe('voucher code upload', () => {
     const { rows } = await t.runtime.deps.db.query('SELECT 1 FROM voucher_codes WHERE item_id = ANY($1::uuid[])', [[inventoryItem, emailItem]]);
     expect(rows).toHaveLength(0);
   });
+  it('when codes are uploaded for a listed voucher, then the storefront shows the new stock at once, not after its cache expires', async () => {
+    const itemId = await createItem(t, { deliveryType: 'email' });
+    const listing = await t.request('POST', '/admin/listings', { token: t.adminToken, body: { title: 'Gift card', price: 10, items: [{ itemId, quantity: 1 }] } });
+    expect(listing.status).toBe(201);
+    const before = await t.request('GET', `/store/items/${listing.body.id}`);
+    expect(before.body.stockRemaining).toBe(0); // read now, so the page is cached
+    await upload(itemId, ['FRESH-1', 'FRESH-2', 'FRESH-3']);
+    const after = await t.request('GET', `/store/items/${listing.body.id}`);
+    expect(after.body.stockRemaining).toBe(3);
+  });
 });
 
 describe('voucher delivery by email', () => {

@@ -191,6 +191,8 @@ export function createFulfillmentService(
       const cleaned = codes.map((code) => code.trim());
       if (cleaned.some((code) => code.length === 0 || code.length > 200)) throw new DomainError('validation_failed', 'codes must be 1-200 characters after trimming');
       const added = await vouchers.addCodes(db, itemId, cleaned);
+      // A voucher listing's stock is its pool of free codes: the storefront must show the new codes now.
+      if (added > 0) await services.catalog.invalidateStorefront();
       return { added, duplicates: cleaned.length - added, available: await vouchers.countFree(db, itemId) };
     },
 
