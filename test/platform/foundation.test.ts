@@ -22,6 +22,9 @@ describe('operations endpoints', () => {
     const openapi = await t.request('GET', '/openapi.json');
     expect(openapi.body.openapi).toBe('3.1.0');
     expect(Object.keys(openapi.body.paths)).toContain('/games');
+    // API.md: the document describes all of the contract, the operations endpoints included.
+    expect(Object.keys(openapi.body.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/openapi.json']));
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
   });
 
   it('when a route does not exist, then a 404 problem+json comes back with a request id', async () => {

@@ -6,8 +6,6 @@ import { registry } from '../metrics.js';
 import { migrationsApplied } from '../../db/migrate.js';
 
 export async function operationsRoutes(app: App, { db, cache }: RouteContext): Promise<void> {
-  const hidden = { hide: true };
-
   app.get('/healthz', { schema: { tags: ['operations'], response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { tags: ['operations'] } }, async (_request, reply) => {
@@ -22,12 +20,15 @@ export async function operationsRoutes(app: App, { db, cache }: RouteContext): P
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
-  app.get('/metrics', { schema: hidden }, async (_request, reply) => {
+  // Described in the OpenAPI document like every route of the contract (API.md § Operations): a text body.
+  app.get('/metrics', {
+    schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
+  }, async (_request, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });
 
-  app.get('/openapi.json', { schema: hidden }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { tags: ['operations'], summary: 'This OpenAPI document' } }, async () => app.swagger());
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
