@@ -57,11 +57,14 @@ export async function insertEvents(db: Executor, events: readonly NewEvent[]): P
   );
 }
 
-/** Cancels the order's fulfillments that have not left yet; returns them with whether delivery had started. */
+/**
+ * Cancels the order's fulfillments that have not left yet — dead letters (failed) included, or an operator's
+ * retry would deliver what was refunded; returns them with whether delivery had started.
+ */
 export async function cancelOpen(tx: Tx, orderId: string): Promise<Array<{ id: string; deliveryType: DeliveryType; deliveryStarted: boolean }>> {
   const { rows } = await tx.query<{ id: string; deliveryType: DeliveryType; deliveryStarted: boolean }>(
     `UPDATE fulfillments SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-      WHERE id IN (SELECT id FROM fulfillments WHERE order_id = $1 AND status IN ('pending','processing') ORDER BY id FOR UPDATE)
+      WHERE id IN (SELECT id FROM fulfillments WHERE order_id = $1 AND status IN ('pending','processing','failed') ORDER BY id FOR UPDATE)
       RETURNING id, delivery_type AS "deliveryType", delivery_started_at IS NOT NULL AS "deliveryStarted"`,
     [orderId],
   );

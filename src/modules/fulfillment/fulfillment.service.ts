@@ -116,7 +116,7 @@ export function createFulfillmentService(
       return planned.map((line) => ({ orderLineId: line.orderLineId, fulfillmentId: line.fulfillmentId, deliveryType: line.item.deliveryType, status: statusOf(line) }));
     },
 
-    /** Refund: cancels every fulfillment of the order that is not delivered/shipped yet; returns their ids. */
+    /** Refund: cancels every fulfillment of the order that is not delivered/shipped yet (failed ones too); returns their ids. */
     async cancelOpenForOrderInTx(tx: Tx, orderId: string, detail: string): Promise<string[]> {
       const cancelled = await repo.cancelOpen(tx, orderId);
       await repo.insertEvents(tx, cancelled.map((f) => ({ fulfillmentId: f.id, status: 'cancelled' as const, detail })));
