@@ -141,6 +141,21 @@ describe('Shopify tracking through webhooks', () => {
     expect((await fulfillmentRow(t, fulfillmentId)).external_id).toBe(order.id);
   });
 
+  it('when a fulfillments/create with other tracking arrives after delivered, then nothing changes: status and tracking stay', async () => {
+    const { orderId, fulfillmentId } = await shippedOrder();
+    await sim.advance(orderId, 'delivered');
+    const delivered = await waitForStatus(t, fulfillmentId, 'delivered');
+    expect(delivered.tracking_number).toMatch(/^1Z/);
+    const order = sim.findOrder(orderId)!;
+    const late = await sim.sendWebhook('fulfillments/create', { id: 1, order_id: order.numericId, status: 'success', shipment_status: null, tracking_number: 'LATE-999', tracking_url: 'https://late.example/LATE-999' });
+    expect(late.status).toBe(200);
+    await waitFor(async () => (await history(fulfillmentId)).some((e) => e.detail?.includes('LATE-999')) || undefined, 'the late webhook processed');
+    const after = await fulfillmentRow(t, fulfillmentId);
+    expect(after.status).toBe('delivered');
+    expect(after.tracking_number).toBe(delivered.tracking_number);
+    expect(after.tracking_url).toBe(delivered.tracking_url);
+  });
+
   it('when Shopify cancels the order, then the fulfillment is cancelled and the gems are refunded once', async () => {
     const itemId = await createItem(t, { deliveryType: 'shopify' });
     const player = await t.player();

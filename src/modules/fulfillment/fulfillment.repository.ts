@@ -252,7 +252,7 @@ export interface TrackingUpdate {
 
 /**
  * Applies a Shopify status to every fulfillment of that Shopify order: moves forward only, keeps tracking up to
- * date even when the status stays. Returns each fulfillment with the status it has afterwards and whether it moved.
+ * date even when the status stays (while the line is open: never after delivered, cancelled or failed). Returns each fulfillment with the status it has afterwards and whether it moved.
  */
 export async function advanceByExternalId(
   tx: Tx,
@@ -267,9 +267,11 @@ export async function advanceByExternalId(
      )
      UPDATE fulfillments f
         SET status = CASE WHEN $2::text IS NOT NULL AND t.old_status = ANY($3::text[]) THEN $2 ELSE f.status END,
-            tracking_number = coalesce($4, f.tracking_number),
-            tracking_company = coalesce($5, f.tracking_company),
-            tracking_url = coalesce($6, f.tracking_url),
+            -- Tracking is refreshed while the parcel is on its way; a delivered, cancelled or failed line is
+            -- history, and a late or stray webhook must not rewrite it.
+            tracking_number = CASE WHEN t.old_status IN ('pending','processing','shipped') THEN coalesce($4, f.tracking_number) ELSE f.tracking_number END,
+            tracking_company = CASE WHEN t.old_status IN ('pending','processing','shipped') THEN coalesce($5, f.tracking_company) ELSE f.tracking_company END,
+            tracking_url = CASE WHEN t.old_status IN ('pending','processing','shipped') THEN coalesce($6, f.tracking_url) ELSE f.tracking_url END,
             updated_at = now()
        FROM target t
       WHERE f.id = t.id
