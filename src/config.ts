@@ -58,12 +58,38 @@ function str(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = str(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  if (!/^[+-]?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
+    throw new ConfigError(`${name} must be an integer ${range}, got "${raw}"`);
+  }
   return value;
+}
+
+/** A secret: unset means the documented development default; set to blanks is a mistake (an empty secret store entry). */
+function secret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  if (value !== undefined && value.trim() === '') throw new ConfigError(`${name} is set but empty: set it to the secret, or unset it to use the development default`);
+  return str(env, name);
+}
+
+/** A URL whose scheme must be one of `protocols`; the value is not echoed (it may hold a password). */
+function url(env: NodeJS.ProcessEnv, name: string, protocols: readonly string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !protocols.includes(parsed.protocol) || (parsed.hostname === '' && !parsed.searchParams.has('host'))) {
+    throw new ConfigError(`${name} must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL with a host`);
+  }
+  return raw;
 }
 
 // TRUST_PROXY: true, false, or a comma-separated list of proxy addresses/CIDRs (proxy-addr names such as
@@ -87,29 +113,40 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(env: NodeJS.ProcessEnv): string {
+  const raw = str(env, 'LOG_LEVEL')?.toLowerCase() ?? 'info';
+  if (!LOG_LEVELS.includes(raw)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
-  const databaseUrl = str(env, 'DATABASE_URL');
-  const jwtSecret = str(env, 'JWT_SECRET');
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const jwtSecret = secret(env, 'JWT_SECRET');
   const workersRaw = (str(env, 'WORKERS') ?? 'true').toLowerCase();
+  if (!['true', '1', 'yes', 'on', 'false', '0', 'no', 'off', 'only'].includes(workersRaw)) {
+    throw new ConfigError(`WORKERS must be true, false or only, got "${workersRaw}"`);
+  }
   const workers = workersRaw === 'only' ? 'only' : bool({ WORKERS: workersRaw }, 'WORKERS', true) ? 'true' : 'false';
-  const port = int(env, 'PORT', 3000);
+  const port = int(env, 'PORT', 3000, 0, 65_535);
   const config: Config = {
     port,
     host: str(env, 'HOST') ?? '0.0.0.0',
     databaseUrl,
-    databaseReplicaUrl: str(env, 'DATABASE_REPLICA_URL'),
+    databaseReplicaUrl: url(env, 'DATABASE_REPLICA_URL', ['postgres:', 'postgresql:']),
     pgliteDataDir: str(env, 'PGLITE_DATA_DIR'),
-    redisUrl: str(env, 'REDIS_URL'),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisKeyPrefix: str(env, 'REDIS_KEY_PREFIX') ?? 'bb',
     jwtSecret: jwtSecret ?? DEV_JWT_SECRET,
     jwtSecretIsDefault: jwtSecret === undefined,
-    smtpUrl: str(env, 'SMTP_URL'),
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: str(env, 'MAIL_FROM') ?? 'BattleBucks Store <store@battlebucks.local>',
-    shopifyAdminUrl: str(env, 'SHOPIFY_ADMIN_URL')?.replace(/\/+$/, ''),
+    shopifyAdminUrl: url(env, 'SHOPIFY_ADMIN_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     shopifyAccessToken: str(env, 'SHOPIFY_ACCESS_TOKEN') ?? 'shpat_simulator',
-    shopifyWebhookSecret: str(env, 'SHOPIFY_WEBHOOK_SECRET') ?? DEV_SHOPIFY_WEBHOOK_SECRET,
+    shopifyWebhookSecret: secret(env, 'SHOPIFY_WEBHOOK_SECRET') ?? DEV_SHOPIFY_WEBHOOK_SECRET,
     shopifyWebhookSecretPrevious: str(env, 'SHOPIFY_WEBHOOK_SECRET_PREVIOUS'),
-    paymentsWebhookSecret: str(env, 'PAYMENTS_WEBHOOK_SECRET') ?? DEV_PAYMENTS_SECRET,
+    paymentsWebhookSecret: secret(env, 'PAYMENTS_WEBHOOK_SECRET') ?? DEV_PAYMENTS_SECRET,
     jobRetryBaseMs: int(env, 'JOB_RETRY_BASE_MS', 5000, 1),
     jobMaxAttempts: int(env, 'JOB_MAX_ATTEMPTS', 10, 1),
     workers,
@@ -127,7 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       keyPrefix: str(env, 'RATE_LIMIT_KEY_PREFIX') ?? `${str(env, 'REDIS_KEY_PREFIX') ?? 'bb'}:rl:`,
     },
     trustProxy: trustProxy(env),
-    logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    logLevel: logLevel(env),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20, 1),

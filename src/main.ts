@@ -1,8 +1,21 @@
 // Process entry: WORKERS=true → API + workers (default), false → API only, only → workers only (npm run worker).
-import { loadConfig } from './config.js';
+// A configuration mistake (a malformed variable, or a DATABASE_URL the service cannot use) ends the process at once
+// with exit code 1 and one line on stderr naming the variable: never a stack trace, never a half-started service.
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, createRuntime } from './runtime.js';
 
-const config = loadConfig();
+function refuseToStart(error: ConfigError): never {
+  process.stderr.write(`battlebucks-store: cannot start: ${error.message}\n`);
+  process.exit(1);
+}
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) refuseToStart(error);
+  throw error;
+}
 const logger = createLogger(config);
 
 async function main(): Promise<void> {
@@ -38,6 +51,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof ConfigError) refuseToStart(error);
   logger.fatal({ err: error }, 'failed to start');
   process.exit(1);
 });

@@ -2,7 +2,7 @@
 // main.ts, the worker role, tests and the benchmark all start the service through here.
 import { pino, type Logger } from 'pino';
 import type { Redis } from 'ioredis';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import type { CoreDeps } from './context.js';
 import { openDatabase, type Database } from './platform/db.js';
 import { migrate } from './db/migrate.js';
@@ -22,6 +22,17 @@ export interface Runtime {
   app: App;
   startWorkers(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The URL without its password, for messages. */
+function redactUrl(raw: string): string {
+  try {
+    const parsed = new URL(raw);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
 }
 
 export function createLogger(config: Config): Logger {
@@ -46,6 +57,16 @@ export async function createRuntime(config: Config, options: { logger?: Logger; 
     poolSize: config.dbPoolSize,
     logger,
   }));
+  if (!options.db && config.databaseUrl) {
+    // Before anything else: a DATABASE_URL naming a database that does not exist, a wrong host or a refused login
+    // stops the start with one line naming the variable (main.ts), not a driver error from deep in the migrations.
+    try {
+      await db.ping();
+    } catch (error) {
+      await db.close().catch(() => undefined);
+      throw new ConfigError(`DATABASE_URL: cannot use the database at ${redactUrl(config.databaseUrl)}: ${(error as Error).message}`);
+    }
+  }
   const applied = await migrate(db);
   if (applied.length) logger.info({ applied, engine: db.engine }, 'migrations applied');
 

@@ -8,6 +8,7 @@
 //   retried by pg-boss with its own exponential backoff (`retryDelay` in whole seconds from JOB_RETRY_BASE_MS),
 //   and after the last retry lands in the `dead-letter` queue.
 import PgBoss from 'pg-boss';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database, Executor } from './db.js';
 import { metrics } from './metrics.js';
@@ -20,6 +21,8 @@ export const QUEUES = {
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const DEAD_LETTER_QUEUE = 'dead-letter';
+// Arbitrary but fixed (beside migrate.ts's 4_242_001): the key instances lock on while installing the queue.
+const JOBS_SETUP_LOCK_KEY = 4_242_002;
 
 export interface JobsOptions {
   retryBaseMs: number;
@@ -70,12 +73,36 @@ export class Jobs {
 
   async start(): Promise<void> {
     if (this.started) return;
-    await this.boss.start();
-    await this.boss.createQueue(DEAD_LETTER_QUEUE, { name: DEAD_LETTER_QUEUE, retentionDays: 30 });
-    for (const name of Object.values(QUEUES)) {
-      await this.boss.createQueue(name, { name, deadLetter: DEAD_LETTER_QUEUE });
-    }
+    await this.whileProvisioningAlone(async () => {
+      await this.boss.start();
+      await this.boss.createQueue(DEAD_LETTER_QUEUE, { name: DEAD_LETTER_QUEUE, retentionDays: 30 });
+      for (const name of Object.values(QUEUES)) {
+        await this.boss.createQueue(name, { name, deadLetter: DEAD_LETTER_QUEUE });
+      }
+    });
     this.started = true;
+  }
+
+  /**
+   * pg-boss's own start-up is not safe for instances starting together on a fresh database: its schema creation
+   * races (`duplicate key … pg_namespace_nspname_index`) and two `create_queue` calls for different queues
+   * deadlock (each inserts its queue row, then adds a foreign key from its partition to the queue table). Either
+   * killed all but one instance of a deploy at start. Instances therefore install the queue one at a time, under
+   * a session advisory lock held on a connection of its own (outside the pool, which may have one connection).
+   * The lock dies with the connection if the process does. PGlite is one process: nothing to serialize.
+   */
+  private async whileProvisioningAlone(work: () => Promise<void>): Promise<void> {
+    const connectionString = (this.db.pool as unknown as { options?: { connectionString?: string } }).options?.connectionString;
+    if (this.db.engine !== 'postgres' || !connectionString) return work();
+    const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000, statement_timeout: 120_000, application_name: 'battlebucks-jobs-setup' });
+    client.on('error', (error) => this.options.logger.warn({ err: error }, 'job queue setup connection error'));
+    await client.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [JOBS_SETUP_LOCK_KEY]);
+      await work();
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 
   /** Enqueues through `executor`: pass the transaction that writes the data the job acts on. */
