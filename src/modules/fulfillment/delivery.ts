@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../../platform/db.js';
 import { QUEUES, type JobInfo, type Jobs } from '../../platform/jobs.js';
 import * as repo from './fulfillment.repository.js';
+import { statusesBefore } from './fulfillment.status.js';
 import type { DeliveryHandlers } from './handlers/registry.js';
 import { DeliveryError } from './handlers/types.js';
 
@@ -39,6 +40,11 @@ export function createDelivery(deps: { db: Database; jobs: Jobs; logger: Logger;
       await db.withTx(async (tx) => {
         const moved = await repo.markDelivered(tx, [leased.id, ...(outcome.alsoCompletes ?? [])], outcome.status, outcome.externalId ?? null);
         await repo.insertEvents(tx, moved.map((id) => ({ fulfillmentId: id, status: outcome.status, detail: outcome.detail })));
+        if (outcome.observed && outcome.externalId && moved.length > 0) {
+          const { to, tracking, detail } = outcome.observed;
+          const advanced = await repo.advanceByExternalId(tx, outcome.externalId, to, statusesBefore(to), tracking);
+          await repo.insertEvents(tx, advanced.filter((row) => row.moved).map((row) => ({ fulfillmentId: row.id, status: row.status, detail })));
+        }
       });
     } catch (error) {
       const retryable = !(error instanceof DeliveryError) || error.options.retryable;

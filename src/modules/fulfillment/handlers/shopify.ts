@@ -8,6 +8,7 @@ import * as repo from '../fulfillment.repository.js';
 import type { ShippingAddress } from '../fulfillment.types.js';
 import { toShopifyAddress } from '../shopify/address.js';
 import { orderTag, type ShopifyClient } from '../shopify/client.js';
+import { interpretOrder } from '../shopify/sync.js';
 import { DeliveryError, type DeliveryHandler } from './types.js';
 
 export function createShopifyHandler({ db, shopify }: { db: Database; shopify: () => ShopifyClient }): DeliveryHandler {
@@ -33,7 +34,10 @@ export function createShopifyHandler({ db, shopify }: { db: Database; shopify: (
       const tag = orderTag(order.orderId);
       const existing = await shopify().findOrderByTag(tag);
       if (existing) {
-        return { status: 'processing', externalId: existing.id, detail: `Shopify order ${existing.name} found by tag ${tag}`, alsoCompletes: waiting };
+        // Its webhooks may have come (and run out of retries) before we knew the order: take its state from here.
+        const now = interpretOrder(existing, order.orderId);
+        const observed = now.to === 'shipped' || now.to === 'delivered' ? { to: now.to, tracking: now.tracking, detail: `shopify ${now.detail.replace(/^reconciliation/, 'found by tag')}` } : undefined;
+        return { status: 'processing', externalId: existing.id, detail: `Shopify order ${existing.name} found by tag ${tag}`, alsoCompletes: waiting, ...(observed ? { observed } : {}) };
       }
 
       if (!order.shippingAddress) throw new DeliveryError('the order has no shipping address', { retryable: false });

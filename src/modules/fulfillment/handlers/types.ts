@@ -35,6 +35,11 @@ export interface DeliveryOutcome {
   detail: string;
   /** Sibling fulfillments of the same order that this delivery also completed (one Shopify order per order). */
   alsoCompletes?: string[];
+  /**
+   * What the outside system already did with it, applied right after (forward only, same transaction): an
+   * adopted Shopify order may be fulfilled or delivered already, its webhooks spent while we did not know it.
+   */
+  observed?: { to: 'shipped' | 'delivered'; tracking: { number?: string | null; company?: string | null; url?: string | null }; detail: string };
 }
 
 export interface DeliveryHandler {
