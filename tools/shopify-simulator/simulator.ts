@@ -43,6 +43,8 @@ export interface Faults {
   dropOrderCreateResponse?: number;
   /** The next N orderCreate calls answer with this userError. */
   userErrors?: { count: number; message: string; field?: string[] };
+  /** The next N API requests wait this long before they are handled (a Shopify that times out). */
+  slow?: { count: number; delayMs: number };
 }
 
 export interface WebhookDelivery {
@@ -79,7 +81,8 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
   const orders: SimOrder[] = [];
   const requests: Array<{ operation: string; status: number }> = [];
   const webhooks: WebhookDelivery[] = [];
-  const faults: Required<{ unavailable: number; throttled: { count: number; retryAfterSeconds: number }; dropOrderCreateResponse: number; userErrors: { count: number; message: string; field?: string[] } }> = {
+  const faults: Required<{ unavailable: number; throttled: { count: number; retryAfterSeconds: number }; dropOrderCreateResponse: number; userErrors: { count: number; message: string; field?: string[] }; slow: { count: number; delayMs: number } }> = {
+    slow: { count: 0, delayMs: 0 },
     unavailable: 0,
     throttled: { count: 0, retryAfterSeconds: 1 },
     dropOrderCreateResponse: 0,
@@ -252,6 +255,14 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
     if (req.headers['x-shopify-access-token'] !== options.accessToken) {
       return answer(401, { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' });
     }
+    if (faults.slow.count > 0) {
+      faults.slow.count--;
+      await new Promise((resolve) => setTimeout(resolve, faults.slow.delayMs));
+      if (res.destroyed || req.socket.destroyed) {
+        requests.push({ operation, status: 0 }); // the caller gave up (timed out) before we answered
+        return;
+      }
+    }
     if (faults.unavailable > 0) {
       faults.unavailable--;
       return answer(503, { errors: 'Service Unavailable' });
@@ -303,10 +314,13 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
     return answer(200, { errors: [{ message: 'this simulator supports orderCreate and orders(query:) only' }] });
   }
 
-  // Control API for people poking at the demo: GET /_sim/orders, POST /_sim/orders/:id/advance { step },
-  // POST /_sim/faults { …Faults }.
+  // Control API for people poking at the demo and black-box tests: GET /_sim/orders, GET /_sim/requests,
+  // GET /_sim/webhooks, POST /_sim/orders/:id/advance { step }, POST /_sim/webhooks/:index/redeliver (byte for
+  // byte, same ids), POST /_sim/faults { …Faults }.
   async function control(req: IncomingMessage, res: ServerResponse, path: string) {
     if (req.method === 'GET' && path === '/_sim/orders') return json(res, 200, { orders });
+    if (req.method === 'GET' && path === '/_sim/requests') return json(res, 200, { requests });
+    if (req.method === 'GET' && path === '/_sim/webhooks') return json(res, 200, { webhooks: webhooks.map(({ topic, webhookId, eventId, status }) => ({ topic, webhookId, eventId, status })) });
     const raw = await readBody(req);
     let body: any = {};
     try {
@@ -323,6 +337,13 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
         return json(res, 404, { error: (error as Error).message });
       }
     }
+    const redeliverMatch = /^\/_sim\/webhooks\/(\d+)\/redeliver$/.exec(path);
+    if (req.method === 'POST' && redeliverMatch) {
+      const recorded = webhooks[Number(redeliverMatch[1])];
+      if (!recorded) return json(res, 404, { error: 'no such webhook' });
+      const again = await post({ ...recorded, status: null });
+      return json(res, 200, { topic: again.topic, webhookId: again.webhookId, eventId: again.eventId, status: again.status });
+    }
     if (req.method === 'POST' && path === '/_sim/faults') {
       injectFaults(body);
       return json(res, 200, { faults });
@@ -335,6 +356,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
     if (next.throttled) faults.throttled = { ...next.throttled };
     if (next.dropOrderCreateResponse !== undefined) faults.dropOrderCreateResponse = next.dropOrderCreateResponse;
     if (next.userErrors) faults.userErrors = { ...next.userErrors };
+    if (next.slow) faults.slow = { ...next.slow };
   }
 
   const server = createServer((req, res) => {
