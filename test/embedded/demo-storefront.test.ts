@@ -103,3 +103,146 @@ describe('embedded start with the demo catalog', () => {
     expect(report.ok).toBe(true);
   });
 });
+
+// API.md, method by method (the contract lives outside this repository; keep this list in step with it).
+// `:param` there is `{param}` in OpenAPI.
+const CONTRACT = {
+  public: ['GET /games', 'GET /store/items', 'GET /store/items/{id}'],
+  player: [
+    'POST /store/purchases', 'GET /user/purchases', 'GET /user/purchases/{id}', 'GET /user/wallet', 'GET /user/wallet/transactions',
+    'GET /user/inventory', 'POST /user/inventory/{id}/use', 'GET /user/characters', 'POST /user/characters', 'GET /user/characters/{id}',
+    'PATCH /user/characters/{id}', 'DELETE /user/characters/{id}', 'PUT /user/characters/{id}/equipment/{slot}',
+    'DELETE /user/characters/{id}/equipment/{slot}',
+  ],
+  service: ['POST /service/grants', 'POST /service/users/{userId}/inventory/{id}/consume', 'POST /service/loadouts'],
+  admin: [
+    ...['games', 'items', 'listings'].flatMap((r) => [`GET /admin/${r}`, `POST /admin/${r}`, `GET /admin/${r}/{id}`, `PATCH /admin/${r}/{id}`, `DELETE /admin/${r}/{id}`]),
+    'POST /admin/items/{id}/vouchers', 'GET /admin/orders', 'GET /admin/fulfillments', 'POST /admin/fulfillments/{id}/retry',
+    'POST /admin/orders/{id}/refund', 'POST /admin/users/{userId}/wallet/adjustments',
+  ],
+  webhooks: ['POST /webhooks/shopify', 'POST /webhooks/payments'],
+  operations: ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json'],
+};
+// "Every POST that changes money, stock or inventory requires Idempotency-Key"; missing key → 400.
+const IDEMPOTENT = [
+  'POST /store/purchases', 'POST /user/inventory/{id}/use', 'POST /service/grants', 'POST /service/users/{userId}/inventory/{id}/consume',
+  'POST /admin/users/{userId}/wallet/adjustments', 'POST /admin/orders/{id}/refund',
+];
+// Operations that take a JSON body (the rest take none).
+const WITH_BODY = [
+  'POST /store/purchases', 'POST /user/inventory/{id}/use', 'POST /user/characters', 'PATCH /user/characters/{id}',
+  'PUT /user/characters/{id}/equipment/{slot}', 'POST /service/grants', 'POST /service/users/{userId}/inventory/{id}/consume',
+  'POST /service/loadouts', 'POST /admin/games', 'PATCH /admin/games/{id}', 'POST /admin/items', 'PATCH /admin/items/{id}',
+  'POST /admin/listings', 'PATCH /admin/listings/{id}', 'POST /admin/items/{id}/vouchers', 'POST /admin/users/{userId}/wallet/adjustments',
+  'POST /webhooks/payments',
+];
+
+describe('the OpenAPI document (API.md: it describes all of the contract)', () => {
+  let doc: any;
+  const operation = (route: string) => {
+    const [method, path] = route.split(' ') as [string, string];
+    return doc.paths?.[path]?.[method.toLowerCase()];
+  };
+  beforeAll(async () => {
+    doc = (await get('/openapi.json')).body;
+  });
+
+  it('when every method and path of API.md is looked up, then none is missing', () => {
+    const missing = Object.values(CONTRACT).flat().filter((route) => operation(route) === undefined);
+    expect(missing).toEqual([]);
+  });
+
+  it('then every operation has a summary, a 2xx response with a schema, and every body-taking one its request body', () => {
+    // The operations endpoints (text, HTML, the document itself) are only required to be present.
+    const { operations: _operations, ...business } = CONTRACT;
+    const routes = Object.values(business).flat();
+    expect(routes.filter((route) => !operation(route)?.summary)).toEqual([]);
+    const without2xx = routes.filter((route) => {
+      const responses = Object.entries(operation(route)?.responses ?? {}).filter(([status]) => status.startsWith('2'));
+      return !responses.some(([status, response]: [string, any]) => status === '204' || response.content !== undefined);
+    });
+    expect(without2xx).toEqual([]);
+    expect(WITH_BODY.filter((route) => !operation(route)?.requestBody?.content?.['application/json']?.schema)).toEqual([]);
+  });
+
+  it('then the bearer scheme guards the player, service and admin routes, and the public ones need no token', () => {
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const requiresBearer = (route: string) => {
+      const security = operation(route)?.security ?? doc.security ?? [];
+      return security.some((requirement: object) => 'bearer' in requirement);
+    };
+    const guarded = [...CONTRACT.player, ...CONTRACT.service, ...CONTRACT.admin];
+    expect(guarded.filter((route) => !requiresBearer(route))).toEqual([]);
+    expect(CONTRACT.public.filter(requiresBearer)).toEqual([]);
+    expect(CONTRACT.webhooks.filter(requiresBearer)).toEqual([]);
+    // Guarded routes document 401 and 403, and every route with input documents 400, as problem details.
+    const problem = (route: string, status: string) => operation(route)?.responses?.[status]?.content?.['application/json']?.schema;
+    expect(guarded.filter((route) => !problem(route, '401') || !problem(route, '403'))).toEqual([]);
+    const takesInput = (route: string) => (operation(route)?.parameters ?? []).length > 0 || operation(route)?.requestBody !== undefined;
+    expect([...guarded, ...CONTRACT.public].filter((route) => takesInput(route) && !problem(route, '400'))).toEqual([]);
+  });
+
+  it('then Idempotency-Key is a required header wherever API.md requires it, with 409 and 422 documented', () => {
+    const header = (route: string) => (operation(route)?.parameters ?? []).find((p: any) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key');
+    expect(IDEMPOTENT.filter((route) => header(route)?.required !== true)).toEqual([]);
+    expect(IDEMPOTENT.filter((route) => !operation(route)?.responses?.['409'] || !operation(route)?.responses?.['422'])).toEqual([]);
+  });
+
+  it('when the key is left out, then the answer is still 400 validation_failed and nothing is bought', async () => {
+    const userId = randomUUID();
+    const token = await signToken(runtime.config.jwtSecret, { sub: userId, role: 'player' }, '1h');
+    const { body: page } = await get('/store/items?q=dragon');
+    const response = await runtime.app.inject({
+      method: 'POST', url: '/store/purchases', payload: { listingId: page.items[0].id },
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'validation_failed' });
+    const orders = await runtime.app.inject({ method: 'GET', url: '/user/purchases', headers: { authorization: `Bearer ${token}` } });
+    expect(orders.json().items).toEqual([]);
+  });
+});
+
+describe('embedded mode under concurrency (PGlite is one connection: everything queues on it)', () => {
+  it('when 40 purchases, 25 replays of one key, admin writes and a new player\'s first requests arrive at once, then no 5xx, one order per key and a sound ledger', async () => {
+    const userId = randomUUID();
+    const [player, service, admin] = await Promise.all([
+      signToken(runtime.config.jwtSecret, { sub: userId, role: 'player' }, '1h'),
+      signToken(runtime.config.jwtSecret, { sub: randomUUID(), role: 'service' }, '1h'),
+      signToken(runtime.config.jwtSecret, { sub: randomUUID(), role: 'admin' }, '1h'),
+    ]);
+    const call = async (method: 'GET' | 'POST' | 'PATCH', url: string, token: string, payload?: object, key?: string) => {
+      const response = await runtime.app.inject({ method, url, payload, headers: { authorization: `Bearer ${token}`, ...(key ? { 'idempotency-key': key } : {}) } });
+      return { status: response.statusCode, body: response.json(), replayed: response.headers['idempotent-replayed'] };
+    };
+    const life = (await get('/store/items?limit=100')).body.items.find((l: any) => l.title === 'Extra Life');
+    expect(life).toMatchObject({ perUserLimit: null, stockRemaining: null });
+
+    // The player's first requests, all at once: one user, one wallet.
+    const first = await Promise.all(Array.from({ length: 10 }, (_, i) => call('GET', i % 2 ? '/user/wallet' : '/user/inventory', player)));
+    expect(first.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect((await call('POST', '/service/grants', service, { userId, gems: 10_000, reason: 'embedded stress' }, `stress-${userId}`)).status).toBe(201);
+
+    const [buys, sameKey, creates, patches] = await Promise.all([
+      Promise.all(Array.from({ length: 40 }, (_, i) => call('POST', '/store/purchases', player, { listingId: life.id }, `buy-${i}-${userId}`))),
+      Promise.all(Array.from({ length: 25 }, () => call('POST', '/store/purchases', player, { listingId: life.id, quantity: 2 }, `same-${userId}`))),
+      Promise.all(Array.from({ length: 10 }, (_, i) => call('POST', '/admin/games', admin, { slug: `stress-${i}-${userId.slice(0, 8)}`, name: `Stress ${i}`, slots: ['hat'] }))),
+      Promise.all(Array.from({ length: 10 }, (_, i) => call('PATCH', `/admin/listings/${life.id}`, admin, { tags: ['utility', `stress-${i % 2}`] }))),
+    ]);
+    expect(buys.map((r) => r.status)).toEqual(Array(40).fill(201));
+    // One key: one order; the others are its replay or, while it runs, 409 idempotency_in_progress.
+    const created = sameKey.filter((r) => r.status === 201);
+    expect(sameKey.every((r) => r.status === 201 || (r.status === 409 && r.body.code === 'idempotency_in_progress'))).toBe(true);
+    expect(new Set(created.map((r) => r.body.id)).size).toBe(1);
+    expect(created.filter((r) => r.replayed !== 'true')).toHaveLength(1);
+    expect(creates.map((r) => r.status)).toEqual(Array(10).fill(201));
+    expect(patches.map((r) => r.status)).toEqual(Array(10).fill(200));
+
+    const bought = 40 + 2;
+    expect((await call('GET', '/user/wallet', player)).body.balance).toBe(10_000 - bought * life.price);
+    const lives = (await call('GET', '/user/inventory', player)).body.items.filter((i: any) => i.name === 'Extra Life');
+    expect(lives.reduce((sum: number, i: any) => sum + i.quantity, 0)).toBe(bought);
+    const report = await verifyLedger(runtime.deps.db);
+    expect(report.violations).toEqual([]);
+  }, 60_000);
+});

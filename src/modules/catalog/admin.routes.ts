@@ -25,13 +25,13 @@ export async function catalogAdminRoutes(app: App, { services, authenticate }: R
   app.get('/admin/items', { ...admin, schema: { tags: ['admin'], summary: 'Item definitions, newest first', querystring: ListItemsQuery, response: { 200: pageOf(ItemDefinitionSchema), ...errors } } },
     async (request) => items.list(request.query));
 
-  app.get('/admin/items/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, response: { 200: item, ...errors } } },
+  app.get('/admin/items/:id', { ...admin, schema: { tags: ['admin'], summary: 'One item definition', params: IdParams, response: { 200: item, ...errors } } },
     async (request) => items.get(request.params.id));
 
   app.post('/admin/items', { ...admin, schema: { tags: ['admin'], summary: 'Create an item definition', body: CreateItemBody, response: { 201: item, ...errors } } },
     async (request, reply) => reply.status(201).send(await items.create(request.body)));
 
-  app.patch('/admin/items/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, body: UpdateItemBody, response: { 200: item, ...errors } } },
+  app.patch('/admin/items/:id', { ...admin, schema: { tags: ['admin'], summary: 'Change an item definition (only the fields sent)', params: IdParams, body: UpdateItemBody, response: { 200: item, ...errors } } },
     async (request) => items.update(request.params.id, request.body));
 
   app.delete('/admin/items/:id', {
@@ -45,13 +45,13 @@ export async function catalogAdminRoutes(app: App, { services, authenticate }: R
   app.get('/admin/listings', { ...admin, schema: { tags: ['admin'], summary: 'Listings, newest first', querystring: ListListingsQuery, response: { 200: pageOf(AdminListingSchema), ...errors } } },
     async (request) => listings.list(request.query));
 
-  app.get('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, response: { 200: listing, ...errors } } },
+  app.get('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], summary: 'One listing with its bundle lines', params: IdParams, response: { 200: listing, ...errors } } },
     async (request) => listings.get(request.params.id));
 
   app.post('/admin/listings', { ...admin, schema: { tags: ['admin'], summary: 'Create a listing (one line) or a bundle (several lines)', body: CreateListingBody, response: { 201: listing, ...errors } } },
     async (request, reply) => reply.status(201).send(await listings.create(request.body)));
 
-  app.patch('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, body: UpdateListingBody, response: { 200: listing, ...errors } } },
+  app.patch('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], summary: 'Change a listing (only the fields sent)', params: IdParams, body: UpdateListingBody, response: { 200: listing, ...errors } } },
     async (request) => listings.update(request.params.id, request.body));
 
   app.delete('/admin/listings/:id', {

@@ -12,7 +12,7 @@ export async function gamesRoutes(app: App, { services, authenticate }: RouteCon
   const GamePage = Page(Type.Ref(Game));
 
   app.get('/games', {
-    schema: { tags: ['storefront'], summary: 'Games with their equipment slots', querystring: ListQuery, response: { 200: GamePage, ...errorResponses(400) } },
+    schema: { tags: ['storefront'], summary: 'Games with their equipment slots', security: [], querystring: ListQuery, response: { 200: GamePage, ...errorResponses(400) } },
   }, async (request, reply) => {
     reply.header('cache-control', 'public, max-age=30');
     return games.page(request.query);
@@ -22,19 +22,19 @@ export async function gamesRoutes(app: App, { services, authenticate }: RouteCon
   const admin = { onRequest: authenticate('admin') };
   const adminErrors = errorResponses(400, 401, 403, 404, 409);
 
-  app.get('/admin/games', { ...admin, schema: { tags: ['admin'], querystring: ListQuery, response: { 200: GamePage, ...adminErrors } } },
+  app.get('/admin/games', { ...admin, schema: { tags: ['admin'], summary: 'Games, for operators', querystring: ListQuery, response: { 200: GamePage, ...adminErrors } } },
     async (request) => games.page(request.query));
 
-  app.get('/admin/games/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, response: { 200: Type.Ref(Game), ...adminErrors } } },
+  app.get('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'One game', params: IdParams, response: { 200: Type.Ref(Game), ...adminErrors } } },
     async (request) => games.get(request.params.id));
 
-  app.post('/admin/games', { ...admin, schema: { tags: ['admin'], body: CreateGameBody, response: { 201: Type.Ref(Game), ...adminErrors } } },
+  app.post('/admin/games', { ...admin, schema: { tags: ['admin'], summary: 'Create a game with its equipment slots (slug unique)', body: CreateGameBody, response: { 201: Type.Ref(Game), ...adminErrors } } },
     async (request, reply) => reply.status(201).send(await games.create(request.body)));
 
-  app.patch('/admin/games/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, body: UpdateGameBody, response: { 200: Type.Ref(Game), ...adminErrors } } },
+  app.patch('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'Rename a game or change its slots', params: IdParams, body: UpdateGameBody, response: { 200: Type.Ref(Game), ...adminErrors } } },
     async (request) => games.update(request.params.id, request.body));
 
-  app.delete('/admin/games/:id', { ...admin, schema: { tags: ['admin'], params: IdParams, response: { 204: Type.Null(), ...adminErrors } } },
+  app.delete('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'Delete a game nothing refers to (409 otherwise)', params: IdParams, response: { 204: Type.Null(), ...adminErrors } } },
     async (request, reply) => {
       await games.remove(request.params.id);
       return reply.status(204).send(null);

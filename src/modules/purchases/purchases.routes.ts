@@ -8,6 +8,9 @@ import { principalOf } from '../../platform/http/auth-hooks.js';
 import { idempotencyKeyOf, replyIdempotent } from '../../platform/http/idempotent-reply.js';
 import { AdminOrder, AdminOrdersQuery, Order, OrdersQuery, Purchase, PurchaseBody, RefundBody, RefundedOrder, ShippingAddressSchema } from './purchases.schemas.js';
 
+// API.md: this route requires the key (missing → 400), so the document says so; the handler checks it too.
+const RequiredIdempotencyKey = Type.Required(IdempotencyHeaders);
+
 export async function purchasesRoutes(app: App, { services, authenticate, db }: RouteContext): Promise<void> {
   const { purchases, inventory } = services;
   for (const schema of [ShippingAddressSchema, Purchase, Order, AdminOrder, RefundedOrder]) app.addSchema(schema);
@@ -20,7 +23,7 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
     schema: {
       tags: ['purchases'],
       summary: 'Buy a listing with gems, in one transaction (Idempotency-Key required)',
-      headers: IdempotencyHeaders,
+      headers: RequiredIdempotencyKey,
       body: PurchaseBody,
       response: { 201: Type.Ref(Purchase), ...errorResponses(400, 401, 403, 404, 409, 422) },
     },
@@ -74,7 +77,7 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
     schema: {
       tags: ['admin', 'purchases'],
       summary: 'Refund an order: gems back, items revoked, undelivered fulfillment cancelled, stock restored',
-      headers: IdempotencyHeaders,
+      headers: RequiredIdempotencyKey,
       params: IdParams,
       body: RefundBody,
       response: { 200: Type.Ref(RefundedOrder), ...errorResponses(400, 401, 403, 404, 409, 422) },
