@@ -24,6 +24,11 @@ export async function migrate(db: Database): Promise<string[]> {
   const client = await db.pool.connect();
   const applied: string[] = [];
   try {
+    // Another instance may be migrating: wait for it longer than the pool's 10 s lock_timeout allows (a slow
+    // migration on a loaded machine made the other instances of a deploy exit), and let a migration itself run
+    // past the 15 s statement_timeout meant for requests. Both are reset before the client returns to the pool.
+    await client.query("SET lock_timeout = '300s'");
+    await client.query("SET statement_timeout = '600s'");
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       name text PRIMARY KEY,
@@ -45,6 +50,8 @@ export async function migrate(db: Database): Promise<string[]> {
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await client.query('RESET lock_timeout').catch(() => undefined);
+    await client.query('RESET statement_timeout').catch(() => undefined);
     client.release();
   }
   return applied;

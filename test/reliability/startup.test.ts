@@ -76,6 +76,25 @@ describe('several instances starting at once on an empty database', () => {
     }
     for (const instance of instances) expect(await instance.kill('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 180_000);
+
+  it('when another instance holds the migration lock for longer than the 10 s lock_timeout, then a starting instance waits for it and becomes ready', async () => {
+    const url = await emptyDatabase();
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock(4242001)');
+      const instance = serviceProcess({ name: 'waiting', role: 'api', port: await freePort(), build, readyTimeoutMs: 90_000, env: { DATABASE_URL: url, JWT_SECRET, SEED_DEMO: 'false' } });
+      const started = instance.start();
+      await new Promise((resolve) => setTimeout(resolve, 12_000));
+      expect(instance.running).toBe(true);
+      await holder.query('SELECT pg_advisory_unlock(4242001)');
+      await started;
+      expect((await fetch(`${instance.baseUrl}/readyz`)).status).toBe(200);
+      expect(await instance.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    } finally {
+      await holder.end();
+    }
+  }, 120_000);
 });
 
 /** Runs the built service with `env` and resolves with its exit code and output (or null if it was still up). */
