@@ -10,5 +10,10 @@ if (!ROLES.includes(role)) {
   process.exit(2);
 }
 const sub = process.argv[3] ?? randomUUID();
+// The service answers 401 to a `sub` that is not a UUID: say so here instead of printing a token that never works.
+if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(sub)) {
+  console.error(`the user id must be a UUID (got "${sub}"); leave it out for a new random one`);
+  process.exit(2);
+}
 const token = await signToken(process.env.JWT_SECRET ?? DEV_JWT_SECRET, { sub, role, email: `${sub.slice(0, 8)}@example.com`, name: `dev ${role}` }, '12h');
 console.log(token);
