@@ -94,9 +94,10 @@ export function interpretOrder(order: ShopifyOrderSummary, orderId: string): Sho
 
 export function createShopifySync({ db, jobs, logger, shopify }: { db: Database; jobs: Jobs; logger: Logger; shopify: ShopifyClient }) {
   /**
-   * Applies an update to the fulfillments of one Shopify order. `recordUnchanged`: webhooks always land in the
-   * history (late and repeated ones too, marked as such); reconciliation only writes what changed.
-   * Returns false when no fulfillment of ours matches.
+   * Applies an update to the fulfillments of one Shopify order. The history holds changes only (API.md: every
+   * change is an event): a late or repeated status webhook moves nothing and adds nothing (the webhook itself stays
+   * in webhook_events for operators). `recordUnchanged`: a webhook that carries no status (`to` null, e.g. tracking
+   * news) is still recorded; reconciliation only writes what changed. Returns false when no fulfillment matches.
    */
   async function applyUpdate(tx: Tx, update: ShopifyUpdate, refund: RefundHook, recordUnchanged: boolean): Promise<boolean> {
     if (update.orderId) await repo.adoptExternalId(tx, update.orderId, update.externalId);
@@ -105,12 +106,8 @@ export function createShopifySync({ db, jobs, logger, shopify }: { db: Database;
     const rows = await repo.advanceByExternalId(tx, update.externalId, to, from, update.tracking);
     if (rows.length === 0) return false;
     const events = rows
-      .filter((row) => row.moved || recordUnchanged)
-      .map((row) => ({
-        fulfillmentId: row.id,
-        status: row.status,
-        detail: row.moved || to === null ? `shopify ${update.detail}` : `shopify ${update.detail} (late or repeated; stays ${row.status})`,
-      }));
+      .filter((row) => row.moved || (recordUnchanged && to === null))
+      .map((row) => ({ fulfillmentId: row.id, status: row.status, detail: `shopify ${update.detail}` }));
     await repo.insertEvents(tx, events);
     const cancelledOrders = new Set(rows.filter((row) => update.cancel && row.moved).map((row) => row.orderId));
     for (const orderId of cancelledOrders) {
