@@ -24,6 +24,7 @@ describe('operations endpoints', () => {
     expect(Object.keys(openapi.body.paths)).toContain('/games');
     // API.md: the document describes all of the contract, the operations endpoints included.
     expect(Object.keys(openapi.body.paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/openapi.json']));
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) expect(openapi.body.paths[path].get.security, path).toEqual([]);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
   });
 

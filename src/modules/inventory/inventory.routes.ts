@@ -12,7 +12,6 @@ import type { InventoryEntry as InventoryEntryView } from './inventory-list.repo
 import { EntryParams, INVENTORY_ENTRY_FIELDS, InventoryEntry, InventoryQuery, ServiceEntryParams, UseBody, UseResult } from './inventory.schemas.js';
 
 // API.md: this route requires the key (missing → 400), so the document says so; the handler checks it too.
-const RequiredIdempotencyKey = Type.Required(IdempotencyHeaders);
 
 const KNOWN_FIELDS = new Set(INVENTORY_ENTRY_FIELDS);
 // A player's inventory changes with their own writes: clients may keep it but must revalidate (ETag → 304).
@@ -45,7 +44,7 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
   const useSchema = <P extends typeof EntryParams | typeof ServiceEntryParams>(summary: string, params: P) => ({
     tags: ['inventory'],
     summary,
-    headers: RequiredIdempotencyKey,
+    headers: IdempotencyHeaders,
     params,
     body: UseBody,
     response: { 200: Type.Ref(UseResult), ...errorResponses(400, 401, 403, 404, 409, 422) },

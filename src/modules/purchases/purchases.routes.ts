@@ -9,7 +9,6 @@ import { idempotencyKeyOf, replyIdempotent } from '../../platform/http/idempoten
 import { AdminOrder, AdminOrdersQuery, Order, OrdersQuery, Purchase, PurchaseBody, RefundBody, RefundedOrder, ShippingAddressSchema } from './purchases.schemas.js';
 
 // API.md: this route requires the key (missing → 400), so the document says so; the handler checks it too.
-const RequiredIdempotencyKey = Type.Required(IdempotencyHeaders);
 
 export async function purchasesRoutes(app: App, { services, authenticate, db }: RouteContext): Promise<void> {
   const { purchases, inventory } = services;
@@ -23,7 +22,7 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
     schema: {
       tags: ['purchases'],
       summary: 'Buy a listing with gems, in one transaction (Idempotency-Key required)',
-      headers: RequiredIdempotencyKey,
+      headers: IdempotencyHeaders,
       body: PurchaseBody,
       response: { 201: Type.Ref(Purchase), ...errorResponses(400, 401, 403, 404, 409, 422) },
     },
@@ -77,7 +76,7 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
     schema: {
       tags: ['admin', 'purchases'],
       summary: 'Refund an order: gems back, items revoked, undelivered fulfillment cancelled, stock restored',
-      headers: RequiredIdempotencyKey,
+      headers: IdempotencyHeaders,
       params: IdParams,
       body: RefundBody,
       response: { 200: Type.Ref(RefundedOrder), ...errorResponses(400, 401, 403, 404, 409, 422) },

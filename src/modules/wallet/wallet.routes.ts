@@ -10,7 +10,6 @@ import { paymentsWebhookRoutes } from './payments-webhook.routes.js';
 import { campaignsAdminRoutes } from './campaigns.routes.js';
 
 // API.md: this route requires the key (missing → 400), so the document says so; the handler checks it too.
-const RequiredIdempotencyKey = Type.Required(IdempotencyHeaders);
 
 export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
   const { services, authenticate, db } = ctx;
@@ -40,7 +39,7 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
     schema: {
       tags: ['admin', 'wallet'],
       summary: 'Credit (positive) or debit (negative) a wallet; a debit never takes it below zero',
-      headers: RequiredIdempotencyKey,
+      headers: IdempotencyHeaders,
       params: Type.Object({ userId: Uuid }),
       body: AdjustmentBody,
       response: { 201: Type.Ref(Adjustment), ...errorResponses(400, 401, 403, 404, 409, 422) },
@@ -58,7 +57,7 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
     schema: {
       tags: ['service', 'wallet'],
       summary: 'Grant gems and/or items (tournament rewards, promotions, collabs); creates the user if new',
-      headers: RequiredIdempotencyKey,
+      headers: IdempotencyHeaders,
       body: GrantBody,
       response: { 201: Type.Ref(Grant), ...errorResponses(400, 401, 403, 404, 409, 422) },
     },

@@ -6,9 +6,14 @@ import { registry } from '../metrics.js';
 import { migrationsApplied } from '../../db/migrate.js';
 
 export async function operationsRoutes(app: App, { db, cache }: RouteContext): Promise<void> {
-  app.get('/healthz', { schema: { tags: ['operations'], response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
+  // No token: a load balancer, an orchestrator and Prometheus call these (the document says so with security: []).
+  const open = { tags: ['operations'], security: [] };
+  app.get('/healthz', { schema: { ...open, summary: 'The process is up', response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { tags: ['operations'] } }, async (_request, reply) => {
+  const Readiness = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
+  app.get('/readyz', {
+    schema: { ...open, summary: 'The database is reachable and migrated (503 otherwise)', response: { 200: Readiness, 503: Readiness } },
+  }, async (_request, reply) => {
     const checks: Record<string, string> = {};
     try {
       checks.database = (await withTimeout(migrationsApplied(db), 2000)) ? 'ok' : 'migrations pending';
@@ -22,13 +27,13 @@ export async function operationsRoutes(app: App, { db, cache }: RouteContext): P
 
   // Described in the OpenAPI document like every route of the contract (API.md § Operations): a text body.
   app.get('/metrics', {
-    schema: { tags: ['operations'], summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
+    schema: { ...open, summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'] },
   }, async (_request, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });
 
-  app.get('/openapi.json', { schema: { tags: ['operations'], summary: 'This OpenAPI document' } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { ...open, summary: 'This OpenAPI document' } }, async () => app.swagger());
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -23,8 +23,13 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', additionalProperties: true },
 );
 
+/** The header every idempotent POST requires (API.md § Idempotency); a request without it is 400 validation_failed. */
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  'idempotency-key': Type.String({
+    minLength: 1,
+    maxLength: 255,
+    description: 'Scoped to the caller; the same key and request within 24 h replays the first response (Idempotent-Replayed: true)',
+  }),
 });
 
 /** The empty answer to a conditional GET whose ETag is still current (rendered-body.ts). */
