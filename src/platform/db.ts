@@ -123,9 +123,12 @@ export async function rollbackToSavepoint(tx: Tx, name: string): Promise<void> {
   await rolledBack;
 }
 
-function openSession(client: pg.PoolClient): TxSession {
+function openSession(client: pg.PoolClient, pipelined: boolean): TxSession {
   const inFlight = new Set<Promise<unknown>>();
   let ended = false;
+  // Without pipeline mode (PGlite) a statement is handed to the client only after the previous one answered: pg
+  // would queue it anyway, but queuing on a busy client is deprecated (and goes in pg 9).
+  let previous: Promise<unknown> = Promise.resolve();
   const tx: Tx = {
     inTransaction: true,
     query<R>(text: string, params?: readonly unknown[]) {
@@ -133,7 +136,11 @@ function openSession(client: pg.PoolClient): TxSession {
       // transaction rolled back) must not reach the connection: it would run outside any transaction, or inside
       // the next borrower's.
       if (ended) return Promise.reject(new Error('the transaction has ended; statement refused'));
-      const sent = client.query(toQuery(text, params)).then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
+      const refused = () => Promise.reject(new Error('the transaction has ended; statement refused'));
+      const run = () => (ended ? refused() : client.query(toQuery(text, params)));
+      const answered = pipelined ? run() : previous.then(run, run);
+      previous = answered.catch(() => undefined);
+      const sent = answered.then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
       const tracked = sent.then(() => undefined, () => undefined);
       inFlight.add(sent);
       void tracked.then(() => inFlight.delete(sent));
@@ -254,7 +261,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       // uncaught 'error' event that kills the process. The next statement fails instead, and the client is dropped.
       const onLost = (error: Error) => options.logger?.warn({ err: error }, 'database connection lost inside a transaction');
       client.on('error', onLost);
-      const session = openSession(client);
+      const session = openSession(client, pipelined(client));
       let broken = false;
       let committed = false;
       try {

@@ -10,11 +10,19 @@ import { signToken } from '../../src/platform/auth.js';
 import { verifyLedger } from '../../src/modules/wallet/ledger-verifier.js';
 
 let runtime: Runtime;
+// Every process warning of the file's run: statements must reach PGlite's single connection one at a time
+// (pg deprecates queuing on a busy client, and pg 9 removes it).
+const warnings: string[] = [];
+const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+process.on('warning', onWarning);
 
 beforeAll(async () => {
   runtime = await createRuntime(loadConfig({ LOG_LEVEL: 'silent', WORKERS: 'false', RATE_LIMIT_ENABLED: 'false' }), { logger: pino({ level: 'silent' }) });
 }, 120_000);
-afterAll(async () => runtime?.close());
+afterAll(async () => {
+  process.off('warning', onWarning);
+  await runtime?.close();
+});
 
 const get = async (url: string) => {
   const response = await runtime.app.inject({ method: 'GET', url });
@@ -245,4 +253,10 @@ describe('embedded mode under concurrency (PGlite is one connection: everything 
     const report = await verifyLedger(runtime.deps.db);
     expect(report.violations).toEqual([]);
   }, 60_000);
+});
+
+describe('statements on the single embedded connection', () => {
+  it('when idempotent writes and purchases ran above, then no statement was queued on a busy client', () => {
+    expect(warnings.filter((w) => w.includes('already executing a query'))).toEqual([]);
+  });
 });
