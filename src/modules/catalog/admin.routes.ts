@@ -7,8 +7,12 @@ import {
   AdminListingSchema, CreateItemBody, CreateListingBody, ItemDefinitionSchema, ListItemsQuery, ListListingsQuery,
   UpdateItemBody, UpdateListingBody,
 } from './catalog.schemas.js';
+import { applyFields, sparseItem } from '../list-fields.js';
 
-const pageOf = (schema: Parameters<typeof Type.Ref>[0]) => Type.Object({ items: Type.Array(Type.Ref(schema)), nextCursor: Nullable(Type.String()) });
+// fields= may drop any property but id, so a page's items are the schema with every other property optional.
+const pageOf = (schema: typeof ItemDefinitionSchema | typeof AdminListingSchema) => Type.Object({ items: Type.Array(sparseItem(schema)), nextCursor: Nullable(Type.String()) });
+const ITEM_FIELDS = Object.keys(ItemDefinitionSchema.properties);
+const LISTING_FIELDS = Object.keys(AdminListingSchema.properties);
 const NoContent = Type.Null({ description: 'deleted (or, for a listing with orders, deactivated)' });
 
 export async function catalogAdminRoutes(app: App, { services, authenticate }: RouteContext): Promise<void> {
@@ -23,7 +27,7 @@ export async function catalogAdminRoutes(app: App, { services, authenticate }: R
   const listing = Type.Ref(AdminListingSchema);
 
   app.get('/admin/items', { ...admin, schema: { tags: ['admin'], summary: 'Item definitions, newest first', querystring: ListItemsQuery, response: { 200: pageOf(ItemDefinitionSchema), ...errors } } },
-    async (request) => items.list(request.query));
+    async ({ query: { fields, ...filter } }) => applyFields(await items.list(filter), fields, ITEM_FIELDS));
 
   app.get('/admin/items/:id', { ...admin, schema: { tags: ['admin'], summary: 'One item definition', params: IdParams, response: { 200: item, ...errors } } },
     async (request) => items.get(request.params.id));
@@ -43,7 +47,7 @@ export async function catalogAdminRoutes(app: App, { services, authenticate }: R
   });
 
   app.get('/admin/listings', { ...admin, schema: { tags: ['admin'], summary: 'Listings, newest first', querystring: ListListingsQuery, response: { 200: pageOf(AdminListingSchema), ...errors } } },
-    async (request) => listings.list(request.query));
+    async ({ query: { fields, ...filter } }) => applyFields(await listings.list(filter), fields, LISTING_FIELDS));
 
   app.get('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], summary: 'One listing with its bundle lines', params: IdParams, response: { 200: listing, ...errors } } },
     async (request) => listings.get(request.params.id));

@@ -1,6 +1,6 @@
 // Admin shapes of item definitions and listings: request bodies, query strings and responses.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Cursor, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { Cursor, Fields, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 import { SlotKey } from '../games/games.schemas.js';
 
 export const ItemKindSchema = Type.Union(
@@ -97,10 +97,11 @@ export const ListItemsQuery = Type.Object(
     cursor: Type.Optional(Cursor),
     gameId: Type.Optional(Uuid),
     kind: Type.Optional(ItemKindSchema),
+    fields: Type.Optional(Fields),
   },
   { additionalProperties: false },
 );
-export type ListItemsFilter = Static<typeof ListItemsQuery>;
+export type ListItemsFilter = Omit<Static<typeof ListItemsQuery>, 'fields'>;
 
 // ───────────── listings ─────────────
 export const ListingLineSchema = Type.Object({
@@ -180,7 +181,8 @@ export const ListListingsQuery = Type.Object(
     cursor: Type.Optional(Cursor),
     gameId: Type.Optional(Uuid),
     active: Type.Optional(Type.Boolean()),
+    fields: Type.Optional(Fields),
   },
   { additionalProperties: false },
 );
-export type ListListingsFilter = Static<typeof ListListingsQuery>;
+export type ListListingsFilter = Omit<Static<typeof ListListingsQuery>, 'fields'>;

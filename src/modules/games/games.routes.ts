@@ -3,19 +3,24 @@ import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
 import { Cursor, IdParams, Limit, Page, errorResponses } from '../../platform/http/schemas.js';
 import { CreateGameBody, Game, UpdateGameBody } from './games.schemas.js';
+import { Fields, applyFields, sparseItem } from '../list-fields.js';
 
 export async function gamesRoutes(app: App, { services, authenticate }: RouteContext): Promise<void> {
   const { games } = services;
   app.addSchema(Game);
 
-  const ListQuery = Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false });
-  const GamePage = Page(Type.Ref(Game));
+  const ListQuery = Type.Object({ limit: Limit, cursor: Type.Optional(Cursor), fields: Type.Optional(Fields) }, { additionalProperties: false });
+  // fields= may drop any property but id, so the page's items are the Game with every other property optional.
+  const GamePage = Page(sparseItem(Game));
+  const gameFields = Object.keys(Game.properties);
+  const listGames = ({ fields, ...query }: { limit: number; cursor?: string; fields?: string }) =>
+    games.page(query).then((page) => applyFields(page, fields, gameFields));
 
   app.get('/games', {
     schema: { tags: ['storefront'], summary: 'Games with their equipment slots', security: [], querystring: ListQuery, response: { 200: GamePage, ...errorResponses(400) } },
   }, async (request, reply) => {
     reply.header('cache-control', 'public, max-age=30');
-    return games.page(request.query);
+    return listGames(request.query);
   });
 
   // onRequest: the role is checked before the body is parsed or validated, so a stranger gets 401/403, never 400.
@@ -23,7 +28,7 @@ export async function gamesRoutes(app: App, { services, authenticate }: RouteCon
   const adminErrors = errorResponses(400, 401, 403, 404, 409);
 
   app.get('/admin/games', { ...admin, schema: { tags: ['admin'], summary: 'Games, for operators', querystring: ListQuery, response: { 200: GamePage, ...adminErrors } } },
-    async (request) => games.page(request.query));
+    async (request) => listGames(request.query));
 
   app.get('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'One game', params: IdParams, response: { 200: Type.Ref(Game), ...adminErrors } } },
     async (request) => games.get(request.params.id));

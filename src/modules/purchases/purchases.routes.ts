@@ -6,7 +6,10 @@ import { metrics } from '../../platform/metrics.js';
 import { IdParams, IdempotencyHeaders, Page, errorResponses } from '../../platform/http/schemas.js';
 import { principalOf } from '../../platform/http/auth-hooks.js';
 import { idempotencyKeyOf, replyIdempotent } from '../../platform/http/idempotent-reply.js';
-import { AdminOrder, AdminOrdersQuery, Order, OrdersQuery, Purchase, PurchaseBody, RefundBody, RefundedOrder, ShippingAddressSchema } from './purchases.schemas.js';
+import {
+  ADMIN_ORDER_FIELDS, AdminOrder, AdminOrdersQuery, ORDER_FIELDS, Order, OrdersQuery, Purchase, PurchaseBody, RefundBody, RefundedOrder, ShippingAddressSchema,
+} from './purchases.schemas.js';
+import { applyFields, sparseItem } from '../list-fields.js';
 
 // API.md: this route requires the key (missing → 400), so the document says so; the handler checks it too.
 
@@ -49,8 +52,11 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
 
   app.get('/user/purchases', {
     ...player,
-    schema: { tags: ['purchases'], summary: "The caller's orders, newest first", querystring: OrdersQuery, response: { 200: Page(Type.Ref(Order)), ...errorResponses(400, 401, 403) } },
-  }, async (request) => purchases.listForUser(principalOf(request).userId, request.query));
+    schema: { tags: ['purchases'], summary: "The caller's orders, newest first (fields= keeps only the named properties and id)", querystring: OrdersQuery, response: { 200: Page(sparseItem(Order)), ...errorResponses(400, 401, 403) } },
+  }, async (request) => {
+    const { fields, ...query } = request.query;
+    return applyFields(await purchases.listForUser(principalOf(request).userId, query), fields, ORDER_FIELDS);
+  });
 
   app.get('/user/purchases/:id', {
     ...player,
@@ -64,8 +70,11 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
 
   app.get('/admin/orders', {
     ...admin,
-    schema: { tags: ['admin', 'purchases'], summary: 'Orders, newest first, by status', querystring: AdminOrdersQuery, response: { 200: Page(Type.Ref(AdminOrder)), ...errorResponses(400, 401, 403) } },
-  }, async (request) => purchases.listAll(request.query));
+    schema: { tags: ['admin', 'purchases'], summary: 'Orders, newest first, by status (fields= keeps only the named properties and id)', querystring: AdminOrdersQuery, response: { 200: Page(sparseItem(AdminOrder)), ...errorResponses(400, 401, 403) } },
+  }, async (request) => {
+    const { fields, ...query } = request.query;
+    return applyFields(await purchases.listAll(query), fields, ADMIN_ORDER_FIELDS);
+  });
 
   app.post('/admin/orders/:id/refund', {
     ...admin,

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Cursor, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { Cursor, Fields, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
 const DeliveryTypeSchema = Type.Union(['inventory', 'email', 'shopify', 'functional'].map((t) => Type.Literal(t)));
 
@@ -88,9 +88,16 @@ export const Order = Type.Object(orderFields, { $id: 'Order' });
 export const AdminOrder = Type.Object({ ...orderFields, userId: Uuid }, { $id: 'AdminOrder' });
 export const RefundedOrder = Type.Object({ ...orderFields, userId: Uuid, refundedAmount: Type.Integer() }, { $id: 'RefundedOrder' });
 
-export const OrdersQuery = Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false });
+export const ORDER_FIELDS = Object.keys(orderFields);
+export const ADMIN_ORDER_FIELDS = [...ORDER_FIELDS, 'userId'];
+export const OrdersQuery = Type.Object({ limit: Limit, cursor: Type.Optional(Cursor), fields: Type.Optional(Fields) }, { additionalProperties: false });
 export const AdminOrdersQuery = Type.Object(
-  { status: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('refunded')])), limit: Limit, cursor: Type.Optional(Cursor) },
+  {
+    status: Type.Optional(Type.Union([Type.Literal('completed'), Type.Literal('refunded')])),
+    limit: Limit,
+    cursor: Type.Optional(Cursor),
+    fields: Type.Optional(Fields),
+  },
   { additionalProperties: false },
 );
 export const RefundBody = Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, { additionalProperties: false });

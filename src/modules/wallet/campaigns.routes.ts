@@ -5,6 +5,7 @@ import type { RouteContext } from '../../context.js';
 import { IdParams, Page, errorResponses } from '../../platform/http/schemas.js';
 import { CampaignDetailSchema, CampaignSchema, CreateCampaignBody, ListCampaignsQuery, UpdateCampaignBody } from './campaigns.schemas.js';
 import { createCampaignsAdmin } from './campaigns.service.js';
+import { applyFields, sparseItem } from '../list-fields.js';
 
 export async function campaignsAdminRoutes(app: App, { db, authenticate }: RouteContext): Promise<void> {
   const campaigns = createCampaignsAdmin({ db });
@@ -24,8 +25,8 @@ export async function campaignsAdminRoutes(app: App, { db, authenticate }: Route
 
   app.get('/admin/campaigns', {
     ...admin,
-    schema: { tags, summary: 'Reward campaigns, newest first', querystring: ListCampaignsQuery, response: { 200: Page(campaign), ...errors } },
-  }, async (request) => campaigns.list(request.query));
+    schema: { tags, summary: 'Reward campaigns, newest first (fields= keeps only the named properties and id)', querystring: ListCampaignsQuery, response: { 200: Page(sparseItem(CampaignSchema)), ...errors } },
+  }, async ({ query: { fields, ...filter } }) => applyFields(await campaigns.list(filter), fields, Object.keys(CampaignSchema.properties)));
 
   app.get('/admin/campaigns/:id', {
     ...admin,

@@ -1,6 +1,6 @@
 // Reward campaigns (tournaments, promotions, brand collabs): the admin API's bodies, query strings and responses.
 import { Type, type Static } from '@sinclair/typebox';
-import { Cursor, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { Cursor, Fields, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
 export const CampaignKindSchema = Type.Union(
   [Type.Literal('tournament'), Type.Literal('promotion'), Type.Literal('collab'), Type.Literal('other')],
@@ -84,7 +84,8 @@ export const ListCampaignsQuery = Type.Object(
     cursor: Type.Optional(Cursor),
     kind: Type.Optional(CampaignKindSchema),
     active: Type.Optional(Type.Boolean({ description: 'true: within its window now; false: not started or ended' })),
+    fields: Type.Optional(Fields),
   },
   { additionalProperties: false },
 );
-export type ListCampaignsFilter = Static<typeof ListCampaignsQuery>;
+export type ListCampaignsFilter = Omit<Static<typeof ListCampaignsQuery>, 'fields'>;

@@ -6,6 +6,7 @@ import { principalOf } from '../../platform/http/auth-hooks.js';
 import { replyIdempotent } from '../../platform/http/idempotent-reply.js';
 import { Adjustment, AdjustmentBody, Grant, GrantBody, Wallet, WalletTransaction } from './wallet.schemas.js';
 import { createGrantsFlow } from './grants.js';
+import { Fields, applyFields, sparseItem } from '../list-fields.js';
 import { paymentsWebhookRoutes } from './payments-webhook.routes.js';
 import { campaignsAdminRoutes } from './campaigns.routes.js';
 
@@ -28,11 +29,14 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
     ...player,
     schema: {
       tags: ['wallet'],
-      summary: "The caller's ledger entries, newest first",
-      querystring: Type.Object({ limit: Limit, cursor: Type.Optional(Cursor) }, { additionalProperties: false }),
-      response: { 200: Page(Type.Ref(WalletTransaction)), ...errorResponses(400, 401, 403) },
+      summary: "The caller's ledger entries, newest first (fields= keeps only the named properties and id)",
+      querystring: Type.Object({ limit: Limit, cursor: Type.Optional(Cursor), fields: Type.Optional(Fields) }, { additionalProperties: false }),
+      response: { 200: Page(sparseItem(WalletTransaction)), ...errorResponses(400, 401, 403) },
     },
-  }, async (request) => wallet.listTransactions(principalOf(request).userId, request.query));
+  }, async (request) => {
+    const { fields, ...query } = request.query;
+    return applyFields(await wallet.listTransactions(principalOf(request).userId, query), fields, Object.keys(WalletTransaction.properties));
+  });
 
   app.post('/admin/users/:userId/wallet/adjustments', {
     onRequest: authenticate('admin'),
