@@ -6,6 +6,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { startReplicationPair, type ReplicationPair } from '../support/replica.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TEST_REDIS_URL } from '../support/env.js';
+import { createItem, createListing } from '../catalog/fixtures.js';
 
 // A real primary and a real streaming standby (test/support/replica.ts). Pausing WAL replay on the standby makes
 // the replica lag on demand, so "the replica has not seen this write yet" is a fact we create, not a timing hope.
@@ -119,6 +120,42 @@ describe('over HTTP', () => {
       expect(JSON.stringify(listed.body)).toContain(created.body.id);
     } finally {
       await pair.resumeReplay();
+    }
+  });
+});
+
+describe('storefront behind a lagging replica', () => {
+  it('when an admin changes a listing while the replica is behind, then the storefront shows the change at once and does not cache the replica\'s old catalog', async () => {
+    // The bug this pins: the refill right after the admin write's invalidation read the lagging replica and cached
+    // the old price (for the page TTL after the replica caught up, for as long as it lagged before that).
+    const app = await startTestApp({ databaseUrl: pair.primaryUrl('store'), env: { DATABASE_REPLICA_URL: pair.replicaUrl('store') } });
+    try {
+      const item = await createItem(app, { name: 'Lagging Skin' });
+      const listing = await createListing(app, { title: 'Lagging Offer', price: 100, items: [{ itemId: item.id, quantity: 1 }] });
+      await pair.waitForCatchUp();
+      const price = async (path: string) => {
+        const response = await app.request('GET', path);
+        expect(response.status).toBe(200);
+        return path.includes('?') ? response.body.items.find((l: { id: string }) => l.id === listing.id)?.price : response.body.price;
+      };
+      const paths = [`/store/items/${listing.id}`, '/store/items?limit=100&sort=newest'];
+      for (const path of paths) expect(await price(path)).toBe(100); // cached now
+
+      await pair.pauseReplay();
+      try {
+        const patched = await app.request('PATCH', `/admin/listings/${listing.id}`, { token: app.adminToken, body: { price: 150 } });
+        expect(patched.status).toBe(200);
+        // The replica really is behind: reading the catalog there would show the old price.
+        const onReplica = await app.runtime.deps.db.replica.query<{ price: number }>('SELECT price FROM listings WHERE id = $1', [listing.id]);
+        expect(onReplica.rows[0]!.price).toBe(100);
+        for (const path of paths) expect(await price(path)).toBe(150);
+      } finally {
+        await pair.resumeReplay();
+      }
+      await pair.waitForCatchUp();
+      for (const path of paths) expect(await price(path)).toBe(150);
+    } finally {
+      await app.close();
     }
   });
 });

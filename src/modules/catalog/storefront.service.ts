@@ -15,6 +15,12 @@ export const STOREFRONT_CACHE_NS = 'storefront';
 export const PAGE_TTL_MS = 10_000;
 const SCHEDULE_TTL_MS = 60_000;
 const MAX_BOUNDARIES = 500;
+/**
+ * Read-your-writes scope of the catalog (platform/replica.ts): an admin write notes the primary's WAL position
+ * under it, and the cache loaders read the replica only once it has replayed past that position. Without this the
+ * refill right after an invalidation could read a lagging replica and cache the old catalog for a page TTL.
+ */
+export const CATALOG_READ_SCOPE = 'catalog';
 
 export const STORE_LISTING_FIELDS = [
   'id', 'title', 'price', 'currency', 'items', 'gameId', 'deliveryType', 'consumable', 'startsAt', 'endsAt',
@@ -39,11 +45,13 @@ interface Schedule {
   truncated: boolean;
 }
 
-export function createStorefront({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>) {
+export function createStorefront({ db, cache, logger }: Pick<CoreDeps, 'db' | 'cache'> & Partial<Pick<CoreDeps, 'logger'>>) {
+  const reader = () => db.readerFor(CATALOG_READ_SCOPE);
+
   /** Names the time window `now` falls in: the next start/end boundary after it. */
   async function windowKey(now: number): Promise<string> {
     const schedule = await cache.wrap<Schedule>(STOREFRONT_CACHE_NS, 'schedule', SCHEDULE_TTL_MS, async () => {
-      const boundaries = await repo.findUpcomingBoundaries(db.replica, new Date(), MAX_BOUNDARIES);
+      const boundaries = await repo.findUpcomingBoundaries(await reader(), new Date(), MAX_BOUNDARIES);
       return { boundaries, truncated: boundaries.length === MAX_BOUNDARIES };
     });
     const { boundaries } = schedule;
@@ -85,7 +93,7 @@ export function createStorefront({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>) 
       const now = Date.now();
       const key = `page:${await windowKey(now)}:${pageKey(query)}`;
       return cache.wrap(STOREFRONT_CACHE_NS, key, PAGE_TTL_MS, async () => {
-        const found = await repo.findStorePage(db.replica, { now: new Date(now), filter: query, sort: query.sort, after, limit: query.limit });
+        const found = await repo.findStorePage(await reader(), { now: new Date(now), filter: query, sort: query.sort, after, limit: query.limit });
         const items = query.fields ? pick(found.items, query.fields) : found.items;
         return render({ items, nextCursor: encodeSortCursor(query.sort, found.nextKey) }, serialize as (value: unknown) => string);
       });
@@ -96,14 +104,24 @@ export function createStorefront({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>) 
       const now = Date.now();
       const key = `one:${await windowKey(now)}:${id}`;
       return cache.wrap(STOREFRONT_CACHE_NS, key, PAGE_TTL_MS, async () => {
-        const listing = await repo.findStoreListing(db.replica, id, new Date(now));
+        const listing = await repo.findStoreListing(await reader(), id, new Date(now));
         return listing ? render(listing, serialize as (value: unknown) => string) : null;
       });
     },
 
-    /** Every instance stops serving cached storefront entries: called after each catalog write. */
-    invalidate(): Promise<void> {
-      return cache.invalidate(STOREFRONT_CACHE_NS);
+    /**
+     * Every instance stops serving cached storefront entries: called after each catalog write commits. The write's
+     * position is noted first, so that the refills this invalidation causes (on any instance) do not read a
+     * replica that has not replayed the write yet.
+     */
+    async invalidate(): Promise<void> {
+      try {
+        await db.noteWrite(CATALOG_READ_SCOPE);
+      } catch (error) {
+        // The write is committed; dropping the cached catalog matters more than the note.
+        logger?.warn({ err: error }, 'could not note the catalog write position for read-your-writes');
+      }
+      await cache.invalidate(STOREFRONT_CACHE_NS);
     },
   };
 }
