@@ -110,6 +110,11 @@ describe('Shopify tracking through webhooks', () => {
     const shipped = await waitForStatus(t, fulfillmentId, 'shipped');
     expect(shipped.tracking_number).toMatch(/^1Z/);
     expect(shipped.tracking_url).toContain(shipped.tracking_number);
+    // The operator's view names tracking like the player's order detail does (trackingNumber, trackingUrl, trackingCompany).
+    const admin = await t.request('GET', `/admin/fulfillments/${fulfillmentId}`, { token: t.adminToken });
+    expect(admin.body).toMatchObject({ trackingNumber: shipped.tracking_number, trackingUrl: shipped.tracking_url, trackingCompany: expect.any(String) });
+    const listed = await t.request('GET', `/admin/fulfillments?status=shipped&fields=trackingNumber,trackingUrl&limit=100`, { token: t.adminToken });
+    expect(listed.body.items).toContainEqual({ id: fulfillmentId, trackingNumber: shipped.tracking_number, trackingUrl: shipped.tracking_url });
     await sim.advance(orderId, 'delivered');
     await waitForStatus(t, fulfillmentId, 'delivered');
     await webhooksProcessed(since); // six webhooks; those repeating a status (orders/fulfilled after fulfillments/create) add no event

@@ -20,6 +20,9 @@ const fulfillmentFields = {
   lastError: Nullable(Type.String()),
   externalId: Nullable(Type.String({ description: 'Shopify order GID' })),
   tracking: Nullable(Type.Object({ number: Nullable(Type.String()), company: Nullable(Type.String()), url: Nullable(Type.String()) })),
+  trackingNumber: Nullable(Type.String({ description: 'as in the order detail; null until shipped' })),
+  trackingUrl: Nullable(Type.String()),
+  trackingCompany: Nullable(Type.String()),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 };

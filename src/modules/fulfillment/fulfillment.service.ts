@@ -216,6 +216,10 @@ function present(row: repo.FulfillmentRow) {
     lastError: row.lastError,
     externalId: row.externalId,
     tracking: row.trackingNumber || row.trackingUrl ? { number: row.trackingNumber, company: row.trackingCompany, url: row.trackingUrl } : null,
+    // The same names as the fulfillment of a player's order detail (GET /user/purchases/:id).
+    trackingNumber: row.trackingNumber,
+    trackingUrl: row.trackingUrl,
+    trackingCompany: row.trackingCompany,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
