@@ -60,6 +60,42 @@ describe('GET /user/purchases/:id', () => {
     expect(JSON.stringify(list.body)).not.toContain('STEAM-AAAA-1111');
   });
 
+  it('when an order has lines, then the order itself carries their history in time order and its parcel\'s tracking', async () => {
+    const potion = await createItem(t, { consumable: true, maxStack: 100 });
+    const voucher = await createItem(t, { kind: 'voucher', consumable: true, deliveryType: 'email' });
+    await db(t).query(`INSERT INTO voucher_codes (item_id, code) VALUES ($1, $2)`, [voucher, `CODE-${randomUUID()}`]);
+    const listing = await createListing(t, { price: 5, items: [{ itemId: potion }, { itemId: voucher }] });
+    const player = await fundedPlayer(t, 5);
+    const order = await buy(player.token, { listingId: listing });
+    expect(order.status).toBe(201);
+    const emailLine = order.body.lines.find((l: any) => l.deliveryType === 'email');
+    await db(t).query(
+      `UPDATE fulfillments SET status = 'shipped', tracking_number = '1Z999', tracking_url = 'https://track.example/1Z999' WHERE id = $1`,
+      [emailLine.fulfillment.id],
+    );
+
+    const detail = (await t.request('GET', `/user/purchases/${order.body.id}`, { token: player.token })).body;
+    const perLine = detail.lines.flatMap((line: any) => line.fulfillment.events.map((e: any) => ({ ...e, lineId: line.id, fulfillmentId: line.fulfillment.id })));
+    expect(detail.events).toHaveLength(2);
+    expect(detail.events).toEqual(expect.arrayContaining(perLine));
+    expect(detail.events.map((e: any) => e.at)).toEqual([...detail.events.map((e: any) => e.at)].sort());
+    expect(detail).toMatchObject({ trackingNumber: '1Z999', trackingUrl: 'https://track.example/1Z999' });
+  });
+
+  it('when a line was dead-lettered, then its owner sees that delivery failed, in words meant for players', async () => {
+    const voucher = await createItem(t, { kind: 'voucher', consumable: true, deliveryType: 'email' });
+    await db(t).query(`INSERT INTO voucher_codes (item_id, code) VALUES ($1, $2)`, [voucher, `CODE-${randomUUID()}`]);
+    const listing = await createListing(t, { price: 5, items: [{ itemId: voucher }] });
+    const player = await fundedPlayer(t, 5);
+    const order = await buy(player.token, { listingId: listing });
+    await db(t).query(`UPDATE fulfillments SET status = 'failed', last_error = 'smtp.internal.example:25 451 4.3.0 queue full' WHERE id = $1`, [order.body.lines[0].fulfillment.id]);
+
+    const detail = (await t.request('GET', `/user/purchases/${order.body.id}`, { token: player.token })).body;
+    expect(detail.lines[0].fulfillment).toMatchObject({ status: 'failed', error: expect.stringContaining('delivery failed') });
+    expect(JSON.stringify(detail)).not.toContain('smtp.internal.example');
+    expect(detail).toMatchObject({ trackingNumber: null, trackingUrl: null });
+  });
+
   it("when another player asks for someone else's order, then 404 as if it did not exist", async () => {
     const potion = await createItem(t, { consumable: true });
     const listing = await createListing(t, { price: 1, items: [{ itemId: potion }] });

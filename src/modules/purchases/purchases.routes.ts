@@ -7,7 +7,7 @@ import { IdParams, IdempotencyHeaders, Page, errorResponses } from '../../platfo
 import { principalOf } from '../../platform/http/auth-hooks.js';
 import { idempotencyKeyOf, replyIdempotent } from '../../platform/http/idempotent-reply.js';
 import {
-  ADMIN_ORDER_FIELDS, AdminOrder, AdminOrdersQuery, ORDER_FIELDS, Order, OrdersQuery, Purchase, PurchaseBody, RefundBody, RefundedOrder, ShippingAddressSchema,
+  ADMIN_ORDER_FIELDS, AdminOrder, AdminOrdersQuery, ORDER_FIELDS, Order, OrderDetail, OrdersQuery, Purchase, PurchaseBody, RefundBody, RefundedOrder, ShippingAddressSchema,
 } from './purchases.schemas.js';
 import { applyFields, sparseItem } from '../list-fields.js';
 
@@ -15,7 +15,7 @@ import { applyFields, sparseItem } from '../list-fields.js';
 
 export async function purchasesRoutes(app: App, { services, authenticate, db }: RouteContext): Promise<void> {
   const { purchases, inventory } = services;
-  for (const schema of [ShippingAddressSchema, Purchase, Order, AdminOrder, RefundedOrder]) app.addSchema(schema);
+  for (const schema of [ShippingAddressSchema, Purchase, Order, OrderDetail, AdminOrder, RefundedOrder]) app.addSchema(schema);
   // onRequest: the role is checked before the body is parsed or validated, so a stranger gets 401/403, never 400.
   const player = { onRequest: authenticate('player') };
   const admin = { onRequest: authenticate('admin') };
@@ -64,7 +64,7 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
       tags: ['purchases'],
       summary: "One of the caller's orders with its fulfillment history, tracking and voucher codes",
       params: IdParams,
-      response: { 200: Type.Ref(Order), ...errorResponses(400, 401, 403, 404) },
+      response: { 200: Type.Ref(OrderDetail), ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request) => purchases.getForUser(principalOf(request).userId, request.params.id));
 

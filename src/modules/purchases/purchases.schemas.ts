@@ -57,6 +57,7 @@ const OrderFulfillment = Type.Object({
   trackingUrl: Nullable(Type.String()),
   trackingCompany: Nullable(Type.String()),
   events: Type.Optional(Type.Array(Type.Object({ status: Type.String(), at: Timestamp, detail: Nullable(Type.String()) }))),
+  error: Type.Optional(Nullable(Type.String({ description: 'why delivery stopped, when the status is failed (order detail only)' }))),
   code: Type.Optional(Nullable(Type.String({ description: 'voucher code (email lines, order detail only)' }))),
   codes: Type.Optional(Type.Array(Type.String(), { description: 'every voucher code of the line (quantity > 1)' })),
 });
@@ -85,6 +86,21 @@ const orderFields = {
 };
 
 export const Order = Type.Object(orderFields, { $id: 'Order' });
+/**
+ * One order of the caller. Each line carries its fulfillment's history; the order also carries the history of
+ * all its lines in time order (`events`, each naming its line) and the tracking of its parcel, so a one-line order
+ * reads like one delivery.
+ */
+export const OrderDetail = Type.Object(
+  {
+    ...orderFields,
+    events: Type.Array(Type.Object({ status: Type.String(), at: Timestamp, detail: Nullable(Type.String()), lineId: Uuid, fulfillmentId: Uuid })),
+    trackingNumber: Nullable(Type.String({ description: 'the first shipped line\'s tracking number' })),
+    trackingUrl: Nullable(Type.String()),
+    trackingCompany: Nullable(Type.String()),
+  },
+  { $id: 'OrderDetail' },
+);
 export const AdminOrder = Type.Object({ ...orderFields, userId: Uuid }, { $id: 'AdminOrder' });
 export const RefundedOrder = Type.Object({ ...orderFields, userId: Uuid, refundedAmount: Type.Integer() }, { $id: 'RefundedOrder' });
 

@@ -27,6 +27,7 @@ export interface OrderLineView {
     trackingUrl: string | null;
     trackingCompany: string | null;
     events?: Array<{ status: string; at: string; detail: string | null }>;
+    error?: string;
     code?: string | null;
     codes?: string[];
   } | null;
@@ -48,12 +49,23 @@ export interface OrderView {
   lines: OrderLineView[];
 }
 
+export interface OrderDetailView extends OrderView {
+  events: Array<{ status: string; at: string; detail: string | null; lineId: string; fulfillmentId: string }>;
+  trackingNumber: string | null;
+  trackingUrl: string | null;
+  trackingCompany: string | null;
+}
+
 type Page<T> = { items: T[]; nextCursor: string | null };
 
 function voucherFields(row: history.LineRow): { code: string | null; codes: string[] } {
   const codes = row.voucher_codes ?? [];
   return { code: codes[0] ?? null, codes };
 }
+
+// A player sees that delivery stopped, not the mail server's or Shopify's own words (those are for operators:
+// GET /admin/fulfillments shows them).
+const PLAYER_DELIVERY_ERROR = 'delivery failed after every retry; support can retry it or refund the order';
 
 function toLineView(row: history.LineRow, detailed: boolean, events: Map<string, history.EventRow[]>): OrderLineView {
   const fulfillment = row.fulfillment_id
@@ -66,6 +78,7 @@ function toLineView(row: history.LineRow, detailed: boolean, events: Map<string,
         ...(detailed
           ? {
               events: (events.get(row.fulfillment_id) ?? []).map((e) => ({ status: e.status, at: e.created_at.toISOString(), detail: e.detail })),
+              ...(row.fulfillment_status === 'failed' ? { error: PLAYER_DELIVERY_ERROR } : {}),
               ...(row.delivery_type === 'email' ? voucherFields(row) : {}),
             }
           : {}),
@@ -159,7 +172,7 @@ export function createPurchasesService(
     },
 
     /** One order of the caller with its fulfillment history; another user's order is indistinguishable from none. */
-    async getForUser(userId: string, orderId: string): Promise<OrderView> {
+    async getForUser(userId: string, orderId: string): Promise<OrderDetailView> {
       const reader = await db.readerFor(userId);
       const order = await history.findOrder(reader, orderId);
       if (!order || order.user_id !== userId) throw notFound('order');
@@ -168,7 +181,18 @@ export function createPurchasesService(
       for (const event of await history.findFulfillmentEvents(reader, lines.flatMap((l) => (l.fulfillment_id ? [l.fulfillment_id] : [])))) {
         events.set(event.fulfillment_id, [...(events.get(event.fulfillment_id) ?? []), event]);
       }
-      return toOrderView(order, lines.map((line) => toLineView(line, true, events)));
+      const view = toOrderView(order, lines.map((line) => toLineView(line, true, events)));
+      const shipped = view.lines.find((line) => line.fulfillment?.trackingNumber)?.fulfillment;
+      return {
+        ...view,
+        // Every line's history in time order (a line's own events are already in order: a stable sort keeps them).
+        events: view.lines
+          .flatMap((line) => (line.fulfillment?.events ?? []).map((e) => ({ ...e, lineId: line.id, fulfillmentId: line.fulfillment!.id })))
+          .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)),
+        trackingNumber: shipped?.trackingNumber ?? null,
+        trackingUrl: shipped?.trackingUrl ?? null,
+        trackingCompany: shipped?.trackingCompany ?? null,
+      };
     },
   };
 }
