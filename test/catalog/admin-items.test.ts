@@ -17,6 +17,19 @@ const post = (body: Record<string, unknown>) =>
   t.request('POST', '/admin/items', { token: t.adminToken, body: { sku: unique('sku'), name: 'Item', kind: 'platform_skin', deliveryType: 'inventory', ...body } });
 
 describe('admin item definitions', () => {
+  it('when a name or a listing title is only blanks, then 400 validation_failed and nothing is created', async () => {
+    for (const name of [' ', '\t\n', '\u3000']) {
+      const response = await post({ name });
+      expect(response.status, JSON.stringify(name)).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+    const item = await post({});
+    const listing = await t.request('POST', '/admin/listings', { token: t.adminToken, body: { title: '   ', price: 10, items: [{ itemId: item.body.id, quantity: 1 }] } });
+    expect(listing.status).toBe(400);
+    const { rows } = await t.runtime.deps.db.query(`SELECT 1 FROM listings WHERE btrim(title) = ''`);
+    expect(rows).toEqual([]);
+  });
+
   it('when an admin creates a game skin in one of its slots, then 201 with defaults and it can be read back', async () => {
     const created = await post({ kind: 'game_skin', gameId: game.id, slot: 'weapon_skin', attributes: { rarity: 'epic', collab: { brand: 'X' } } });
     expect(created.status).toBe(201);

@@ -31,7 +31,7 @@ describe('games', () => {
 
   it('when a slug is taken, then 409 conflict; when slots or slug are malformed, then 400', async () => {
     expect((await t.request('POST', '/admin/games', { ...admin(), body: { slug: 'alpha-arena', name: 'Again', slots: [] } })).body.code).toBe('conflict');
-    for (const body of [{ slug: 'Bad Slug', name: 'x', slots: [] }, { slug: 'ok-slug', name: 'x', slots: ['Not A Slot'] }, { slug: 'ok-slug', name: '', slots: [] }, { slug: 'ok-slug', name: 'x', slots: [], price: 5 }]) {
+    for (const body of [{ slug: 'Bad Slug', name: 'x', slots: [] }, { slug: 'ok-slug', name: 'x', slots: ['Not A Slot'] }, { slug: 'ok-slug', name: '', slots: [] }, { slug: 'ok-slug', name: ' \t\n ', slots: [] }, { slug: 'ok-slug', name: 'x', slots: [], price: 5 }]) {
       const response = await t.request('POST', '/admin/games', { ...admin(), body });
       expect(response.status).toBe(400);
       expect(response.body.code).toBe('validation_failed');

@@ -1,6 +1,6 @@
 // Admin shapes of item definitions and listings: request bodies, query strings and responses.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Cursor, Fields, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { Cursor, DisplayText, Fields, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 import { SlotKey } from '../games/games.schemas.js';
 
 export const ItemKindSchema = Type.Union(
@@ -54,7 +54,7 @@ export type ItemDefinitionView = Static<typeof ItemDefinitionSchema>;
 
 const itemFields = {
   sku: Type.String({ minLength: 1, maxLength: 100, pattern: '^\\S(.*\\S)?$' }),
-  name: Type.String({ minLength: 1, maxLength: 200 }),
+  name: DisplayText(200),
   description: Type.String({ maxLength: 5000 }),
   kind: ItemKindSchema,
   gameId: OrNull(Uuid),
@@ -140,7 +140,7 @@ export type AdminListingView = Static<typeof AdminListingSchema>;
 export const Tag = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,49}$' });
 
 const listingFields = {
-  title: Type.String({ minLength: 1, maxLength: 200 }),
+  title: DisplayText(200),
   price: Type.Integer({ minimum: 0, maximum: 1_000_000_000_000 }),
   items: Type.Array(
     Type.Object({ itemId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }) }, { additionalProperties: false }),

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { DisplayText, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
 export const SlotKey = Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' });
 
@@ -17,7 +17,7 @@ export const Game = Type.Object(
 
 const gameFields = {
   slug: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
-  name: Type.String({ minLength: 1, maxLength: 200 }),
+  name: DisplayText(200),
   slots: Type.Array(SlotKey, { maxItems: 50 }),
 };
 

@@ -23,6 +23,9 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', additionalProperties: true },
 );
 
+/** A name or title people read: 1–max characters, not all of them blank (a whitespace-only name lists as nothing). */
+export const DisplayText = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '\\S' });
+
 /** The header every idempotent POST requires (API.md § Idempotency); a request without it is 400 validation_failed. */
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.String({
