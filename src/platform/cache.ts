@@ -27,6 +27,8 @@ export interface CacheOptions {
 type Loader<T> = () => Promise<T>;
 
 const UNSUBSCRIBED_VERSION_TTL_MS = 1_000;
+/** Namespaces whose invalidation could not reach Redis, remembered until it answers again (bounded memory). */
+const MAX_UNANNOUNCED = 100_000;
 
 // INCR each namespace's version key and publish "<ns>|<version>" on the channel: one round trip, and no instance
 // can see a bumped version without its announcement following (the script runs atomically).
@@ -51,7 +53,8 @@ function bumpAndPublish(redis: Redis): BumpAndPublish {
 }
 
 export class Cache {
-  private readonly local: LRUCache<string, { value: unknown }>;
+  /** `storedAt`: a copy filled while Redis was up is trusted only localTtlMs from then once Redis goes away. */
+  private readonly local: LRUCache<string, { value: unknown; storedAt: number }>;
   private readonly versions: LRUCache<string, number>;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly redis: Redis | undefined;
@@ -64,6 +67,14 @@ export class Cache {
   private subscribed = false;
   private readonly prefix: string;
   private readonly channel: string;
+  /**
+   * Namespaces invalidated while Redis could not be told. Redis may still hold their old entries under the old
+   * version (a partition, a restart with persistence): once it answers again, their versions are bumped and announced
+   * before this instance reads anything from it, so no instance serves those entries.
+   */
+  private readonly unannounced = new Set<string>();
+  private announcing: Promise<void> | undefined;
+  private unannouncedOverflowWarned = false;
 
   constructor(options: CacheOptions) {
     this.redis = options.redis;
@@ -75,6 +86,12 @@ export class Cache {
     this.versionTtlMs = options.versionTtlMs ?? 30_000;
     this.local = new LRUCache({ max: options.maxEntries ?? 50_000, ttl: this.localTtlMs });
     this.versions = new LRUCache({ max: 200_000, ttl: this.versionTtlMs });
+    this.redis?.on('ready', () => void this.announcePending());
+  }
+
+  /** Whether other instances' invalidations reach this one right now: only then may a copy outlive localTtlMs. */
+  private get hearsInvalidations(): boolean {
+    return this.distributed && this.subscribed;
   }
 
   /** Shared through Redis right now: false while Redis is down (entries and limits are then per process). */
@@ -102,7 +119,13 @@ export class Cache {
     const subscribe = async () => {
       try {
         await subscriber.subscribe(this.channel);
-        if (!this.subscribed) this.versions.clear();
+        if (!this.subscribed) {
+          // Writes made elsewhere while we were not listening are unknown: versions are read again, and copies made
+          // meanwhile (at most localTtlMs old, but perhaps under a version number Redis is about to reuse after a
+          // restart that lost its data) are dropped.
+          this.versions.clear();
+          this.local.clear();
+        }
         this.subscribed = true;
       } catch (error) {
         this.logger.warn({ err: error }, 'cache invalidation channel unavailable: subscribing again when redis is ready');
@@ -128,8 +151,13 @@ export class Cache {
     const fullKey = `${this.prefix}:c:${ns}:v${version}:${key}`;
     const hit = this.local.get(fullKey);
     if (hit) {
-      recordCacheLookup(nsLabel(ns), 'local_hit');
-      return Promise.resolve(hit.value as T);
+      // A copy filled while Redis was up lives as long as its version is trusted; once Redis is gone nobody can tell
+      // us of another instance's write, so from then on it is trusted only localTtlMs from when it was filled.
+      if (this.hearsInvalidations || Date.now() - hit.storedAt < this.localTtlMs) {
+        recordCacheLookup(nsLabel(ns), 'local_hit');
+        return Promise.resolve(hit.value as T);
+      }
+      this.local.delete(fullKey);
     }
     const pending = this.inflight.get(fullKey);
     if (pending) {
@@ -146,12 +174,12 @@ export class Cache {
     if (remote !== undefined && remote !== null) {
       recordCacheLookup(nsLabel(ns), 'redis_hit');
       const value = JSON.parse(remote) as T;
-      this.local.set(fullKey, { value }, { ttl: this.localTtl(ttlMs) });
+      this.local.set(fullKey, { value, storedAt: Date.now() }, { ttl: this.localTtl(ttlMs) });
       return value;
     }
     recordCacheLookup(nsLabel(ns), 'miss');
     const value = await loader();
-    this.local.set(fullKey, { value }, { ttl: this.localTtl(ttlMs) });
+    this.local.set(fullKey, { value, storedAt: Date.now() }, { ttl: this.localTtl(ttlMs) });
     await this.redisCall((r) => r.set(fullKey, JSON.stringify(value), 'PX', ttlMs));
     return value;
   }
@@ -161,7 +189,7 @@ export class Cache {
   // the same version) and only cost a round trip, a parse and a new rendering. While Redis is down no instance hears
   // of another's writes, so copies expire after the short localTtlMs.
   private localTtl(ttlMs: number): number {
-    return Math.min(ttlMs, this.distributed && this.subscribed ? this.versionTtlMs : this.localTtlMs);
+    return Math.min(ttlMs, this.hearsInvalidations ? this.versionTtlMs : this.localTtlMs);
   }
 
   /**
@@ -184,14 +212,54 @@ export class Cache {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       bumped = await bump();
     }
-    if (bumped === undefined && this.distributed) {
-      this.logger.warn({ namespaces }, 'cache invalidation did not reach redis: other instances may serve old entries until they re-read the version');
+    if (bumped === undefined && this.redis) {
+      if (this.distributed) {
+        this.logger.warn({ namespaces }, 'cache invalidation did not reach redis: announcing it when redis answers again');
+      }
+      this.rememberUnannounced(namespaces);
     }
     namespaces.forEach((ns, i) => {
       const current = this.versions.get(ns) ?? 0;
       const remote = bumped?.[i];
       this.versions.set(ns, typeof remote === 'number' ? Math.max(remote, current + 1) : current + 1);
     });
+  }
+
+  private rememberUnannounced(namespaces: readonly string[]): void {
+    for (const ns of namespaces) {
+      if (this.unannounced.size >= MAX_UNANNOUNCED && !this.unannounced.has(ns)) {
+        if (!this.unannouncedOverflowWarned) {
+          this.logger.warn({ max: MAX_UNANNOUNCED }, 'too many cache invalidations while redis is away: some entries may be served until their ttl once it is back');
+        }
+        this.unannouncedOverflowWarned = true;
+        return;
+      }
+      this.unannounced.add(ns);
+    }
+  }
+
+  /** Bumps and announces the namespaces invalidated while Redis was away (one round trip per 1,000). */
+  private announcePending(): Promise<void> {
+    if (this.unannounced.size === 0 || !this.redis || this.redis.status !== 'ready') return Promise.resolve();
+    this.announcing ??= (async () => {
+      const redis = this.redis!;
+      try {
+        while (this.unannounced.size > 0 && redis.status === 'ready') {
+          const batch = [...this.unannounced].slice(0, 1000);
+          await bumpAndPublish(redis)(batch.length, ...batch.map((ns) => `${this.prefix}:cv:${ns}`), this.channel, ...batch);
+          for (const ns of batch) {
+            this.unannounced.delete(ns);
+            this.versions.delete(ns); // read again from Redis, like every other instance
+          }
+        }
+        if (this.unannounced.size === 0) this.unannouncedOverflowWarned = false;
+      } catch (error) {
+        this.logger.warn({ err: error, pending: this.unannounced.size }, 'cache invalidations made while redis was away not announced yet');
+      } finally {
+        this.announcing = undefined;
+      }
+    })();
+    return this.announcing;
   }
 
   private async version(ns: string): Promise<number> {
@@ -212,11 +280,14 @@ export class Cache {
       return undefined;
     }
     try {
+      // Our own invalidations that Redis missed go first: otherwise this very read could fetch an entry they replaced.
+      if (this.unannounced.size > 0) await this.announcePending();
       const result = await fn(this.redis);
       if (this.redisDownSince) {
         this.logger.info({ downMs: Date.now() - this.redisDownSince }, 'redis cache layer recovered');
         this.redisDownSince = 0;
         this.versions.clear(); // versions may have moved while we could not hear about it
+        this.local.clear(); // copies made meanwhile may sit under version numbers Redis reuses after losing its data
       }
       return result;
     } catch (error) {

@@ -2,10 +2,12 @@
 // from Redis would fetch the same entry), only localTtlMs while Redis is down (nobody can tell us of a write).
 // Real Redis; each test uses its own key prefix.
 import { randomUUID } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cache } from '../../src/platform/cache.js';
+import { connectRedis } from '../../src/platform/redis.js';
 import { TEST_REDIS_URL } from '../support/env.js';
 
 const logger = pino({ level: 'silent' });
@@ -106,6 +108,131 @@ describe('in-process copy lifetimes', () => {
     } finally {
       lateSubscriber.disconnect();
       otherSubscriber.disconnect();
+    }
+  });
+});
+
+// Redis "going away" while keeping its data (a network partition, or a restart with persistence): both instances
+// reach the shared Redis through a TCP proxy the test cuts and restores.
+async function redisThroughProxy() {
+  const target = new URL(TEST_REDIS_URL);
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const s = createServer((client) => {
+        const upstream = connect(Number(target.port || 6379), target.hostname);
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on('close', () => sockets.delete(socket));
+          socket.on('error', () => undefined);
+        }
+        client.pipe(upstream).pipe(client);
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => resolve((s.address() as AddressInfo).port));
+      server = s;
+    });
+  const port = await listen(0);
+  const connections: Redis[] = [];
+  return {
+    connect(role: string) {
+      const connection = connectRedis(`redis://127.0.0.1:${port}`, logger, role);
+      connections.push(connection);
+      return connection;
+    },
+    async cut() {
+      await new Promise<void>((resolve) => {
+        server!.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+    },
+    async restore() {
+      await listen(port);
+    },
+    async waitUntilReady() {
+      const deadline = Date.now() + 5000;
+      while (connections.some((c) => c.status !== 'ready') && Date.now() < deadline) await sleep(20);
+      expect(connections.map((c) => c.status)).toEqual(connections.map(() => 'ready'));
+    },
+    async waitUntilDown() {
+      const deadline = Date.now() + 2000;
+      while (connections.some((c) => c.status === 'ready') && Date.now() < deadline) await sleep(10);
+      expect(connections.every((c) => c.status !== 'ready')).toBe(true);
+    },
+    async close() {
+      for (const connection of connections) connection.disconnect();
+      await new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve()));
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+describe('Redis going away and coming back', () => {
+  // The "database" both instances cache: a loader reads the current value.
+  function source() {
+    let value = 1;
+    return { set: (v: number) => (value = v), load: async () => ({ value }) };
+  }
+
+  it('when Redis goes away, then a copy filled while it was up is served at most localTtlMs longer (another instance\'s writes cannot be heard)', async () => {
+    // The bug this pins: a copy filled while Redis was up was trusted for versionTtlMs (30 s) after Redis went
+    // away, so another instance's write stayed invisible far longer than the documented 5 s.
+    const proxy = await redisThroughProxy();
+    try {
+      const keyPrefix = `bb-test-${randomUUID()}`;
+      const options = { logger, keyPrefix, localTtlMs: 150, versionTtlMs: 30_000 };
+      const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+      const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+      await proxy.waitUntilReady();
+      await Promise.all([writer.start(), reader.start()]);
+      const db = source();
+      expect(await reader.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 1 });
+
+      await proxy.cut();
+      await proxy.waitUntilDown();
+      db.set(2);
+      await writer.invalidate('ns'); // cannot reach the reader
+      await sleep(300);
+      expect(await reader.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 2 });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('when an invalidation is made while Redis is away, then it is announced once Redis is back: no instance serves the entry Redis still holds', async () => {
+    // The bug this pins: the version bump was lost, so once Redis answered again every instance (the writer too)
+    // read the namespace's old version from Redis and served the entry filled before the write, for its full ttl.
+    const proxy = await redisThroughProxy();
+    try {
+      const keyPrefix = `bb-test-${randomUUID()}`;
+      const options = { logger, keyPrefix, localTtlMs: 100, versionTtlMs: 30_000 };
+      const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+      const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+      await proxy.waitUntilReady();
+      await Promise.all([writer.start(), reader.start()]);
+      const db = source();
+      expect(await writer.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 1 });
+      expect(await reader.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 1 });
+
+      await proxy.cut();
+      await proxy.waitUntilDown();
+      db.set(2);
+      await writer.invalidate('ns');
+      expect(await writer.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 2 });
+
+      await proxy.restore();
+      await proxy.waitUntilReady();
+      await sleep(300); // the instances notice Redis is back (subscriptions, versions re-read)
+      for (let i = 0; i < 10; i++) {
+        expect(await writer.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 2 });
+        expect(await reader.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 2 });
+        await sleep(30);
+      }
+    } finally {
+      await proxy.close();
     }
   });
 });
