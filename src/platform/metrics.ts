@@ -55,6 +55,27 @@ export const metrics = {
       flush(cacheLookupCounts, this);
     },
   }),
+  // Derived from bb_cache_requests_total at scrape time (nothing is added to a lookup): hits (local, Redis,
+  // coalesced) over all lookups since the process started, per namespace. For a windowed ratio use the counter:
+  // sum by (namespace) (rate(bb_cache_requests_total{result=~"local_hit|redis_hit|coalesced"}[5m])) / sum by (namespace) (rate(bb_cache_requests_total{result!="error"}[5m])).
+  cacheHitRatio: new client.Gauge({
+    name: 'bb_cache_hit_ratio',
+    help: 'Cache hits (local_hit, redis_hit, coalesced) over lookups since start, by namespace',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+    async collect() {
+      const { values } = await metrics.cacheRequests.get();
+      const totals = new Map<string, { hits: number; lookups: number }>();
+      for (const { labels, value } of values) {
+        if (labels.result === 'error' || typeof labels.namespace !== 'string') continue;
+        const total = totals.get(labels.namespace) ?? { hits: 0, lookups: 0 };
+        total.lookups += value;
+        if (labels.result !== 'miss') total.hits += value;
+        totals.set(labels.namespace, total);
+      }
+      for (const [namespace, { hits, lookups }] of totals) if (lookups > 0) this.set({ namespace }, hits / lookups);
+    },
+  }),
   purchases: new client.Counter({
     name: 'bb_purchases_total',
     help: 'Purchase attempts by outcome (created, replayed, or the error code)',
