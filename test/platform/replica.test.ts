@@ -158,6 +158,31 @@ describe('storefront behind a lagging replica', () => {
       await app.close();
     }
   });
+
+  it('when an admin renames a game while the replica is behind, then GET /games shows the new name at once and does not cache the old one', async () => {
+    const app = await startTestApp({ databaseUrl: pair.primaryUrl('store'), env: { DATABASE_REPLICA_URL: pair.replicaUrl('store') } });
+    try {
+      const created = await app.request('POST', '/admin/games', { token: app.adminToken, body: { slug: `lag-${randomUUID().slice(0, 8)}`, name: 'Before', slots: [] } });
+      expect(created.status).toBe(201);
+      await pair.waitForCatchUp();
+      const name = async () => ((await app.request('GET', '/games?limit=100')).body.items as Array<{ id: string; name: string }>).find((g) => g.id === created.body.id)?.name;
+      expect(await name()).toBe('Before'); // cached now
+
+      await pair.pauseReplay();
+      try {
+        expect((await app.request('PATCH', `/admin/games/${created.body.id}`, { token: app.adminToken, body: { name: 'After' } })).status).toBe(200);
+        const onReplica = await app.runtime.deps.db.replica.query<{ name: string }>('SELECT name FROM games WHERE id = $1', [created.body.id]);
+        expect(onReplica.rows[0]!.name).toBe('Before'); // the replica really is behind
+        expect(await name()).toBe('After');
+      } finally {
+        await pair.resumeReplay();
+      }
+      await pair.waitForCatchUp();
+      expect(await name()).toBe('After');
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe('failure modes', () => {

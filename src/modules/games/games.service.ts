@@ -33,12 +33,26 @@ function compareGames(a: { name: string; id: string }, b: { name: string; id: st
   return Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-export function createGamesService({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>) {
+// The read-your-writes scope of the games list: a refill after an admin write reads the replica only once it has
+// replayed that write (a lagging replica would otherwise put the old list back in every instance's cache).
+const GAMES_READ_SCOPE = 'games';
+
+export function createGamesService({ db, cache, logger }: Pick<CoreDeps, 'db' | 'cache'> & Partial<Pick<CoreDeps, 'logger'>>) {
   const uniqueSlots = (slots: string[]) => [...new Set(slots)];
+  /** After a committed write: note its position for the replica reads, then drop the cached list everywhere. */
+  const invalidate = async () => {
+    try {
+      await db.noteWrite(GAMES_READ_SCOPE);
+    } catch (error) {
+      logger?.warn({ err: error }, 'could not note the games write position for read-your-writes');
+    }
+    await cache.invalidate(GAMES_CACHE_NS);
+  };
 
   return {
     list(): Promise<repo.GameRecord[]> {
-      return cache.wrap(GAMES_CACHE_NS, 'all', GAMES_TTL_MS, async () => (await repo.listGames(db.replica)).sort(compareGames));
+      return cache.wrap(GAMES_CACHE_NS, 'all', GAMES_TTL_MS, async () =>
+        (await repo.listGames(await db.readerFor(GAMES_READ_SCOPE))).sort(compareGames));
     },
 
     /**
@@ -69,7 +83,7 @@ export function createGamesService({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>
           return gameId;
         })
         .catch(translate);
-      await cache.invalidate(GAMES_CACHE_NS);
+      await invalidate();
       return this.get(id);
     },
 
@@ -80,14 +94,14 @@ export function createGamesService({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>
           if (patch.slots) await repo.replaceSlots(tx, id, uniqueSlots(patch.slots));
         })
         .catch(translate);
-      await cache.invalidate(GAMES_CACHE_NS);
+      await invalidate();
       return this.get(id);
     },
 
     async remove(id: string): Promise<void> {
       const deleted = await repo.deleteGame(db, id).catch(translate);
       if (!deleted) throw notFound('game');
-      await cache.invalidate(GAMES_CACHE_NS);
+      await invalidate();
     },
 
     /** Throws not_found when the game does not exist; used by other modules inside their transactions. */
