@@ -172,6 +172,16 @@ async function redisThroughProxy() {
 
 describe('Redis going away and coming back', () => {
   // The "database" both instances cache: a loader reads the current value.
+  /** Two instances (a writer and a reader) sharing Redis through `proxy`, started and subscribed. */
+  async function twoInstances(proxy: Awaited<ReturnType<typeof redisThroughProxy>>, localTtlMs: number) {
+    const options = { logger, keyPrefix: `bb-test-${randomUUID()}`, localTtlMs, versionTtlMs: 30_000 };
+    const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+    const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+    await proxy.waitUntilReady();
+    await Promise.all([writer.start(), reader.start()]);
+    return { writer, reader };
+  }
+
   function source() {
     let value = 1;
     return { set: (v: number) => (value = v), load: async () => ({ value }) };
@@ -182,12 +192,7 @@ describe('Redis going away and coming back', () => {
     // away, so another instance's write stayed invisible far longer than the documented 5 s.
     const proxy = await redisThroughProxy();
     try {
-      const keyPrefix = `bb-test-${randomUUID()}`;
-      const options = { logger, keyPrefix, localTtlMs: 150, versionTtlMs: 30_000 };
-      const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-      const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-      await proxy.waitUntilReady();
-      await Promise.all([writer.start(), reader.start()]);
+      const { writer, reader } = await twoInstances(proxy, 150);
       const db = source();
       expect(await reader.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 1 });
 
@@ -207,12 +212,7 @@ describe('Redis going away and coming back', () => {
     // read the namespace's old version from Redis and served the entry filled before the write, for its full ttl.
     const proxy = await redisThroughProxy();
     try {
-      const keyPrefix = `bb-test-${randomUUID()}`;
-      const options = { logger, keyPrefix, localTtlMs: 100, versionTtlMs: 30_000 };
-      const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-      const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-      await proxy.waitUntilReady();
-      await Promise.all([writer.start(), reader.start()]);
+      const { writer, reader } = await twoInstances(proxy, 100);
       const db = source();
       expect(await writer.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 1 });
       expect(await reader.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 1 });
