@@ -46,6 +46,7 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
   for (let i = 0; i < DELIVERY_CONCURRENCY; i++) {
     await jobs.work<{ fulfillmentId: string }>(QUEUES.fulfillmentDeliver, (data, job: JobInfo) => fulfillment.deliver(data.fulfillmentId, job));
   }
+  await jobs.work<{ orderId: string; externalId: string | null; attempt?: number }>(QUEUES.shopifyCancel, (data, job: JobInfo) => fulfillment.cancelShopifyOrder(data, job));
   await jobs.work<{ webhookEventId: string }>(QUEUES.shopifyWebhook, (data) => withRefunds((refund) => fulfillment.processShopifyWebhook(data.webhookEventId, refund)));
   await jobs.work(QUEUES.shopifyReconcile, () => withRefunds((refund) => fulfillment.reconcileShopify(refund)), { pollingIntervalSeconds: 5 });
   await jobs.work(QUEUES.maintenance, async () => {

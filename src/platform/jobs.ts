@@ -17,6 +17,7 @@ export const QUEUES = {
   fulfillmentDeliver: 'fulfillment-deliver',
   shopifyWebhook: 'shopify-webhook',
   shopifyReconcile: 'shopify-reconcile',
+  shopifyCancel: 'shopify-cancel',
   maintenance: 'maintenance',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];

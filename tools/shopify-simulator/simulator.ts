@@ -1,6 +1,6 @@
-// A small stand-in for Shopify: the GraphQL Admin API subset we use (orderCreate, orders by tag), orders kept in
+// A small stand-in for Shopify: the GraphQL Admin API subset we use (orderCreate, orders by tag, orderCancel), orders kept in
 // memory, signed webhooks shaped like Shopify's, and faults for tests (503, 429 with Retry-After, a lost
-// orderCreate response, userErrors). Used by the tests over HTTP and, with no SHOPIFY_ADMIN_URL, in-process so
+// orderCreate or orderCancel response, userErrors of either). Used by the tests over HTTP and, with no SHOPIFY_ADMIN_URL, in-process so
 // the embedded demo shows a parcel moving.
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -31,6 +31,8 @@ export interface SimOrder {
   shippingAddress: Record<string, unknown> | null;
   createdAt: string;
   cancelledAt: string | null;
+  /** Every orderCancel that cancelled it (one at most: a second is refused as already cancelled). */
+  cancellations: Array<{ reason: string; refund: boolean; restock: boolean; notifyCustomer: boolean | null }>;
   fulfillment: { id: number; shipmentStatus: string | null; trackingNumber: string; trackingCompany: string; trackingUrl: string } | null;
 }
 
@@ -45,6 +47,10 @@ export interface Faults {
   userErrors?: { count: number; message: string; field?: string[] };
   /** The next N API requests wait this long before they are handled (a Shopify that times out). */
   slow?: { count: number; delayMs: number };
+  /** The next N orderCancel calls answer with this orderCancelUserError (code INVALID unless given). */
+  cancelUserErrors?: { count: number; message: string; code?: string };
+  /** The next N orderCancel calls cancel the order and then drop the connection without an answer. */
+  dropOrderCancelResponse?: number;
 }
 
 export interface WebhookDelivery {
@@ -81,7 +87,9 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
   const orders: SimOrder[] = [];
   const requests: Array<{ operation: string; status: number }> = [];
   const webhooks: WebhookDelivery[] = [];
-  const faults: Required<{ unavailable: number; throttled: { count: number; retryAfterSeconds: number }; dropOrderCreateResponse: number; userErrors: { count: number; message: string; field?: string[] }; slow: { count: number; delayMs: number } }> = {
+  const faults: Required<{ unavailable: number; throttled: { count: number; retryAfterSeconds: number }; dropOrderCreateResponse: number; userErrors: { count: number; message: string; field?: string[] }; slow: { count: number; delayMs: number }; cancelUserErrors: { count: number; message: string; code?: string }; dropOrderCancelResponse: number }> = {
+    cancelUserErrors: { count: 0, message: '' },
+    dropOrderCancelResponse: 0,
     slow: { count: 0, delayMs: 0 },
     unavailable: 0,
     throttled: { count: 0, retryAfterSeconds: 1 },
@@ -153,7 +161,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
       tags: order.tags.join(', '),
       created_at: order.createdAt,
       cancelled_at: order.cancelledAt,
-      cancel_reason: order.cancelledAt ? 'other' : null,
+      cancel_reason: order.cancelledAt ? (order.cancellations[0]?.reason.toLowerCase() ?? 'other') : null,
       fulfillment_status: f ? 'fulfilled' : null,
       financial_status: 'paid',
       fulfillments: f ? [fulfillmentPayload(order)] : [],
@@ -247,7 +255,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
       return json(res, 400, { errors: [{ message: 'invalid JSON' }] });
     }
     const query = body.query ?? '';
-    const operation = /orderCreate\s*\(/.test(query) ? 'orderCreate' : /orders\s*\(/.test(query) ? 'orders' : 'unknown';
+    const operation = /orderCancel\s*\(/.test(query) ? 'orderCancel' : /orderCreate\s*\(/.test(query) ? 'orderCreate' : /orders\s*\(/.test(query) ? 'orders' : 'unknown';
     const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       requests.push({ operation, status });
       json(res, status, payload, headers);
@@ -298,6 +306,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
         shippingAddress: input.shippingAddress ?? null,
         createdAt: new Date().toISOString(),
         cancelledAt: null,
+        cancellations: [],
         fulfillment: null,
       };
       orders.push(order);
@@ -311,7 +320,38 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
       }
       return answer(200, { data: { orderCreate: { order: orderNode(order), userErrors: [] } } });
     }
-    return answer(200, { errors: [{ message: 'this simulator supports orderCreate and orders(query:) only' }] });
+    if (operation === 'orderCancel') {
+      // Shopify's orderCancel(orderId, reason, refund, restock, notifyCustomer) → { job, orderCancelUserErrors }.
+      // Shopify cancels asynchronously (the answer is a job) and then sends orders/cancelled; so do we.
+      const v = body.variables ?? {};
+      const result = (errors: Array<{ field: string[] | null; message: string; code: string }>, job: { id: string } | null = null) =>
+        answer(200, { data: { orderCancel: { job, orderCancelUserErrors: errors } } });
+      if (faults.cancelUserErrors.count > 0) {
+        faults.cancelUserErrors.count--;
+        return result([{ field: null, message: faults.cancelUserErrors.message, code: faults.cancelUserErrors.code ?? 'INVALID' }]);
+      }
+      if (typeof v.orderId !== 'string' || typeof v.reason !== 'string' || typeof v.refund !== 'boolean' || typeof v.restock !== 'boolean') {
+        return answer(200, { errors: [{ message: 'Variable $orderId, $reason, $refund and $restock are required', extensions: { code: 'INVALID_VARIABLE' } }] });
+      }
+      const order = orders.find((o) => o.id === v.orderId);
+      if (!order) return result([{ field: ['orderId'], message: 'Order does not exist', code: 'NOT_FOUND' }]);
+      if (order.cancelledAt) return result([{ field: ['orderId'], message: 'Order has already been cancelled', code: 'INVALID' }]);
+      if (order.fulfillment) return result([{ field: ['orderId'], message: 'Cannot cancel an order that has been fulfilled', code: 'INVALID' }]);
+      order.cancelledAt = new Date().toISOString();
+      order.cancellations.push({ reason: v.reason, refund: v.refund, restock: v.restock, notifyCustomer: typeof v.notifyCustomer === 'boolean' ? v.notifyCustomer : null });
+      log(`order ${order.name} cancelled (${v.reason})`);
+      setImmediate(() => {
+        sendWebhook('orders/cancelled', orderPayload(order)).catch((error: Error) => log(`orders/cancelled webhook failed: ${error.message}`));
+      });
+      if (faults.dropOrderCancelResponse > 0) {
+        faults.dropOrderCancelResponse--;
+        requests.push({ operation, status: 0 });
+        req.socket.destroy(); // cancelled, the caller never hears about it
+        return;
+      }
+      return result([], { id: `gid://shopify/Job/${randomUUID()}` });
+    }
+    return answer(200, { errors: [{ message: 'this simulator supports orderCreate, orderCancel and orders(query:) only' }] });
   }
 
   // Control API for people poking at the demo and black-box tests: GET /_sim/orders, GET /_sim/requests,
@@ -357,6 +397,8 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
     if (next.dropOrderCreateResponse !== undefined) faults.dropOrderCreateResponse = next.dropOrderCreateResponse;
     if (next.userErrors) faults.userErrors = { ...next.userErrors };
     if (next.slow) faults.slow = { ...next.slow };
+    if (next.cancelUserErrors) faults.cancelUserErrors = { ...next.cancelUserErrors };
+    if (next.dropOrderCancelResponse !== undefined) faults.dropOrderCancelResponse = next.dropOrderCancelResponse;
   }
 
   const server = createServer((req, res) => {

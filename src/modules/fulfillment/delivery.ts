@@ -39,6 +39,11 @@ export function createDelivery(deps: { db: Database; jobs: Jobs; logger: Logger;
       const outcome = await handler.deliver(leased);
       await db.withTx(async (tx) => {
         const moved = await repo.markDelivered(tx, [leased.id, ...(outcome.alsoCompletes ?? [])], outcome.status, outcome.externalId ?? null);
+        if (!moved.includes(leased.id) && outcome.externalId && current.deliveryType === 'shopify' && (await repo.statusOf(tx, leased.id))?.status === 'cancelled') {
+          // Refunded while this attempt was creating the order: the order exists now, and must not ship.
+          logger.warn({ fulfillmentId, externalId: outcome.externalId }, 'Shopify order created for a line refunded meanwhile; cancelling it');
+          await jobs.send(tx, QUEUES.shopifyCancel, { orderId: leased.orderId, externalId: outcome.externalId });
+        }
         await repo.insertEvents(tx, moved.map((id) => ({ fulfillmentId: id, status: outcome.status, detail: outcome.detail })));
         if (outcome.observed && outcome.externalId && moved.length > 0) {
           const { to, tracking, detail } = outcome.observed;

@@ -59,16 +59,52 @@ export async function insertEvents(db: Executor, events: readonly NewEvent[]): P
 
 /**
  * Cancels the order's fulfillments that have not left yet — dead letters (failed) included, or an operator's
- * retry would deliver what was refunded; returns them with whether delivery had started.
+ * retry would deliver what was refunded; returns them with whether delivery had started, the outside order id,
+ * and until when a delivery attempt still held its lease (a Shopify orderCreate may be in flight until then).
  */
-export async function cancelOpen(tx: Tx, orderId: string): Promise<Array<{ id: string; deliveryType: DeliveryType; deliveryStarted: boolean }>> {
-  const { rows } = await tx.query<{ id: string; deliveryType: DeliveryType; deliveryStarted: boolean }>(
-    `UPDATE fulfillments SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-      WHERE id IN (SELECT id FROM fulfillments WHERE order_id = $1 AND status IN ('pending','processing','failed') ORDER BY id FOR UPDATE)
-      RETURNING id, delivery_type AS "deliveryType", delivery_started_at IS NOT NULL AS "deliveryStarted"`,
+export interface CancelledFulfillment {
+  id: string;
+  deliveryType: DeliveryType;
+  deliveryStarted: boolean;
+  externalId: string | null;
+  /** The lease of a delivery attempt that was running when the line was cancelled; null when none was live. */
+  leaseLiveUntil: Date | null;
+}
+
+export async function cancelOpen(tx: Tx, orderId: string): Promise<CancelledFulfillment[]> {
+  const { rows } = await tx.query<CancelledFulfillment>(
+    `WITH old AS (
+       SELECT id, CASE WHEN lease_owner IS NOT NULL AND lease_expires_at > now() THEN lease_expires_at END AS lease_live_until
+         FROM fulfillments WHERE order_id = $1 AND status IN ('pending','processing','failed') ORDER BY id FOR UPDATE
+     )
+     UPDATE fulfillments f SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+       FROM old
+      WHERE f.id = old.id
+      RETURNING f.id, f.delivery_type AS "deliveryType", f.delivery_started_at IS NOT NULL AS "deliveryStarted",
+                f.external_id AS "externalId", old.lease_live_until AS "leaseLiveUntil"`,
     [orderId],
   );
   return rows;
+}
+
+/** The order's cancelled Shopify lines (the history of a Shopify cancellation goes to them). */
+export async function cancelledShopifyLines(db: Executor, orderId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM fulfillments WHERE order_id = $1 AND delivery_type = 'shopify' AND status = 'cancelled' ORDER BY id`,
+    [orderId],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Keeps the outcome of a Shopify cancellation on cancelled lines: the error operators see, the order id learnt. */
+export async function noteShopifyCancel(tx: Tx, ids: readonly string[], update: { error?: string; externalId?: string }): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.query(
+    `UPDATE fulfillments SET last_error = CASE WHEN $2::text IS NULL THEN last_error ELSE $2 END,
+            external_id = coalesce(external_id, $3), updated_at = now()
+      WHERE id = ANY($1::uuid[]) AND status = 'cancelled'`,
+    [ids, update.error?.slice(0, 2000) ?? null, update.externalId ?? null],
+  );
 }
 
 /**

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { CoreDeps } from '../../context.js';
 import { settleInOrder, type Tx } from '../../platform/db.js';
 import { DomainError, notFound } from '../../platform/errors.js';
-import { QUEUES } from '../../platform/jobs.js';
+import { QUEUES, type JobInfo } from '../../platform/jobs.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { metrics } from '../../platform/metrics.js';
 import type { CatalogService, DeliveryType } from '../catalog/index.js';
@@ -26,6 +26,7 @@ import { createMailer, type Mailer } from './email/mailer.js';
 import { createShopifyClient, type ShopifyClient, type ShopifyEndpoint } from './shopify/client.js';
 import { createDelivery } from './delivery.js';
 import { createShopifySync, type RefundHook } from './shopify/sync.js';
+import { createShopifyCancel, type ShopifyCancelJob } from './shopify/cancel.js';
 
 export type { FulfillmentStatus, ShippingAddress, OrderLineToFulfill, CreatedFulfillment };
 
@@ -59,6 +60,7 @@ export function createFulfillmentService(
 
   const delivery = createDelivery({ db, jobs, logger, handlers, retryBaseMs: config.jobRetryBaseMs, maxAttempts: config.jobMaxAttempts });
   const sync = createShopifySync({ db, jobs, logger, shopify });
+  const shopifyCancel = createShopifyCancel({ db, jobs, logger, shopify, retryBaseMs: config.jobRetryBaseMs, maxAttempts: config.jobMaxAttempts });
 
   function group(lines: PlannedLine[]): Map<DeliveryHandler, PlannedLine[]> {
     const byHandler = new Map<DeliveryHandler, PlannedLine[]>();
@@ -116,12 +118,27 @@ export function createFulfillmentService(
       return planned.map((line) => ({ orderLineId: line.orderLineId, fulfillmentId: line.fulfillmentId, deliveryType: line.item.deliveryType, status: statusOf(line) }));
     },
 
-    /** Refund: cancels every fulfillment of the order that is not delivered/shipped yet (failed ones too); returns their ids. */
+    /**
+     * Refund: cancels every fulfillment of the order that is not delivered/shipped yet (failed ones too); returns
+     * their ids. When a cancelled Shopify line may have an order in Shopify (its id is known, or a delivery attempt
+     * started: the orderCreate answer may have been lost or still be on its way), one `shopify-cancel` job for the
+     * order goes into the same transaction, so Shopify hears of it exactly when the refund commits. A line never
+     * attempted has no Shopify order, and its delivery job finds it cancelled and creates none.
+     */
     async cancelOpenForOrderInTx(tx: Tx, orderId: string, detail: string): Promise<string[]> {
       const cancelled = await repo.cancelOpen(tx, orderId);
       await repo.insertEvents(tx, cancelled.map((f) => ({ fulfillmentId: f.id, status: 'cancelled' as const, detail })));
       // A code never handed to the mailer goes back to the pool; one whose mail may have left stays burnt.
       await vouchers.releaseCodes(tx, cancelled.filter((f) => f.deliveryType === 'email' && !f.deliveryStarted).map((f) => f.id));
+      const inShopify = cancelled.filter((f) => f.deliveryType === 'shopify' && (f.externalId || f.deliveryStarted));
+      if (inShopify.length > 0) {
+        // An attempt still holding its lease may create the order after this commits: cancel once it is over
+        // (the delivery also asks for a cancel itself when its orderCreate lands on a cancelled line).
+        const leaseEnds = inShopify.map((f) => f.leaseLiveUntil?.getTime() ?? 0);
+        const startAfter = Math.max(...leaseEnds) > Date.now() ? new Date(Math.max(...leaseEnds)) : undefined;
+        const job: ShopifyCancelJob = { orderId, externalId: inShopify.find((f) => f.externalId)?.externalId ?? null };
+        await jobs.send(tx, QUEUES.shopifyCancel, job, startAfter ? { startAfter } : {});
+      }
       return cancelled.map((f) => f.id);
     },
 
@@ -129,6 +146,9 @@ export function createFulfillmentService(
 
     /** One delivery attempt of a pending fulfillment (the fulfillment-deliver job). Safe to run twice. */
     deliver: delivery.deliver,
+
+    /** The shopify-cancel job: cancels the Shopify order of a refunded order (idempotent, retried with backoff). */
+    cancelShopifyOrder: (data: ShopifyCancelJob, job?: JobInfo) => shopifyCancel.cancel(data, job),
 
     /** Stores a verified Shopify webhook once and queues its processing; false when it was a duplicate. */
     recordShopifyWebhook: sync.recordWebhook,

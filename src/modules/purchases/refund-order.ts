@@ -64,6 +64,7 @@ export async function refundOrderInTx(
     if (line.delivery_type !== 'inventory') continue;
     await deps.inventory.revokeItemInTx(tx, { userId: order.user_id, itemId: line.item_id, quantity: line.quantity, reference, actor: meta.actor });
   }
+  // Also enqueues (in this transaction) the cancel of a Shopify order that may exist for a cancelled line.
   await deps.fulfillment.cancelOpenForOrderInTx(tx, orderId, `refunded: ${meta.reason}`);
   await deps.catalog.restoreStockInTx(tx, order.listing_id, order.quantity);
   return { refunded: true, amount: order.total_price, userId: order.user_id };

@@ -26,6 +26,10 @@ export function createShopifyHandler({ db, shopify }: { db: Database; shopify: (
     async deliver(fulfillment) {
       const order = await repo.shopifyOrderContext(db, fulfillment.orderId);
       if (!order) throw new DeliveryError('the order has no Shopify lines', { retryable: false });
+      // Refunded after the lease was taken: no Shopify order for a line that was cancelled (nothing is recorded,
+      // every write after a delivery is conditional on status pending).
+      const notPending = () => new DeliveryError('the line is no longer pending (refunded): no Shopify order', { retryable: false });
+      if (order.lines.find((line) => line.fulfillmentId === fulfillment.id)?.status !== 'pending') throw notPending();
       const waiting = order.lines.filter((line) => line.status === 'pending' && line.fulfillmentId !== fulfillment.id).map((line) => line.fulfillmentId);
 
       const known = order.lines.find((line) => line.externalId)?.externalId;
@@ -44,6 +48,8 @@ export function createShopifyHandler({ db, shopify }: { db: Database; shopify: (
       const lines = order.lines.filter((line) => line.status === 'pending');
       const missingVariant = lines.find((line) => !line.variantId);
       if (missingVariant) throw new DeliveryError('an item has no Shopify variant id', { retryable: false });
+      // The lookup took a round-trip to Shopify: a refund may have come meanwhile. Look again, just before creating.
+      if ((await repo.statusOf(db, fulfillment.id))?.status !== 'pending') throw notPending();
       const created = await shopify().createOrder({
         lineItems: lines.map((line) => ({ variantId: line.variantId!, quantity: line.quantity })),
         shippingAddress: toShopifyAddress(order.shippingAddress as unknown as ShippingAddress),

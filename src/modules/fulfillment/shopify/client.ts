@@ -1,4 +1,4 @@
-// Shopify's GraphQL Admin API, the two operations we need, one `fetch` each with a timeout. Errors come back as
+// Shopify's GraphQL Admin API, the three operations we need (orders by tag, orderCreate, orderCancel), one `fetch` each with a timeout. Errors come back as
 // DeliveryError with `retryable` decided here: network trouble, 429 and 5xx are worth retrying (after
 // Retry-After when Shopify says so); userErrors, 4xx and GraphQL errors are not.
 import { DeliveryError } from '../handlers/types.js';
@@ -39,6 +39,20 @@ const ORDER_CREATE = `mutation OrderCreate($order: OrderCreateOrderInput!, $opti
     userErrors { field message }
   }
 }`;
+
+// Asynchronous in Shopify: the answer carries a job; the order is cancelled (and orders/cancelled sent) shortly after.
+const ORDER_CANCEL = `mutation OrderCancel($orderId: ID!, $reason: OrderCancelReason!, $refund: Boolean!, $restock: Boolean!, $notifyCustomer: Boolean) {
+  orderCancel(orderId: $orderId, reason: $reason, refund: $refund, restock: $restock, notifyCustomer: $notifyCustomer) {
+    job { id }
+    orderCancelUserErrors { field message code }
+  }
+}`;
+
+export interface OrderCancelUserError {
+  field: string[] | null;
+  message: string;
+  code: string | null;
+}
 
 export const orderTag = (orderId: string) => `bb-order-${orderId}`;
 
@@ -109,6 +123,20 @@ export function createShopifyClient(endpoint: () => ShopifyEndpoint) {
       }
       if (!created) throw new DeliveryError('Shopify returned no order', { retryable: true });
       return created;
+    },
+
+    /**
+     * Cancels an order we refunded ourselves: no Shopify refund (the gems went back through our ledger), the
+     * stock goes back, no mail to the player. Returns Shopify's userErrors for the caller to judge (NOT_FOUND, an
+     * order already cancelled, …); transport errors throw DeliveryError like every other call.
+     */
+    async cancelOrder(orderId: string): Promise<{ jobId: string | null; userErrors: OrderCancelUserError[] }> {
+      const data = await graphql<{ orderCancel: { job: { id: string } | null; orderCancelUserErrors: OrderCancelUserError[] | null } | null }>(
+        ORDER_CANCEL,
+        { orderId, reason: 'CUSTOMER', refund: false, restock: true, notifyCustomer: false },
+      );
+      if (!data.orderCancel) throw new DeliveryError('Shopify returned no orderCancel result', { retryable: true });
+      return { jobId: data.orderCancel.job?.id ?? null, userErrors: data.orderCancel.orderCancelUserErrors ?? [] };
     },
   };
 }
