@@ -26,6 +26,26 @@ export async function createItem(t: TestApp, spec: { deliveryType: 'inventory' |
   return rows[0]!.id;
 }
 
+/**
+ * A real purchase over HTTP of one merch item (Shopify delivery) for 300 gems by a new player granted 500 first:
+ * the order, its line's fulfillment and the buyer. Needs SHOPIFY_* configured on `t`.
+ */
+export async function buyMerch(t: TestApp): Promise<{ orderId: string; fulfillmentId: string; player: { id: string; token: string } }> {
+  const itemId = await createItem(t, { deliveryType: 'shopify' });
+  const player = await t.player();
+  await t.request('GET', '/user/wallet', { token: player.token });
+  await t.runtime.deps.db.withTx((tx) => t.runtime.services.wallet.creditUserInTx(tx, { userId: player.id, amount: 500, counterparty: 'issuance', reason: 'grant', referenceType: 'grant', referenceId: randomUUID() }));
+  const listing = await t.runtime.deps.db.query<{ id: string }>(`INSERT INTO listings (title, price, delivery_type) VALUES ('Hoodie', 300, 'shopify') RETURNING id`);
+  await t.runtime.deps.db.query('INSERT INTO listing_items (listing_id, item_id, quantity) VALUES ($1, $2, 1)', [listing.rows[0]!.id, itemId]);
+  const purchase = await t.request('POST', '/store/purchases', {
+    token: player.token,
+    headers: { 'idempotency-key': randomUUID() },
+    body: { listingId: listing.rows[0]!.id, quantity: 1, shippingAddress: ADDRESS },
+  });
+  if (purchase.status !== 201 || purchase.body.balanceAfter !== 200) throw new Error(`merch purchase answered ${purchase.status}: ${purchase.text}`);
+  return { orderId: purchase.body.id as string, fulfillmentId: purchase.body.lines[0].fulfillment.id as string, player };
+}
+
 export async function createUser(t: TestApp, email: string | null = `${randomUUID().slice(0, 8)}@players.test`): Promise<string> {
   const id = randomUUID();
   await t.runtime.deps.db.query(

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { ADDRESS, createItem, fulfillmentRow, waitFor, waitForStatus } from './fixtures.js';
+import { ADDRESS, buyMerch as buyFixture, createItem, fulfillmentRow, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_cancel_token';
 const SECRET = 'shopify-cancel-test-secret';
@@ -29,23 +29,7 @@ const balanceOf = async (token: string) => (await t.request('GET', '/user/wallet
 const refund = (orderId: string) =>
   t.request('POST', `/admin/orders/${orderId}/refund`, { token: t.adminToken, headers: { 'idempotency-key': randomUUID() }, body: { reason: 'customer asked' } });
 
-/** A real purchase of one merch item for 300 gems by a player holding 500. */
-async function buyMerch() {
-  const itemId = await createItem(t, { deliveryType: 'shopify' });
-  const player = await t.player();
-  await t.request('GET', '/user/wallet', { token: player.token });
-  await t.runtime.deps.db.withTx((tx) => t.runtime.services.wallet.creditUserInTx(tx, { userId: player.id, amount: 500, counterparty: 'issuance', reason: 'grant', referenceType: 'grant', referenceId: randomUUID() }));
-  const listing = await t.runtime.deps.db.query<{ id: string }>(`INSERT INTO listings (title, price, delivery_type) VALUES ('Hoodie', 300, 'shopify') RETURNING id`);
-  await t.runtime.deps.db.query('INSERT INTO listing_items (listing_id, item_id, quantity) VALUES ($1, $2, 1)', [listing.rows[0]!.id, itemId]);
-  const purchase = await t.request('POST', '/store/purchases', {
-    token: player.token,
-    headers: { 'idempotency-key': randomUUID() },
-    body: { listingId: listing.rows[0]!.id, quantity: 1, shippingAddress: ADDRESS },
-  });
-  expect(purchase.status).toBe(201);
-  expect(purchase.body.balanceAfter).toBe(200);
-  return { orderId: purchase.body.id as string, fulfillmentId: purchase.body.lines[0].fulfillment.id as string, player };
-}
+const buyMerch = () => buyFixture(t);
 
 /** Every orders/cancelled webhook Shopify sent for this order has been stored and processed by its job. */
 const echoProcessed = (shopifyOrderGid: string, count: number) => waitFor(async () => {

@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { ADDRESS, createItem, createUser, fulfillmentRow, placeOrder, waitFor, waitForStatus } from './fixtures.js';
+import { ADDRESS, buyMerch, createItem, createUser, fulfillmentRow, placeOrder, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_test_token';
 const SECRET = 'shopify-webhook-current-secret';
@@ -174,23 +174,10 @@ describe('Shopify tracking through webhooks', () => {
   });
 
   it('when Shopify cancels the order, then the fulfillment is cancelled and the gems are refunded once', async () => {
-    const itemId = await createItem(t, { deliveryType: 'shopify' });
-    const player = await t.player();
-    await t.request('GET', '/user/wallet', { token: player.token });
-    await t.runtime.deps.db.withTx((tx) => t.runtime.services.wallet.creditUserInTx(tx, { userId: player.id, amount: 500, counterparty: 'issuance', reason: 'grant', referenceType: 'grant', referenceId: randomUUID() }));
-    const listing = await t.runtime.deps.db.query<{ id: string }>(`INSERT INTO listings (title, price, delivery_type) VALUES ('Hoodie', 300, 'shopify') RETURNING id`);
-    await t.runtime.deps.db.query('INSERT INTO listing_items (listing_id, item_id, quantity) VALUES ($1, $2, 1)', [listing.rows[0]!.id, itemId]);
-    const purchase = await t.request('POST', '/store/purchases', {
-      token: player.token,
-      headers: { 'idempotency-key': randomUUID() },
-      body: { listingId: listing.rows[0]!.id, quantity: 1, shippingAddress: ADDRESS },
-    });
-    expect(purchase.status).toBe(201);
-    expect(purchase.body.balanceAfter).toBe(200);
-    const fulfillmentId = purchase.body.lines[0].fulfillment.id;
+    const { orderId, fulfillmentId, player } = await buyMerch(t);
     await waitForStatus(t, fulfillmentId, 'processing');
 
-    const [cancelled] = await sim.advance(purchase.body.id, 'cancel');
+    const [cancelled] = await sim.advance(orderId, 'cancel');
     await waitForStatus(t, fulfillmentId, 'cancelled');
     await sim.redeliver(cancelled!);
     await sim.sendWebhook('orders/cancelled', JSON.parse(cancelled!.body)); // a second, distinct cancellation event
