@@ -46,7 +46,7 @@ type BumpAndPublish = (numberOfKeys: number, ...keysThenArgs: string[]) => Promi
 // Defined as a command, ioredis sends the script's SHA (EVALSHA) and the script itself only when Redis answers
 // NOSCRIPT: a write's invalidation is a ~150-byte command instead of ~500, and Redis does not hash the script
 // text on every call.
-function bumpAndPublish(redis: Redis): BumpAndPublish {
+function bumpAndPublishCommand(redis: Redis): BumpAndPublish {
   const commands = redis as unknown as { bbBumpAndPublish?: BumpAndPublish };
   if (!commands.bbBumpAndPublish) redis.defineCommand('bbBumpAndPublish', { lua: BUMP_AND_PUBLISH });
   return commands.bbBumpAndPublish!.bind(redis);
@@ -200,7 +200,7 @@ export class Cache {
     if (namespaces.length === 0) return;
     const bump = () =>
       this.redisCall((r) =>
-        bumpAndPublish(r)(namespaces.length, ...namespaces.map((ns) => `${this.prefix}:cv:${ns}`), this.channel, ...namespaces),
+        this.bumpAndPublish(r, namespaces),
       );
     let bumped = await bump();
     // A lost invalidation leaves other instances serving the old entries until they re-read the version
@@ -225,6 +225,15 @@ export class Cache {
     });
   }
 
+  private versionKey(ns: string): string {
+    return `${this.prefix}:cv:${ns}`;
+  }
+
+  /** Bumps the namespaces' versions and announces them on the channel: one round trip (BUMP_AND_PUBLISH). */
+  private bumpAndPublish(redis: Redis, namespaces: readonly string[]): Promise<number[]> {
+    return bumpAndPublishCommand(redis)(namespaces.length, ...namespaces.map((ns) => this.versionKey(ns)), this.channel, ...namespaces);
+  }
+
   private rememberUnannounced(namespaces: readonly string[]): void {
     for (const ns of namespaces) {
       if (this.unannounced.size >= MAX_UNANNOUNCED && !this.unannounced.has(ns)) {
@@ -246,7 +255,7 @@ export class Cache {
       try {
         while (this.unannounced.size > 0 && redis.status === 'ready') {
           const batch = [...this.unannounced].slice(0, 1000);
-          await bumpAndPublish(redis)(batch.length, ...batch.map((ns) => `${this.prefix}:cv:${ns}`), this.channel, ...batch);
+          await this.bumpAndPublish(redis, batch);
           for (const ns of batch) {
             this.unannounced.delete(ns);
             this.versions.delete(ns); // read again from Redis, like every other instance
@@ -265,7 +274,7 @@ export class Cache {
   private async version(ns: string): Promise<number> {
     const known = this.versions.get(ns);
     if (known !== undefined) return known;
-    const remote = await this.redisCall((r) => r.get(`${this.prefix}:cv:${ns}`));
+    const remote = await this.redisCall((r) => r.get(this.versionKey(ns)));
     const version = remote ? Number(remote) : 0;
     // Without the invalidation channel nobody tells us of a bump: re-read the version soon instead of for 30 s.
     this.versions.set(ns, version, this.subscribed || !this.subscriber ? undefined : { ttl: UNSUBSCRIBED_VERSION_TTL_MS });
