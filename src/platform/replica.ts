@@ -10,6 +10,25 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Executor } from './db.js';
 
+/**
+ * After a committed write that shared cached reads depend on (the catalog, the games list): notes the write's
+ * position under `scope` — the cache loaders read through `readerFor(scope)`, so the refills this causes, on any
+ * instance, use the replica only once it has replayed the write — then drops `namespace` on every instance. A note
+ * that fails is logged, not thrown: the write is committed, and dropping the cached copies matters more.
+ */
+export async function invalidateSharedReads(
+  deps: { db: { noteWrite(...scopes: string[]): Promise<void> }; cache: { invalidate(...namespaces: string[]): Promise<void> }; logger?: Logger },
+  scope: string,
+  namespace: string,
+): Promise<void> {
+  try {
+    await deps.db.noteWrite(scope);
+  } catch (error) {
+    deps.logger?.warn({ err: error, scope }, 'could not note the write position for read-your-writes');
+  }
+  await deps.cache.invalidate(namespace);
+}
+
 /** PostgreSQL LSN text `16/B374D848` → fixed-width hex (`00000016B374D848`), so string order is WAL order. */
 export function comparableLsn(lsn: string): string {
   const [high = '', low = ''] = lsn.split('/');

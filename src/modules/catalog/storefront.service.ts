@@ -8,6 +8,7 @@
 import type { CoreDeps } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
 import { render, type RenderedBody } from '../../platform/http/rendered-body.js';
+import { invalidateSharedReads } from '../../platform/replica.js';
 import { decodeSortCursor, encodeSortCursor } from './cursors.js';
 import * as repo from './storefront.repository.js';
 
@@ -114,14 +115,8 @@ export function createStorefront({ db, cache, logger }: Pick<CoreDeps, 'db' | 'c
      * position is noted first, so that the refills this invalidation causes (on any instance) do not read a
      * replica that has not replayed the write yet.
      */
-    async invalidate(): Promise<void> {
-      try {
-        await db.noteWrite(CATALOG_READ_SCOPE);
-      } catch (error) {
-        // The write is committed; dropping the cached catalog matters more than the note.
-        logger?.warn({ err: error }, 'could not note the catalog write position for read-your-writes');
-      }
-      await cache.invalidate(STOREFRONT_CACHE_NS);
+    invalidate(): Promise<void> {
+      return invalidateSharedReads({ db, cache, logger }, CATALOG_READ_SCOPE, STOREFRONT_CACHE_NS);
     },
   };
 }

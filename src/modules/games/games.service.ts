@@ -2,6 +2,7 @@ import type { CoreDeps } from '../../context.js';
 import type { Executor } from '../../platform/db.js';
 import { DomainError, PG, notFound, pgConstraint, pgErrorCode } from '../../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import { invalidateSharedReads } from '../../platform/replica.js';
 import * as repo from './games.repository.js';
 
 export const GAMES_CACHE_NS = 'games';
@@ -40,14 +41,7 @@ const GAMES_READ_SCOPE = 'games';
 export function createGamesService({ db, cache, logger }: Pick<CoreDeps, 'db' | 'cache'> & Partial<Pick<CoreDeps, 'logger'>>) {
   const uniqueSlots = (slots: string[]) => [...new Set(slots)];
   /** After a committed write: note its position for the replica reads, then drop the cached list everywhere. */
-  const invalidate = async () => {
-    try {
-      await db.noteWrite(GAMES_READ_SCOPE);
-    } catch (error) {
-      logger?.warn({ err: error }, 'could not note the games write position for read-your-writes');
-    }
-    await cache.invalidate(GAMES_CACHE_NS);
-  };
+  const invalidate = () => invalidateSharedReads({ db, cache, logger }, GAMES_READ_SCOPE, GAMES_CACHE_NS);
 
   return {
     list(): Promise<repo.GameRecord[]> {
