@@ -18,10 +18,22 @@ import { DeliveryError } from './handlers/types.js';
 export const LEASE_SECONDS = 120;
 const MAX_BACKOFF_MS = 60 * 60_000;
 
-export function backoffMs(attempt: number, baseMs: number, retryAfterMs?: number): number {
+function backoffMs(attempt: number, baseMs: number, retryAfterMs?: number): number {
   const exponential = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempt - 1));
   const jittered = exponential * (1 + Math.random() * 0.2); // spread a burst of failures apart
   return Math.max(retryAfterMs ?? 0, Math.round(jittered));
+}
+
+/**
+ * What a failed attempt means: retried later (after the backoff, or Shopify's Retry-After) unless the error says
+ * retrying cannot help or this was the last attempt allowed. Shared by deliveries and Shopify cancellations.
+ */
+export function judgeFailure(error: unknown, attempt: number, policy: { maxAttempts: number; retryBaseMs: number }): { terminal: boolean; message: string; delayMs: number } {
+  const retryable = !(error instanceof DeliveryError) || error.options.retryable;
+  const terminal = !retryable || attempt >= policy.maxAttempts;
+  const message = error instanceof Error ? error.message : String(error);
+  const delayMs = terminal ? 0 : backoffMs(attempt, policy.retryBaseMs, error instanceof DeliveryError ? error.options.retryAfterMs : undefined);
+  return { terminal, message, delayMs };
 }
 
 export function createDelivery(deps: { db: Database; jobs: Jobs; logger: Logger; handlers: DeliveryHandlers; retryBaseMs: number; maxAttempts: number }) {
@@ -52,10 +64,7 @@ export function createDelivery(deps: { db: Database; jobs: Jobs; logger: Logger;
         }
       });
     } catch (error) {
-      const retryable = !(error instanceof DeliveryError) || error.options.retryable;
-      const terminal = !retryable || leased.attempts >= deps.maxAttempts;
-      const message = error instanceof Error ? error.message : String(error);
-      const delay = terminal ? 0 : backoffMs(leased.attempts, deps.retryBaseMs, error instanceof DeliveryError ? error.options.retryAfterMs : undefined);
+      const { terminal, message, delayMs: delay } = judgeFailure(error, leased.attempts, deps);
       logger.warn({ err: error, fulfillmentId, attempt: leased.attempts, terminal }, terminal ? 'delivery failed for good' : 'delivery failed; retry scheduled');
       await db.withTx(async (tx) => {
         // Lines that travel together (one Shopify order) fail together: nothing else would ever deliver them.

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../../../platform/db.js';
 import { QUEUES, type JobInfo, type Jobs } from '../../../platform/jobs.js';
 import * as repo from '../fulfillment.repository.js';
-import { backoffMs } from '../delivery.js';
+import { judgeFailure } from '../delivery.js';
 import { DeliveryError } from '../handlers/types.js';
 import { orderTag, type OrderCancelUserError, type ShopifyClient } from './client.js';
 
@@ -48,20 +48,21 @@ export function createShopifyCancel(deps: { db: Database; jobs: Jobs; logger: Lo
     for (;;) {
       const { userErrors } = await shopify.cancelOrder(target.id);
       if (userErrors.length === 0) return { done: 'cancelled', order: target };
+      const refused = new DeliveryError(`Shopify refused to cancel order ${target.id}: ${describeErrors(userErrors)}`, { retryable: false });
       // Not a success: what does Shopify hold under our tag? Cancelled already → done; none → nothing to cancel;
       // another id (our stored one was wrong or stale) → cancel that one, once.
       if (lookedUp) {
         const again = await shopify.findOrderByTag(tag);
         if (again?.cancelledAt) return { done: 'already_cancelled', order: again };
-        throw new DeliveryError(`Shopify refused to cancel order ${target.id}: ${describeErrors(userErrors)}`, { retryable: false });
+        throw refused;
       }
       const found = await lookUp();
       if (!found) {
         if (userErrors.some((e) => e.code === 'NOT_FOUND')) return { done: 'none' };
-        throw new DeliveryError(`Shopify refused to cancel order ${target.id}: ${describeErrors(userErrors)}`, { retryable: false });
+        throw refused;
       }
       if (found.cancelledAt) return { done: 'already_cancelled', order: found };
-      if (found.id === target.id) throw new DeliveryError(`Shopify refused to cancel order ${target.id}: ${describeErrors(userErrors)}`, { retryable: false });
+      if (found.id === target.id) throw refused;
       target = found;
     }
   }
@@ -80,10 +81,7 @@ export function createShopifyCancel(deps: { db: Database; jobs: Jobs; logger: Lo
       });
       logger.info({ orderId: job.orderId, outcome: outcome.done, jobId: info?.id }, detail);
     } catch (error) {
-      const retryable = !(error instanceof DeliveryError) || error.options.retryable;
-      const terminal = !retryable || attemptNo >= deps.maxAttempts;
-      const message = error instanceof Error ? error.message : String(error);
-      const delay = terminal ? 0 : backoffMs(attemptNo, deps.retryBaseMs, error instanceof DeliveryError ? error.options.retryAfterMs : undefined);
+      const { terminal, message, delayMs: delay } = judgeFailure(error, attemptNo, deps);
       const detail = terminal
         ? `shopify cancel attempt ${attemptNo} failed for good: ${message} — the parcel may still ship; cancel the order in Shopify`
         : `shopify cancel attempt ${attemptNo} failed: ${message}; retrying in ${Math.ceil(delay / 1000)} s`;
