@@ -129,14 +129,14 @@ function openSession(client: pg.PoolClient, pipelined: boolean): TxSession {
   // Without pipeline mode (PGlite) a statement is handed to the client only after the previous one answered: pg
   // would queue it anyway, but queuing on a busy client is deprecated (and goes in pg 9).
   let previous: Promise<unknown> = Promise.resolve();
+  const refused = () => Promise.reject(new Error('the transaction has ended; statement refused'));
   const tx: Tx = {
     inTransaction: true,
     query<R>(text: string, params?: readonly unknown[]) {
       // A branch of the caller's work still running after the transaction ended (a sibling failed and the
       // transaction rolled back) must not reach the connection: it would run outside any transaction, or inside
       // the next borrower's.
-      if (ended) return Promise.reject(new Error('the transaction has ended; statement refused'));
-      const refused = () => Promise.reject(new Error('the transaction has ended; statement refused'));
+      if (ended) return refused();
       const run = () => (ended ? refused() : client.query(toQuery(text, params)));
       const answered = pipelined ? run() : previous.then(run, run);
       previous = answered.catch(() => undefined);

@@ -18,7 +18,7 @@
 // Keys live 24 hours; purgeExpiredKeys() deletes older ones and an expired key is taken over on sight.
 import { createHash, randomUUID } from 'node:crypto';
 import { prepared, rollbackToSavepoint, settleInOrder, type Database, type Tx } from './db.js';
-import { DomainError } from './errors.js';
+import { DomainError, PG, pgErrorCode } from './errors.js';
 import { problem } from './http/problem.js';
 
 export const IDEMPOTENCY_TTL_HOURS = 24;
@@ -85,7 +85,7 @@ const STORE = prepared(`WITH stored AS (
   SELECT ('${FENCE_FAILED}: ' || count(*))::int FROM stored HAVING count(*) <> 1`);
 
 function isFenceFailure(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: string }).code === '22P02' && String((error as Error).message).includes(FENCE_FAILED);
+  return pgErrorCode(error) === PG.invalidTextRepresentation && String((error as Error).message).includes(FENCE_FAILED);
 }
 
 const inProgress = () => new DomainError('idempotency_in_progress', 'a request with this Idempotency-Key is still being processed');
@@ -144,7 +144,8 @@ export async function runIdempotent<R>(
         if (!(error instanceof DomainError) || error.code === 'idempotency_in_progress') throw error;
         // Undo the work, keep the lock: the failure is stored and replayed like a success.
         await rollbackToSavepoint(tx, SAVEPOINT);
-        response = { status: problem(error.code, error.message).status, body: problem(error.code, error.message, error.details ?? {}) };
+        const body = problem(error.code, error.message, error.details ?? {});
+        response = { status: body.status, body };
       }
       // Left in flight on purpose: withTx sends the COMMIT right behind it and fails if it failed.
       void tx
