@@ -1,11 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
-import { DomainError } from '../../platform/errors.js';
 import { IdParams, Page, errorResponses } from '../../platform/http/schemas.js';
 import { principalOf } from '../../platform/http/auth-hooks.js';
-import { pickFields } from '../../platform/http/pagination.js';
-import type { Character as CharacterView } from './characters.service.js';
+import { applyFields } from '../list-fields.js';
 import {
   CHARACTER_FIELDS, Character, CharacterListItem, CharactersQuery, CreateCharacterBody, EquipBody, Equipment, EquipmentParams, Loadout, LoadoutsBody, LoadoutsResult,
   RenameCharacterBody,
@@ -14,7 +12,6 @@ import {
 export async function charactersRoutes(app: App, { services, authenticate }: RouteContext): Promise<void> {
   const { characters } = services;
   for (const schema of [Equipment, Character, CharacterListItem, Loadout]) app.addSchema(schema);
-  const knownFields = new Set(CHARACTER_FIELDS);
 
   const player = { onRequest: authenticate('player') };
   const tags = ['characters'];
@@ -30,11 +27,7 @@ export async function charactersRoutes(app: App, { services, authenticate }: Rou
     },
   }, async (request) => {
     const { fields, cursor, limit } = request.query;
-    const unknown = fields?.split(',').filter((field) => !knownFields.has(field));
-    if (unknown?.length) throw new DomainError('validation_failed', `unknown fields: ${unknown.join(', ')}`);
-    const page = await characters.list(principalOf(request).userId, { cursor, limit });
-    // pickFields always keeps `id`.
-    return fields === undefined ? page : { items: pickFields(page.items, fields) as Array<Partial<CharacterView> & { id: string }>, nextCursor: page.nextCursor };
+    return applyFields(await characters.list(principalOf(request).userId, { cursor, limit }), fields, CHARACTER_FIELDS);
   });
 
   app.post('/user/characters', {

@@ -3,11 +3,9 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
-import { DomainError } from '../../platform/errors.js';
 import { IdParams, Page, errorResponses } from '../../platform/http/schemas.js';
 import { principalOf } from '../../platform/http/auth-hooks.js';
-import { pickFields } from '../../platform/http/pagination.js';
-import type { FulfillmentView } from './fulfillment.service.js';
+import { applyFields } from '../list-fields.js';
 import { ADMIN_FULFILLMENT_FIELDS, AdminFulfillment, AdminFulfillmentDetail, AdminFulfillmentListItem, FulfillmentEvent, ListFulfillmentsQuery, VoucherUploadBody, VoucherUploadResult } from './fulfillment.schemas.js';
 import { shopifyWebhookRoutes } from './webhooks.routes.js';
 
@@ -18,7 +16,6 @@ export async function fulfillmentRoutes(app: App, ctx: RouteContext): Promise<vo
   app.addSchema(AdminFulfillment);
   app.addSchema(AdminFulfillmentDetail);
   app.addSchema(AdminFulfillmentListItem);
-  const knownFields = new Set(ADMIN_FULFILLMENT_FIELDS);
 
   const admin = { onRequest: authenticate('admin') };
   const errors = errorResponses(400, 401, 403, 404, 409);
@@ -33,11 +30,7 @@ export async function fulfillmentRoutes(app: App, ctx: RouteContext): Promise<vo
     },
   }, async (request) => {
     const { fields, ...query } = request.query;
-    const unknown = fields?.split(',').filter((field) => !knownFields.has(field));
-    if (unknown?.length) throw new DomainError('validation_failed', `unknown fields: ${unknown.join(', ')}`);
-    const page = await fulfillment.list(query);
-    // pickFields always keeps `id`.
-    return fields === undefined ? page : { items: pickFields(page.items, fields) as Array<Partial<FulfillmentView> & { id: string }>, nextCursor: page.nextCursor };
+    return applyFields(await fulfillment.list(query), fields, ADMIN_FULFILLMENT_FIELDS);
   });
 
   app.get('/admin/fulfillments/:id', {
