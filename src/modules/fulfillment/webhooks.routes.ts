@@ -5,6 +5,7 @@ import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
 import { errorResponses } from '../../platform/http/schemas.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../platform/http/json-body.js';
 import { ShopifyWebhookHeaders, WebhookAccepted } from './fulfillment.schemas.js';
 
 /** Constant-time check against the current secret and, during a rotation, the previous one. */
@@ -22,24 +23,6 @@ export function verifyShopifyHmac(rawBody: Buffer, header: string | undefined, s
 }
 
 const ID_RE = /^[A-Za-z0-9._:-]{1,200}$/;
-
-/** Shopify's payloads nest a few levels; anything past this is refused before it is stored. */
-export const MAX_WEBHOOK_DEPTH = 64;
-
-/**
- * How deep a parsed JSON value nests, counted without recursion and stopping as soon as it passes `limit`.
- * JSON.parse accepts any depth, but JSON.stringify (and PostgreSQL's jsonb parser) recurse and overflow.
- */
-export function exceedsDepth(value: unknown, limit: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth + 1 > limit) return true;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
 
 export async function shopifyWebhookRoutes(app: App, { config, services }: RouteContext): Promise<void> {
   app.removeAllContentTypeParsers();
@@ -72,7 +55,8 @@ export async function shopifyWebhookRoutes(app: App, { config, services }: Route
       throw new DomainError('validation_failed', 'the webhook body is not JSON');
     }
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new DomainError('validation_failed', 'the webhook body must be a JSON object');
-    if (exceedsDepth(payload, MAX_WEBHOOK_DEPTH)) throw new DomainError('validation_failed', `the webhook body nests deeper than ${MAX_WEBHOOK_DEPTH} levels`);
+    // Parsed here, not by the shared body parser (the signature needs the raw bytes): the same depth bound applies.
+    if (nestsDeeperThan(payload, MAX_JSON_DEPTH)) throw new DomainError('validation_failed', `the webhook body nests deeper than ${MAX_JSON_DEPTH} levels`);
     const stored = await services.fulfillment.recordShopifyWebhook({ webhookId, eventId: eventId ?? null, topic, payload });
     return { received: true, duplicate: !stored };
   });
