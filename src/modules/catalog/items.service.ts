@@ -3,6 +3,7 @@
 import type { CoreDeps } from '../../context.js';
 import type { Tx } from '../../platform/db.js';
 import { DomainError, PG, invalid, notFound, pgConstraint, pgErrorCode } from '../../platform/errors.js';
+import { nestsDeeperThan } from '../../platform/http/json-body.js';
 import type { GamesService } from '../games/index.js';
 import type { CreateItemInput, ItemDefinitionView, ListItemsFilter, UpdateItemInput } from './catalog.schemas.js';
 import { decodeCreatedCursor, encodeCreatedCursor } from './cursors.js';
@@ -12,22 +13,8 @@ import { refreshDerivedColumns } from './listings.repository.js';
 /** Cap on the serialized size of `effect` and `attributes` each: they travel with every read of the item. */
 export const MAX_JSON_BYTES = 16 * 1024;
 export const DEFAULT_CONSUMABLE_MAX_STACK = 99;
-/** Cap on the nesting of `effect` and `attributes` (objects and arrays). */
-export const MAX_JSON_DEPTH = 32;
-
-/** How deep objects and arrays nest in `value`, counted iteratively; stops early once past MAX_JSON_DEPTH. */
-function jsonDepth(value: unknown): number {
-  let deepest = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth > deepest) deepest = depth;
-    if (deepest > MAX_JSON_DEPTH) return deepest;
-    for (const child of Object.values(node)) stack.push([child, depth + 1]);
-  }
-  return deepest;
-}
+/** Cap on the nesting of `effect` and `attributes` (objects and arrays): lower than a request body's. */
+export const MAX_ITEM_JSON_DEPTH = 32;
 
 type MergedItem = repo.ItemColumns & { compatibleGameIds: string[] };
 
@@ -80,8 +67,7 @@ function checkRules(item: MergedItem): void {
   if (item.deliveryType === 'functional' && item.effect === null) throw invalid(CONSTRAINT_MESSAGES.item_functional_has_effect!);
   if (item.deliveryType === 'functional') checkFunctionalEffect(item.effect!);
   for (const [name, value] of [['effect', item.effect], ['attributes', item.attributes]] as const) {
-    // Depth first, without recursion: JSON.parse accepts any depth, but JSON.stringify (and jsonb) overflow the stack.
-    if (value !== null && jsonDepth(value) > MAX_JSON_DEPTH) throw invalid(`${name} must nest at most ${MAX_JSON_DEPTH} levels deep`);
+    if (value !== null && nestsDeeperThan(value, MAX_ITEM_JSON_DEPTH)) throw invalid(`${name} must nest at most ${MAX_ITEM_JSON_DEPTH} levels deep`);
     if (value !== null && Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES) throw invalid(`${name} must be at most ${MAX_JSON_BYTES} bytes of JSON`);
   }
 }
