@@ -10,8 +10,6 @@ import { Fields, applyFields, sparseItem } from '../list-fields.js';
 import { paymentsWebhookRoutes } from './payments-webhook.routes.js';
 import { campaignsAdminRoutes } from './campaigns.routes.js';
 
-// API.md: this route requires the key (missing → 400), so the document says so; the handler checks it too.
-
 export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
   const { services, authenticate, db } = ctx;
   const { wallet } = services;
