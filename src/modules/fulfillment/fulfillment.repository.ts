@@ -57,11 +57,6 @@ export async function insertEvents(db: Executor, events: readonly NewEvent[]): P
   );
 }
 
-/**
- * Cancels the order's fulfillments that have not left yet — dead letters (failed) included, or an operator's
- * retry would deliver what was refunded; returns them with whether delivery had started, the outside order id,
- * and until when a delivery attempt still held its lease (a Shopify orderCreate may be in flight until then).
- */
 export interface CancelledFulfillment {
   id: string;
   deliveryType: DeliveryType;
@@ -71,6 +66,11 @@ export interface CancelledFulfillment {
   leaseLiveUntil: Date | null;
 }
 
+/**
+ * Cancels the order's fulfillments that have not left yet — dead letters (failed) included, or an operator's
+ * retry would deliver what was refunded; returns them with whether delivery had started, the outside order id,
+ * and until when a delivery attempt still held its lease (a Shopify orderCreate may be in flight until then).
+ */
 export async function cancelOpen(tx: Tx, orderId: string): Promise<CancelledFulfillment[]> {
   const { rows } = await tx.query<CancelledFulfillment>(
     `WITH old AS (
@@ -288,7 +288,8 @@ export interface TrackingUpdate {
 
 /**
  * Applies a Shopify status to every fulfillment of that Shopify order: moves forward only, keeps tracking up to
- * date even when the status stays (while the line is open: never after delivered, cancelled or failed). Returns each fulfillment with the status it has afterwards and whether it moved.
+ * date even when the status stays (while the line is open: never after delivered, cancelled or failed). Returns
+ * each fulfillment with the status it has afterwards and whether it moved.
  */
 export async function advanceByExternalId(
   tx: Tx,
