@@ -1,6 +1,7 @@
-// Shopify's GraphQL Admin API, the three operations we need (orders by tag, orderCreate, orderCancel), one `fetch` each with a timeout. Errors come back as
-// DeliveryError with `retryable` decided here: network trouble, 429 and 5xx are worth retrying (after
-// Retry-After when Shopify says so); userErrors, 4xx and GraphQL errors are not.
+// Shopify's GraphQL Admin API, the three operations we need (orders by tag, orderCreate, orderCancel), one
+// `fetch` each with a timeout. Errors come back as DeliveryError with `retryable` decided here: network trouble,
+// 429 and 5xx are worth retrying (after Retry-After when Shopify says so); userErrors, 4xx and GraphQL errors are
+// not.
 import { DeliveryError } from '../handlers/types.js';
 
 export const SHOPIFY_API_VERSION = '2025-01';
