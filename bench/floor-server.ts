@@ -1,6 +1,6 @@
 // The purchase's shape without its work, to tell the two costs apart: one HTTP request running one transaction
 // through the service's own database layer (pipelining, corked writes, prepared statements) with the purchase's
-// 11 statements in its 3 round trips — BEGIN with four reads, then four reads, then one small row written and the
+// 10 statements in its 3 round trips — BEGIN with three reads, then four reads, then one small row written and the
 // COMMIT — where every read is a constant. What a purchase costs above this figure is its row work:
 // the rows, index entries, foreign-key checks and CHECK constraints of the ledger, order, fulfillment, inventory
 // and key writes (docs/purchases.md § Fourth round).
@@ -14,13 +14,13 @@ const db = await openDatabase({ url });
 await db.query('CREATE TABLE IF NOT EXISTS bench_floor (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text NOT NULL)');
 
 const read = (step: number) => prepared(`SELECT ${step} AS step, $1::text AS note`);
-const [open1, open2, open3, listing, debit, order, fulfil, grant] = [1, 2, 3, 4, 5, 6, 7, 8].map(read) as [string, string, string, string, string, string, string, string];
+const [lock, key, listing, debit, order, fulfil, grant] = [1, 2, 3, 4, 5, 6, 7].map(read) as [string, string, string, string, string, string, string];
 const WRITE = prepared('INSERT INTO bench_floor (note) VALUES ($1)');
 
 const app = Fastify({ logger: false, connectionTimeout: 30_000, requestTimeout: 30_000, keepAliveTimeout: 72_000 });
 app.post('/floor', async () => {
   await db.withTx(async (tx) => {
-    await settleInOrder([tx.query(open1, ['key']), tx.query(open2, ['key']), tx.query(open3, ['key']), tx.query(listing, ['listing'])]);
+    await settleInOrder([tx.query(lock, ['key']), tx.query(key, ['key']), tx.query(listing, ['listing'])]);
     await settleInOrder([tx.query(debit, ['w']), tx.query(order, ['o']), tx.query(fulfil, ['f']), tx.query(grant, ['i'])]);
     // Left in flight, as the key's response is: it leaves with the COMMIT.
     void tx.query(WRITE, ['response']).catch(() => undefined);

@@ -106,23 +106,6 @@ interface TxSession {
   end(): void;
 }
 
-const sessions = new WeakMap<Tx, TxSession>();
-
-/**
- * Undoes everything since `SAVEPOINT <name>` and keeps the transaction going (a failure the caller answers inside
- * the transaction, e.g. an idempotency key's stored error). Statements the work left in flight are settled first
- * and stop counting for the COMMIT: their errors are what the rollback undoes.
- */
-export async function rollbackToSavepoint(tx: Tx, name: string): Promise<void> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`bad savepoint name ${name}`);
-  const session = sessions.get(tx);
-  const earlier = session ? [...session.inFlight] : [];
-  const rolledBack = tx.query(`ROLLBACK TO SAVEPOINT ${name}`);
-  for (const statement of earlier) session?.inFlight.delete(statement);
-  await Promise.allSettled(earlier);
-  await rolledBack;
-}
-
 function openSession(client: pg.PoolClient, pipelined: boolean): TxSession {
   const inFlight = new Set<Promise<unknown>>();
   let ended = false;
@@ -147,9 +130,7 @@ function openSession(client: pg.PoolClient, pipelined: boolean): TxSession {
       return sent;
     },
   };
-  const session: TxSession = { tx, inFlight, end: () => void (ended = true) };
-  sessions.set(tx, session);
-  return session;
+  return { tx, inFlight, end: () => void (ended = true) };
 }
 
 function wrapPool(pool: pg.Pool): Executor {

@@ -4,20 +4,23 @@
 //    (pg_try_advisory_xact_lock) and reading the key's row, both sent with BEGIN in one round trip. Not getting
 //    the lock means a request with this key is running right now, on any instance: 409 idempotency_in_progress
 //    at once, never queueing behind the first transaction's row locks. A completed row is replayed.
-// 2. The work runs after a SAVEPOINT, in the same transaction, and the transaction ends by writing the key's row
-//    with the response, sent with the COMMIT (one round trip). Read-only statements of the work may travel with
+// 2. The work runs in the same transaction, which ends by writing the key's row with the response, sent with the
+//    COMMIT (one round trip). Read-only statements of the work may travel with
 //    step 1 (IdempotentWork's readAhead). The key's row is written once, complete: a key
 //    is never "in progress" on disk, so a process that dies mid-purchase leaves nothing behind — PostgreSQL
 //    releases the lock with the connection and the client's retry runs at once (the old design, a claimed row,
 //    blocked the key for 60 s after a crash).
-// 3. A domain failure (409 insufficient_funds, …) rolls back to the savepoint, keeping the lock, and is stored
-//    and replayed as Stripe does. An unexpected failure rolls everything back; the client's retry runs afresh.
+// 3. A domain failure (409 insufficient_funds, …) rolls the transaction back, and a second, short transaction takes
+//    the key again and stores the failure, to be replayed as Stripe does (a request that took the key in between
+//    wins: its answer is the key's). Failures pay a second transaction so that successes need no SAVEPOINT: a
+//    subtransaction would cost every purchase a statement and a second transaction ID. An unexpected failure
+//    rolls everything back and stores nothing; the client's retry runs afresh.
 // 4. The write is fenced anyway: it may replace only an expired row (or a leftover in_progress row of the
 //    claim-based design), and fails otherwise, which rolls the work back — the work can never commit twice for
 //    one key, even if two holders ever believed they had the lock.
 // Keys live 24 hours; purgeExpiredKeys() deletes older ones and an expired key is taken over on sight.
 import { createHash, randomUUID } from 'node:crypto';
-import { prepared, rollbackToSavepoint, settleInOrder, type Database, type Tx } from './db.js';
+import { prepared, settleInOrder, type Database, type Tx } from './db.js';
 import { DomainError, PG, pgErrorCode } from './errors.js';
 import { problem } from './http/problem.js';
 
@@ -67,7 +70,6 @@ const TAKE_LOCK = prepared(`SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, hash
 const READ_KEY = prepared(`SELECT request_hash, status, response_status, response_body,
          created_at < now() - make_interval(hours => $3) AS expired
     FROM idempotency_keys WHERE scope = $1 AND key = $2`);
-const SAVEPOINT = 'idempotent_work';
 
 // The store travels with the COMMIT, so it must fail (not match nothing) when the fence says no: its failure
 // aborts the transaction and the COMMIT answers ROLLBACK (db.withTx). Plain SQL has no RAISE: casting a text that
@@ -92,12 +94,18 @@ const inProgress = () => new DomainError('idempotency_in_progress', 'a request w
 
 type Outcome = { replay: StoredResponse } | { response: StoredResponse };
 
+/** A domain failure of the work, carried out of its transaction so that the transaction rolls back. */
+class WorkRefused extends Error {
+  constructor(readonly failure: DomainError) {
+    super(failure.message);
+  }
+}
+
 /** Takes the key's lock and reads its row (one round trip with BEGIN); a replay, or nothing when the work may run. */
 async function open(tx: Tx, request: IdempotencyScope): Promise<StoredResponse | undefined> {
   const [lock, read] = await settleInOrder([
     tx.query<{ locked: boolean }>(TAKE_LOCK, [request.scope, request.key]),
     tx.query<KeyRow>(READ_KEY, [request.scope, request.key, IDEMPOTENCY_TTL_HOURS]),
-    tx.query(`SAVEPOINT ${SAVEPOINT}`),
   ]);
   if (!lock.rows[0]?.locked) throw inProgress();
   const row = read.rows[0];
@@ -128,30 +136,54 @@ export async function runIdempotent<R>(
   request: IdempotencyScope,
   work: IdempotentWork<R>,
 ): Promise<IdempotentResult> {
-  let outcome: Outcome;
   try {
-    outcome = await db.withTx<Outcome>(async (tx) => {
-      const opened = open(tx, request);
-      // Sent in the same tick as the key's statements, so in the same write; read after the SAVEPOINT.
+    return await inKeyTransaction(db, request, async (tx, opened) => {
+      // Sent in the same tick as the key's statements, so in the same write.
       const ahead = typeof work === 'function' ? undefined : work.readAhead(tx);
       ahead?.catch(() => undefined); // dropped unread when the key is replayed or busy (withTx still sees a failure)
       const replay = await opened;
       if (replay) return { replay };
-      let response: StoredResponse;
       try {
-        response = typeof work === 'function' ? await work(tx) : await work.run(tx, await ahead!);
+        return { response: typeof work === 'function' ? await work(tx) : await work.run(tx, await ahead!) };
       } catch (error) {
         if (!(error instanceof DomainError) || error.code === 'idempotency_in_progress') throw error;
-        // Undo the work, keep the lock: the failure is stored and replayed like a success.
-        await rollbackToSavepoint(tx, SAVEPOINT);
-        const body = problem(error.code, error.message, error.details ?? {});
-        response = { status: body.status, body };
+        throw new WorkRefused(error); // rolls the work back; stored below
       }
-      // Left in flight on purpose: withTx sends the COMMIT right behind it and fails if it failed.
-      void tx
-        .query(STORE, [request.scope, request.key, request.fingerprint, randomUUID(), response.status, JSON.stringify(response.body), IDEMPOTENCY_TTL_HOURS])
-        .catch(() => undefined);
-      return { response };
+    });
+  } catch (error) {
+    if (!(error instanceof WorkRefused)) throw error;
+    const body = problem(error.failure.code, error.failure.message, error.failure.details ?? {});
+    const response = { status: body.status, body };
+    return inKeyTransaction(db, request, async (_tx, opened) => {
+      const replay = await opened;
+      return replay ? { replay } : { response };
+    });
+  }
+}
+
+/**
+ * One transaction holding the key: opens it (lock and row, with BEGIN), runs `body`, and stores the response
+ * `body` settles on — sent with the COMMIT — unless it is a replay.
+ */
+async function inKeyTransaction(
+  db: Database,
+  request: IdempotencyScope,
+  body: (tx: Tx, opened: Promise<StoredResponse | undefined>) => Promise<Outcome>,
+): Promise<IdempotentResult> {
+  let outcome: Outcome;
+  try {
+    outcome = await db.withTx<Outcome>(async (tx) => {
+      const opened = open(tx, request);
+      opened.catch(() => undefined); // awaited by body; a body that fails first must not leave it unhandled
+      const result = await body(tx, opened);
+      if ('response' in result) {
+        const { status, body: responseBody } = result.response;
+        // Left in flight on purpose: withTx sends the COMMIT right behind it and fails if it failed.
+        void tx
+          .query(STORE, [request.scope, request.key, request.fingerprint, randomUUID(), status, JSON.stringify(responseBody), IDEMPOTENCY_TTL_HOURS])
+          .catch(() => undefined);
+      }
+      return result;
     });
   } catch (error) {
     if (isFenceFailure(error)) throw inProgress();

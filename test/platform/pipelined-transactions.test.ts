@@ -161,6 +161,27 @@ describe('idempotency in the work\'s transaction: the lock, the savepoint and th
     expect(again).toMatchObject({ status: 409, replayed: true, body: { code: 'insufficient_funds' } });
   });
 
+  it('when a domain failure is rolled back and another request completes the key before the failure is stored, then the caller gets that answer', async () => {
+    // A failure is stored by a second transaction (a success needs no SAVEPOINT): between the two the key is free,
+    // and whoever completes it first owns its answer.
+    const request = { scope: 'test', key: randomUUID(), fingerprint: 'f' };
+    let transactions = 0;
+    const racing: Database = {
+      ...db,
+      query: db.query.bind(db),
+      withTx: async (work, options) => {
+        transactions += 1;
+        if (transactions === 2) await runIdempotent(db, request, async () => ({ status: 201, body: { winner: true } }));
+        return db.withTx(work, options);
+      },
+    };
+    const result = await runIdempotent(racing, request, async () => {
+      throw new DomainError('out_of_stock', 'sold out');
+    });
+    expect(transactions).toBe(2);
+    expect(result).toEqual({ status: 201, body: { winner: true }, replayed: true });
+  });
+
   it('when the connection holding a key dies mid-work (a killed process), then a retry with the key runs at once', async () => {
     const request = { scope: 'test', key: randomUUID(), fingerprint: 'f' };
     let holder!: (pid: number) => void;
@@ -213,7 +234,7 @@ describe('idempotency in the work\'s transaction: the lock, the savepoint and th
       });
     });
     expect(result).toEqual({ status: 201, body: { n: 42 }, replayed: false });
-    expect(writes).toBe(2); // BEGIN, lock, key, SAVEPOINT and the read; then the key's response and COMMIT
+    expect(writes).toBe(2); // BEGIN, lock, key and the read; then the key's response and COMMIT
   });
 
   it('when a read-ahead key is replayed, then the stored response comes back and the work does not run', async () => {
