@@ -100,6 +100,18 @@ describe('POST /admin/orders/:id/refund', () => {
     await expectLedgerConsistent(t);
   });
 
+  it("when a gem pack's effect is edited after the purchase, then the refund takes back what was credited, not the new effect", async () => {
+    const pack = await createItem(t, { kind: 'gem_pack', consumable: true, deliveryType: 'functional', effect: { gems: 25 } });
+    const listing = await createListing(t, { price: 10, items: [{ itemId: pack, quantity: 2 }] });
+    const player = await fundedPlayer(t, 5000);
+    const order = await buy(player.token, { listingId: listing });
+    expect(order.body.balanceAfter).toBe(5040);
+    await db(t).query(`UPDATE item_definitions SET effect = '{"gems": 1000}' WHERE id = $1`, [pack]);
+    expect((await refund(order.body.id)).status).toBe(200);
+    expect(await balanceOf(t, player.id)).toBe(5000);
+    await expectLedgerConsistent(t);
+  });
+
   it('when the order is unknown or the id malformed, then 404 / 400; a player may not refund', async () => {
     expect((await refund(randomUUID())).status).toBe(404);
     expect((await refund('nope')).status).toBe(400);

@@ -96,15 +96,27 @@ export interface RefundLineRow {
   item_id: string;
   quantity: number;
   delivery_type: string;
-  effect: Record<string, unknown> | null;
 }
 
 export async function findLinesForRefund(tx: Tx, orderId: string): Promise<RefundLineRow[]> {
   const { rows } = await tx.query<RefundLineRow>(
-    `SELECT l.item_id, l.quantity, l.delivery_type, d.effect
-       FROM order_lines l JOIN item_definitions d ON d.id = l.item_id
-      WHERE l.order_id = $1 ORDER BY l.item_id`,
+    'SELECT l.item_id, l.quantity, l.delivery_type FROM order_lines l WHERE l.order_id = $1 ORDER BY l.item_id',
     [orderId],
   );
   return rows;
+}
+
+/**
+ * The gems the order's functional lines credited, as the ledger recorded them (the item's effect may have been
+ * edited since the purchase, and `true` credited 1 per unit).
+ */
+export async function sumEffectGemsCredited(tx: Tx, orderId: string): Promise<number> {
+  const { rows } = await tx.query<{ gems: string }>(
+    `SELECT coalesce(sum(t.amount), 0)::text AS gems
+       FROM fulfillments f
+       JOIN ledger_transfers t ON t.reference_type = 'fulfillment' AND t.reference_id = f.id::text AND t.reason = 'functional_effect'
+      WHERE f.order_id = $1`,
+    [orderId],
+  );
+  return Number(rows[0]!.gems);
 }

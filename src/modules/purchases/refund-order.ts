@@ -45,10 +45,9 @@ export async function refundOrderInTx(
   }
 
   const lines = await repo.findLinesForRefund(tx, orderId);
-  // Gems a functional line credited would otherwise stay with the buyer on top of the refund: take them back.
-  const effectGems = lines
-    .filter((line) => line.delivery_type === 'functional')
-    .reduce((sum, line) => sum + (typeof line.effect?.gems === 'number' ? line.effect.gems * line.quantity : 0), 0);
+  // Gems a functional line credited would otherwise stay with the buyer on top of the refund: take back exactly
+  // what the ledger credited, not what the item's effect says now (an admin may have edited it since).
+  const effectGems = await repo.sumEffectGemsCredited(tx, orderId);
   if (effectGems > 0) {
     await deps.wallet.debitUserInTx(tx, {
       userId: order.user_id,
