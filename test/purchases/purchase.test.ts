@@ -84,6 +84,25 @@ describe('POST /store/purchases', () => {
     expect(await balanceOf(t, player.id)).toBe(100);
   });
 
+  it('when a non-consumable that never lands in inventory (a parcel, an effect) is asked for with quantity 2, then both units are sold', async () => {
+    const shirt = await createItem(t, { kind: 'merch', deliveryType: 'shopify' });
+    const chest = await createItem(t, { kind: 'gem_pack', deliveryType: 'functional', effect: { gems: 5 } });
+    const merch = await createListing(t, { price: 10, items: [{ itemId: shirt }], stock: 5, perUserLimit: 2 });
+    const gems = await createListing(t, { price: 10, items: [{ itemId: chest }] });
+    const player = await fundedPlayer(t, 100);
+    const address = { name: 'A', address1: '1 Main St', city: 'Town', zip: '12345', country: 'US' };
+
+    const parcel = await buy(player.token, { listingId: merch, quantity: 2, shippingAddress: address });
+    expect(parcel.status).toBe(201);
+    expect(parcel.body).toMatchObject({ quantity: 2, totalPrice: 20, balanceAfter: 80 });
+    expect(parcel.body.lines[0].quantity).toBe(2);
+    expect(await count(t, 'listings WHERE id = $1 AND stock_remaining = 3', [merch])).toBe(1);
+    const effect = await buy(player.token, { listingId: gems, quantity: 2 });
+    expect(effect.status).toBe(201);
+    expect(effect.body.balanceAfter).toBe(80 - 20 + 10);
+    await expectLedgerConsistent(t);
+  });
+
   it('when the price changed, the listing is inactive, not started, ended or unknown, then the matching error and no charge', async () => {
     const skin = await createItem(t, { consumable: true });
     const hour = 3600_000;

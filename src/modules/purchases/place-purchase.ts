@@ -77,7 +77,10 @@ export async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: Pur
     throw new DomainError('price_changed', 'the price of this listing has changed', { price: listing.price, expectedPrice: request.expectedPrice });
   }
 
-  const ownedOnce = listing.items.filter((item) => !item.consumable).map((item) => item.id);
+  // Owned once means what the catalog means by it (listings.repository): a non-consumable kept in inventory. A
+  // non-consumable voucher, parcel or effect never lands there, so it may be bought several at a time, as it may
+  // be bought again.
+  const ownedOnce = listing.items.filter((item) => !item.consumable && item.deliveryType === 'inventory').map((item) => item.id);
   if (ownedOnce.length > 0 && quantity > 1) {
     throw new DomainError('validation_failed', 'this listing contains items owned once; buy it with quantity 1', { quantity });
   }
