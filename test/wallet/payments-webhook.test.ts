@@ -67,4 +67,13 @@ describe('POST /webhooks/payments', () => {
     }
     expect(await count(t, `webhook_events WHERE source = 'payments' AND payload->>'gems' IN ('-5', '1.5')`)).toBe(0);
   });
+
+  it('when a signed event carries an extra field nested 100,000 levels deep, then 400 and nothing is credited', async () => {
+    const userId = randomUUID();
+    const raw = event({ userId, note: 'DEEP' }).replace('"DEEP"', `${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    const response = await send(raw, sign(raw));
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('validation_failed');
+    expect(await balanceOf(t, userId)).toBe(0);
+  });
 });
