@@ -2,6 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { upsertUserWithWallet } from '../../src/modules/users/users.repository.js';
+import { createUsersService } from '../../src/modules/users/users.service.js';
+import type { Database } from '../../src/platform/db.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -78,5 +80,30 @@ describe('just-in-time user provisioning', () => {
     }
     expect(await userRow(id)).toMatchObject({ email: 'racing@players.test', name: 'Racing' });
     expect(await walletCount(id)).toBe(1);
+  });
+});
+
+describe('provisioning under racing claims', () => {
+  it('when two tokens with different claims race and the answers arrive in the other order than the writes, then the next request still writes its claims', async () => {
+    // A stand-in database: each upsert lands at `applyAt` ms and answers at `answerAt` ms.
+    const stored = new Map<string, string | null>();
+    const timings: Array<[number, number]> = [[10, 40], [20, 25]];
+    const db = {
+      query: async (_sql: string, params: unknown[]) => {
+        const [applyAt, answerAt] = timings.shift() ?? [0, 0];
+        setTimeout(() => stored.set(params[0] as string, params[1] as string | null), applyAt);
+        await new Promise((resolve) => setTimeout(resolve, answerAt));
+        return { rows: [{ seen: true }] };
+      },
+    } as unknown as Database;
+    const users = createUsersService(db);
+    const id = crypto.randomUUID();
+    const as = (email: string) => ({ userId: id, role: 'player' as const, email, name: null });
+
+    // a@ is written first and answered last, b@ written last and answered first: the row holds b@.
+    await Promise.all([users.provision(as('a@players.test')), users.provision(as('b@players.test'))]);
+    expect(stored.get(id)).toBe('b@players.test');
+    await users.provision(as('a@players.test'));
+    expect(stored.get(id)).toBe('a@players.test');
   });
 });
