@@ -27,6 +27,14 @@ interface Verified {
   expiresAtMs: number;
 }
 
+/**
+ * An optional profile claim the users table can hold, else null: the token is still valid, and a claim PostgreSQL
+ * text cannot store (U+0000) must not turn every request of its holder into a refusal.
+ */
+function storableClaim(value: unknown, maxLength: number): string | null {
+  return typeof value === 'string' && value.length <= maxLength && !value.includes('\u0000') ? value : null;
+}
+
 export class TokenVerifier {
   // Imported once: handing jose raw bytes re-imports the key on every request, a quarter of a cached read's CPU.
   private readonly key: Promise<CryptoKey>;
@@ -69,8 +77,8 @@ export class TokenVerifier {
     const principal: Principal = Object.freeze({
       userId: payload.sub.toLowerCase(),
       role: role as Role,
-      email: typeof payload.email === 'string' && payload.email.length <= 320 ? payload.email : null,
-      name: typeof payload.name === 'string' && payload.name.length <= 200 ? payload.name : null,
+      email: storableClaim(payload.email, 320),
+      name: storableClaim(payload.name, 200),
     });
     // jose refuses a token once now - tolerance >= exp, i.e. from (exp + tolerance) seconds on.
     const expiresAtMs = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_S) * 1000 : Infinity;

@@ -87,6 +87,15 @@ describe('API2 authentication', () => {
     expect(admin.body.code).toBe('forbidden');
   });
 
+  it('when a valid token carries an email or name with a NUL character, then the request succeeds and the claim is not stored', async () => {
+    const sub = randomUUID();
+    const token = await sign({ email: 'a\u0000b@players.test', name: 'N\u0000' }, { sub });
+    const response = await t.request('GET', '/user/wallet', { token });
+    expect(response.status).toBe(200);
+    const { rows } = await t.runtime.deps.db.query('SELECT email, name FROM users WHERE id = $1', [sub]);
+    expect(rows).toEqual([{ email: null, name: null }]);
+  });
+
   it('when a rejected token is used, then the user it names is not provisioned', async () => {
     const sub = randomUUID();
     await t.request('GET', '/user/wallet', { token: await sign({ role: 'player' }, { sub, secret: 'wrong-secret-wrong-secret-wrong' }) });
