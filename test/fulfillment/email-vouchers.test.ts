@@ -28,6 +28,16 @@ describe('voucher code upload', () => {
     expect(rows.map((r) => r.code)).toEqual(['AAA-1', 'AAA-2', 'AAA-3', 'AAA-4']);
   });
 
+  it('when 20 uploads of the same codes in different orders run at once, then every one answers 200 and each code is added once', async () => {
+    const itemId = await createItem(t, { deliveryType: 'email' });
+    const codes = Array.from({ length: 2000 }, (_, i) => `STORM-${i}`);
+    const orders = [codes, [...codes].reverse(), [...codes.slice(1000), ...codes.slice(0, 1000)]];
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => upload(itemId, orders[i % orders.length])));
+    expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
+    expect(responses.reduce((sum, r) => sum + r.body.added, 0)).toBe(2000);
+    expect(responses.reduce((sum, r) => sum + r.body.duplicates, 0)).toBe(19 * 2000);
+  });
+
   it('when the item is unknown, not delivered by email, or the codes are empty, then 404 / 409 / 400 and nothing is stored', async () => {
     expect((await upload('00000000-0000-4000-8000-000000000000', ['X'])).status).toBe(404);
     const inventoryItem = await createItem(t, { deliveryType: 'inventory' });

@@ -37,11 +37,15 @@ export async function releaseCodes(tx: Tx, fulfillmentIds: readonly string[]): P
   return rowCount;
 }
 
-/** Adds codes, skipping those already in the item's pool; returns how many were new. */
+/**
+ * Adds codes, skipping those already in the item's pool; returns how many were new. Inserted in one fixed order
+ * (byte order of the code): two uploads sharing codes in different orders each waited on a code the other had
+ * just inserted, and deadlocked.
+ */
 export async function addCodes(db: Executor, itemId: string, codes: readonly string[]): Promise<number> {
   const { rowCount } = await db.query(
     `INSERT INTO voucher_codes (item_id, code)
-     SELECT $1, code FROM unnest($2::text[]) WITH ORDINALITY AS t(code, ord) ORDER BY ord
+     SELECT $1, code FROM unnest($2::text[]) AS t(code) ORDER BY code COLLATE "C"
      ON CONFLICT (item_id, code) DO NOTHING`,
     [itemId, codes],
   );
