@@ -110,6 +110,9 @@ export const PG = {
   /** "\u0000 cannot be converted to text": a NUL inside a JSON value bound for jsonb. */
   untranslatableCharacter: '22P05',
   queryCanceled: '57014',
+  /** Left over after withTx's retries, or from a statement outside a transaction: transient, so 503. */
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
   lockNotAvailable: '55P03',
 } as const;
 

@@ -76,6 +76,10 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
     request.log.warn({ err: error }, 'database unreachable');
     return problem('service_unavailable', 'the service is briefly unavailable; retry later');
   }
+  if (pgCode === PG.serializationFailure || pgCode === PG.deadlockDetected) {
+    request.log.warn({ err: error }, 'transaction conflict');
+    return problem('service_unavailable', 'the request collided with a concurrent one; retry');
+  }
   if (pgCode === PG.queryCanceled || pgCode === PG.lockNotAvailable) {
     request.log.warn({ err: error }, 'database timeout');
     return problem('service_unavailable', 'the request took too long; retry later');
