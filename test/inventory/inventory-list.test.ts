@@ -95,6 +95,19 @@ describe('GET /user/inventory', () => {
     }
   });
 
+  it('when a cursor carries a timestamp JavaScript parses but PostgreSQL cannot store or reads otherwise, then 400, never a 500', async () => {
+    const player = await t.player();
+    const id = crypto.randomUUID();
+    for (const at of ['+275760-09-13T00:00:00.000Z', '2030-02-31T00:00:00Z', 'Feb 1 2030', '2030']) {
+      const cursor = Buffer.from(JSON.stringify([at, id])).toString('base64url');
+      for (const path of ['/user/inventory', '/user/characters']) {
+        const response = await t.request('GET', `${path}?cursor=${cursor}`, { token: player.token });
+        expect(response.status, `${path} ${at}`).toBe(400);
+        expect(response.body.code).toBe('validation_failed');
+      }
+    }
+  });
+
   it('when a stack is used down to zero, then the entry is no longer listed', async () => {
     const player = await t.player();
     const potion = await f.item({ kind: 'utility', consumable: true });

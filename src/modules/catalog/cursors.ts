@@ -1,16 +1,10 @@
 // Cursor values come back from clients, so every one is checked before it reaches SQL: a timestamp that
 // JavaScript accepts but PostgreSQL rejects (or silently rolls over, like Feb 31) must be a 400, not a 500.
 import { DomainError } from '../../platform/errors.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
-
-const EXACT_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
-
-const invalidCursor = () => new DomainError('validation_failed', 'invalid cursor');
+import { decodeCursor, encodeCursor, isCursorTimestamp } from '../../platform/http/pagination.js';
 
 export function checkTimestamp(value: unknown): void {
-  if (typeof value !== 'string' || !EXACT_TIMESTAMP.test(value)) throw invalidCursor();
-  const parsed = new Date(value);
-  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 19) !== value.slice(0, 19)) throw invalidCursor();
+  if (!isCursorTimestamp(value)) throw new DomainError('validation_failed', 'invalid cursor');
 }
 
 /** Cursor of the admin lists: the last row's (created_at with microseconds, id). */

@@ -1,6 +1,16 @@
 // Opaque keyset cursors: base64url JSON of the last row's sort key. Garbage in → 400, never a 500.
 import { DomainError } from '../errors.js';
 
+// Timestamps exactly as our cursors write them. Date.parse accepts far more (`+275760-…` years, `Feb 31` rolled
+// over to March) than PostgreSQL will take or read the same way, and a value it refuses must be a 400, not a 500.
+const EXACT_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+export function isCursorTimestamp(value: unknown): value is string {
+  if (typeof value !== 'string' || !EXACT_TIMESTAMP.test(value)) return false;
+  const parsed = new Date(value);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === value.slice(0, 19);
+}
+
 export function encodeCursor(values: readonly unknown[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
@@ -21,7 +31,7 @@ export function decodeCursor(cursor: string | undefined, shape: ReadonlyArray<'s
       kind === 'number' ? Number.isSafeInteger(value) :
       kind === 'nullable-number' ? value === null || Number.isSafeInteger(value) :
       kind === 'uuid' ? typeof value === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) :
-      typeof value === 'string' && !Number.isNaN(Date.parse(value));
+      isCursorTimestamp(value);
     if (!ok) throw new DomainError('validation_failed', 'invalid cursor');
   });
   return values;
