@@ -157,6 +157,13 @@ describe('POST /store/purchases', () => {
     expect(missing.status).toBe(400);
     const badCountry = await buy(player.token, { listingId: listing, shippingAddress: { name: 'A', address1: 'B', city: 'C', zip: '1', country: 'Germany' } });
     expect(badCountry.status).toBe(400);
+    for (const blank of ['name', 'address1', 'city', 'zip']) {
+      const shippingAddress = { name: 'Ada', address1: '1 Main St', city: 'Berlin', zip: '10115', country: 'DE', [blank]: '  ' };
+      const refused = await buy(player.token, { listingId: listing, shippingAddress });
+      expect(refused.status, blank).toBe(400);
+      expect(refused.body.code).toBe('validation_failed');
+    }
+    expect(await balanceOf(t, player.id)).toBe(100);
     const ok = await buy(player.token, { listingId: listing, shippingAddress: { name: 'Ada', address1: '1 Main St', city: 'Berlin', zip: '10115', country: 'DE' } });
     expect(ok.status).toBe(201);
     expect(ok.body.lines[0]).toMatchObject({ deliveryType: 'shopify', fulfillment: { status: 'pending' } });

@@ -1,16 +1,17 @@
 import { Type } from '@sinclair/typebox';
-import { Cursor, Fields, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { Cursor, DisplayText, Fields, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
 const DeliveryTypeSchema = Type.Union(['inventory', 'email', 'shopify', 'functional'].map((t) => Type.Literal(t)));
 
 export const ShippingAddressSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    address1: Type.String({ minLength: 1, maxLength: 200 }),
+    // A parcel cannot go to a blank name, street, city or postcode: refused before any gem is taken.
+    name: DisplayText(200),
+    address1: DisplayText(200),
     address2: Type.Optional(Type.String({ maxLength: 200 })),
-    city: Type.String({ minLength: 1, maxLength: 100 }),
+    city: DisplayText(100),
     province: Type.Optional(Type.String({ maxLength: 100 })),
-    zip: Type.String({ minLength: 1, maxLength: 20 }),
+    zip: DisplayText(20),
     country: Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2' }),
     phone: Type.Optional(Type.String({ maxLength: 40, pattern: '^[0-9+()./ -]*$' })),
   },
