@@ -14,7 +14,7 @@ const SIMULATOR_STEP_MS = 4000;
 
 export async function startWorkers(deps: CoreDeps, services: Services): Promise<void> {
   const { jobs, config, logger, db } = deps;
-  const { fulfillment, purchases, inventory } = services;
+  const { fulfillment, purchases, inventory, catalog } = services;
 
   if (!fulfillment.hasShopifyEndpoint()) {
     // No SHOPIFY_ADMIN_URL: the built-in simulator plays Shopify, moving each parcel along every few seconds.
@@ -32,7 +32,7 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
   jobs.onStop(async () => fulfillment.closeMailer());
 
   // Shopify's cancellations refund through the purchases module; the user's cached inventory is dropped after
-  // the refund commits (items may have been revoked).
+  // the refund commits (items may have been revoked), and the storefront's (stock may have been given back).
   const withRefunds = async (work: (refund: (tx: Tx, orderId: string, meta: { reason: string; actor: string }) => Promise<{ refunded: boolean; amount: number }>) => Promise<unknown>) => {
     const refundedUsers = new Set<string>();
     await work(async (tx, orderId, meta) => {
@@ -41,6 +41,7 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
       return result;
     });
     for (const userId of refundedUsers) await inventory.invalidateUser(userId).catch((error: unknown) => logger.warn({ err: error }, 'inventory cache invalidation failed'));
+    if (refundedUsers.size > 0) await catalog.invalidateStorefront().catch((error: unknown) => logger.warn({ err: error }, 'storefront cache invalidation failed'));
   };
 
   for (let i = 0; i < DELIVERY_CONCURRENCY; i++) {

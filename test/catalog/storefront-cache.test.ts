@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { createGame, createItem, createListing } from './fixtures.js';
+import * as shop from '../purchases/fixtures.js';
 
 let t: TestApp;
 let itemId: string;
@@ -113,5 +115,47 @@ describe('two instances sharing Redis', () => {
 
     expect((await a.request('DELETE', `/admin/listings/${listing.id}`, { token: a.adminToken })).status).toBe(204);
     expect(await until(async () => (await b.request('GET', `/store/items/${listing.id}`)).status === 404, 3000), "b did not see the change before its cache entry would expire").toBe(true);
+  });
+
+  it('when a limited listing is bought and the order refunded, then its stockRemaining shows each change at once, on the page and alone', async () => {
+    const potion = await shop.createItem(t, { consumable: true });
+    const title = `Limited ${randomUUID()}`;
+    const listing = (await createListing(t, { title, price: 5, stock: 5, items: [{ itemId: potion, quantity: 1 }] })).id as string;
+    const shown = async () => ({
+      alone: (await t.request('GET', `/store/items/${listing}`)).body.stockRemaining,
+      onPage: (await t.request('GET', `/store/items?q=${encodeURIComponent(title)}`)).body.items.find((l: { id: string }) => l.id === listing)?.stockRemaining,
+    });
+    expect(await shown()).toEqual({ alone: 5, onPage: 5 }); // both now cached
+    const player = await shop.fundedPlayer(t, 100);
+    const bought = await t.request('POST', '/store/purchases', { token: player.token, headers: shop.key(), body: { listingId: listing, quantity: 2 } });
+    expect(bought.status).toBe(201);
+    expect(await shown()).toEqual({ alone: 3, onPage: 3 });
+
+    const refunded = await t.request('POST', `/admin/orders/${bought.body.id}/refund`, { token: t.adminToken, headers: shop.key(), body: {} });
+    expect(refunded.status).toBe(200);
+    expect(await shown()).toEqual({ alone: 5, onPage: 5 });
+  });
+
+  it('when the last voucher code of a listing is bought, then the storefront shows it out of stock at once', async () => {
+    const voucher = await shop.createItem(t, { kind: 'voucher', deliveryType: 'email' });
+    const listing = await shop.createListing(t, { price: 5, items: [{ itemId: voucher }] });
+    expect((await t.request('POST', `/admin/items/${voucher}/vouchers`, { token: t.adminToken, body: { codes: ['LAST-ONE'] } })).status).toBe(200);
+    expect((await t.request('GET', `/store/items/${listing}`)).body.stockRemaining).toBe(1);
+    const player = await shop.fundedPlayer(t, 100);
+    const bought = await t.request('POST', '/store/purchases', { token: player.token, headers: shop.key(), body: { listingId: listing } });
+    expect(bought.status).toBe(201);
+    expect((await t.request('GET', `/store/items/${listing}`)).body.stockRemaining).toBe(0);
+  });
+
+  it('when an unlimited listing is bought, then the storefront cache is left alone (no rebuild per purchase)', async () => {
+    const potion = await shop.createItem(t, { consumable: true });
+    const listing = await shop.createListing(t, { price: 5, items: [{ itemId: potion }] });
+    const first = await t.request('GET', `/store/items/${listing}`);
+    const player = await shop.fundedPlayer(t, 100);
+    expect((await t.request('POST', '/store/purchases', { token: player.token, headers: shop.key(), body: { listingId: listing } })).status).toBe(201);
+    // Rendered once per fill: the very same ETag and body bytes mean the cached entry was served, not rebuilt.
+    const again = await t.request('GET', `/store/items/${listing}`);
+    expect(again.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(again.text).toBe(first.text);
   });
 });

@@ -15,7 +15,7 @@ const storeListingProperties = {
   consumable: Type.Boolean({ description: 'true when every item of the listing is consumable' }),
   startsAt: Nullable(Timestamp),
   endsAt: Nullable(Timestamp),
-  stockRemaining: Nullable(Type.Integer({ description: 'null = unlimited; may lag real stock by a few seconds (cache)' })),
+  stockRemaining: Nullable(Type.Integer({ description: 'null = unlimited; refreshed after every sale and refund of this listing (the purchase checks real stock)' })),
   perUserLimit: Nullable(Type.Integer()),
   tags: Type.Array(Type.String()),
   featuredRank: Nullable(Type.Integer()),

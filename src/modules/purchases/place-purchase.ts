@@ -43,6 +43,12 @@ export interface PurchaseView {
   createdAt: string;
 }
 
+/** What a committed purchase changed beyond the buyer's own rows, for the caller's post-commit invalidations. */
+export interface PurchaseEffects {
+  /** A limited listing's stock or a voucher pool shrank: the storefront's `stockRemaining` is out of date. */
+  storefrontChanged: boolean;
+}
+
 export interface PurchaseDeps {
   catalog: CatalogService;
   wallet: WalletService;
@@ -61,11 +67,20 @@ function assertOnSale(listing: PurchasableListing, now: Date): void {
  * The purchase as idempotent work: step 1 (the listing, a plain read) leaves in the Idempotency-Key's own round
  * trip, with BEGIN and the key's lock, and the steps after it run once the key says the purchase may run.
  */
-export function purchaseWork(deps: PurchaseDeps, request: PurchaseRequest): IdempotentWork<PurchasableListing | undefined> {
+export function purchaseWork(deps: PurchaseDeps, request: PurchaseRequest, effects?: PurchaseEffects): IdempotentWork<PurchasableListing | undefined> {
   return {
     readAhead: (tx) => deps.catalog.getListingForPurchaseInTx(tx, request.listingId),
-    run: async (tx, listing) => ({ status: 201, body: await placePurchaseInTx(tx, deps, request, listing) }),
+    run: async (tx, listing) => {
+      const body = await placePurchaseInTx(tx, deps, request, listing);
+      if (effects) effects.storefrontChanged = sellsCountedStock(listing!);
+      return { status: 201, body };
+    },
   };
+}
+
+/** Whether buying the listing changes a count the storefront shows: its own stock, or a voucher item's code pool. */
+export function sellsCountedStock(listing: PurchasableListing): boolean {
+  return listing.stockRemaining !== null || listing.items.some((item) => item.kind === 'voucher');
 }
 
 /** Steps 1–7 on the listing read in this transaction (`undefined`: no such listing). */

@@ -14,7 +14,7 @@ import { applyFields, sparseItem } from '../list-fields.js';
 // API.md: this route requires the key (missing → 400), so the document says so; the handler checks it too.
 
 export async function purchasesRoutes(app: App, { services, authenticate, db }: RouteContext): Promise<void> {
-  const { purchases, inventory } = services;
+  const { purchases, inventory, catalog } = services;
   for (const schema of [ShippingAddressSchema, Purchase, Order, OrderDetail, AdminOrder, RefundedOrder]) app.addSchema(schema);
   // onRequest: the role is checked before the body is parsed or validated, so a stranger gets 401/403, never 400.
   const player = { onRequest: authenticate('player') };
@@ -32,12 +32,15 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
   }, async (request, reply) => {
     const { userId } = principalOf(request);
     let outcome = 'error';
+    const effects = { storefrontChanged: false };
     try {
-      const sent = await replyIdempotent(db, request, reply, purchases.purchaseWork({ userId, ...request.body, idempotencyKey: idempotencyKeyOf(request) }), {
-        // After the commit and before the 201 leaves: the buyer's next read cannot meet the pre-purchase cache.
+      const sent = await replyIdempotent(db, request, reply, purchases.purchaseWork({ userId, ...request.body, idempotencyKey: idempotencyKeyOf(request) }, effects), {
+        // After the commit and before the 201 leaves: the buyer's next read cannot meet the pre-purchase cache,
+        // and nobody's next storefront read shows the stock from before it (both go out in one Redis batch).
         afterCommit: async (response) => {
           outcome = response.status === 201 ? 'created' : String((response.body as { code?: string }).code ?? response.status);
-          if (response.status === 201) await inventory.invalidateUser(userId);
+          if (response.status !== 201) return;
+          await Promise.all([inventory.invalidateUser(userId), effects.storefrontChanged ? catalog.invalidateStorefront() : undefined]);
         },
       });
       if (reply.getHeader('idempotent-replayed') === 'true') outcome = 'replayed';
@@ -96,8 +99,9 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
       status: 200,
       body: await purchases.refundInTx(tx, request.params.id, { reason: request.body?.reason ?? 'refunded by an operator', actor }),
     }), {
+      // A refund gives back stock and unmailed voucher codes: the storefront's counts change too.
       afterCommit: async (response) => {
-        if (response.status === 200) await inventory.invalidateUser((response.body as { userId: string }).userId);
+        if (response.status === 200) await Promise.all([inventory.invalidateUser((response.body as { userId: string }).userId), catalog.invalidateStorefront()]);
       },
     });
   });

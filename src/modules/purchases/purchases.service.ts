@@ -9,10 +9,10 @@ import type { InventoryService } from '../inventory/index.js';
 import type { FulfillmentService } from '../fulfillment/index.js';
 import type { UsersService } from '../users/index.js';
 import * as history from './order-history.repository.js';
-import { purchaseWork, type PurchaseRequest, type PurchaseView } from './place-purchase.js';
+import { purchaseWork, type PurchaseEffects, type PurchaseRequest, type PurchaseView } from './place-purchase.js';
 import { refundOrderInTx } from './refund-order.js';
 
-export type { PurchaseRequest, PurchaseView };
+export type { PurchaseEffects, PurchaseRequest, PurchaseView };
 
 export interface OrderLineView {
   id: string;
@@ -139,8 +139,8 @@ export function createPurchasesService(
 
   return {
     /** The purchase transaction (see place-purchase.ts), as the work of the request's Idempotency-Key. */
-    purchaseWork(request: PurchaseRequest): IdempotentWork<PurchasableListing | undefined> {
-      return purchaseWork(flowDeps, request);
+    purchaseWork(request: PurchaseRequest, effects?: PurchaseEffects): IdempotentWork<PurchasableListing | undefined> {
+      return purchaseWork(flowDeps, request, effects);
     },
 
     /**
