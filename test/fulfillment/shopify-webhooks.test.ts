@@ -137,6 +137,16 @@ describe('Shopify tracking through webhooks', () => {
     expect((await history(fulfillmentId)).map((e) => e.status)).toEqual(['pending', 'processing', 'shipped']);
   });
 
+  it('when one Shopify event fires webhooks of two topics, then both are stored (only a repeat of a topic is a duplicate)', async () => {
+    const eventId = randomUUID();
+    const body = '{"id": 1, "tags": ""}';
+    for (const topic of ['orders/fulfilled', 'fulfillments/create', 'orders/fulfilled']) {
+      expect((await signedRequest(body, SECRET, { 'x-shopify-topic': topic, 'x-shopify-event-id': eventId })).status).toBe(200);
+    }
+    const { rows } = await t.runtime.deps.db.query<{ topic: string }>('SELECT topic FROM webhook_events WHERE event_id = $1 ORDER BY topic', [eventId]);
+    expect(rows.map((row) => row.topic)).toEqual(['fulfillments/create', 'orders/fulfilled']);
+  });
+
   it('when "delivered" arrives before "in transit", then the fulfillment stays delivered and the late webhook adds no event', async () => {
     const since = new Date();
     const { orderId, fulfillmentId } = await shippedOrder();
