@@ -77,6 +77,26 @@ describe('POST /service/grants', () => {
     expect(await balanceOf(t, userId)).toBe(0);
   });
 
+  it('when a grant names an item delivered by email, Shopify or as an effect, then 409 not_available and nothing is granted', async () => {
+    const userId = randomUUID();
+    const skin = await createItem(t);
+    const undeliverable = [
+      await createItem(t, { kind: 'gem_pack', consumable: true, deliveryType: 'functional', effect: { gems: 500 } }),
+      await createItem(t, { kind: 'voucher', deliveryType: 'email' }),
+      await createItem(t, { kind: 'merch', deliveryType: 'shopify' }),
+    ];
+    for (const itemId of undeliverable) {
+      const response = await t.request('POST', '/service/grants', {
+        token: t.serviceToken, headers: key(), body: { userId, gems: 5, items: [{ itemId: skin, quantity: 1 }, { itemId, quantity: 1 }], reason: 'collab' },
+      });
+      expect(response.status).toBe(409);
+      expect(response.body).toMatchObject({ code: 'not_available', itemId });
+    }
+    expect(await count(t, 'grants WHERE user_id = $1', [userId])).toBe(0);
+    expect(await count(t, 'inventory_items WHERE user_id = $1', [userId])).toBe(0);
+    expect(await balanceOf(t, userId)).toBe(0);
+  });
+
   it('when the body is hostile (no gems nor items, negative, fractional, huge, missing key, wrong role), then 4xx and nothing changes', async () => {
     const userId = randomUUID();
     const bad = [{ userId, reason: 'x' }, { userId, gems: 0, items: [], reason: 'x' }, { userId, gems: -5, reason: 'x' }, { userId, gems: 1.5, reason: 'x' },

@@ -87,9 +87,18 @@ export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 
       const campaignId = input.campaignId ?? null;
 
       if (items.length > 0) {
-        const known = new Set((await services.catalog.getItemsInTx(tx, items.map((i) => i.itemId))).map((d) => d.id));
-        const missing = items.find((i) => !known.has(i.itemId));
+        const definitions = new Map((await services.catalog.getItemsInTx(tx, items.map((i) => i.itemId))).map((d) => [d.id, d]));
+        const missing = items.find((i) => !definitions.has(i.itemId));
         if (missing) throw new DomainError('not_found', `item ${missing.itemId} not found`, { itemId: missing.itemId });
+        // A grant has no order, fulfillment or address: a voucher mail, a parcel or an effect could not be delivered
+        // (a gem pack would have landed in the inventory as an inert row). Gems are granted as `gems`.
+        const undeliverable = [...definitions.values()].find((d) => d.deliveryType !== 'inventory');
+        if (undeliverable) {
+          throw new DomainError('not_available', `item ${undeliverable.id} is delivered by ${undeliverable.deliveryType}: a grant hands out gems and inventory items only`, {
+            itemId: undeliverable.id,
+            deliveryType: undeliverable.deliveryType,
+          });
+        }
       }
       if (campaignId) await checkCampaignOpen(tx, campaignId);
 
