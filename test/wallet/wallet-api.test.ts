@@ -200,3 +200,24 @@ describe('OpenAPI', () => {
     }
   });
 });
+
+describe('GET /user/wallet/transactions', () => {
+  it('when a transfer that began first waits on the wallet for one that began later, then the list stays newest first by createdAt too', async () => {
+    const player = await fundedPlayer(t, 100);
+    const { db: database } = t.runtime.deps;
+    const { wallet } = t.runtime.services;
+    const debit = (referenceId: string) => ({ userId: player.id, amount: 1, counterparty: 'store_revenue', reason: 'purchase', referenceType: 'test', referenceId });
+    await database.withTx(async (first) => {
+      await first.query('SELECT 1'); // this transaction has begun: its now() is fixed from here
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await database.withTx((second) => wallet.debitUserInTx(second, debit('began-second')));
+      await wallet.debitUserInTx(first, debit('began-first'));
+    });
+    const listed = await t.request('GET', '/user/wallet/transactions?limit=3', { token: player.token });
+    expect(listed.status).toBe(200);
+    const items = listed.body.items as Array<{ createdAt: string; balanceAfter: number; amount: number }>;
+    expect(items.map((item) => item.balanceAfter)).toEqual([98, 99, 100]);
+    const times = items.map((item) => Date.parse(item.createdAt));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+  });
+});
