@@ -18,7 +18,7 @@ const post = (body: Record<string, unknown>) =>
 
 describe('admin item definitions', () => {
   it('when a name or a listing title is only blanks, then 400 validation_failed and nothing is created', async () => {
-    for (const name of [' ', '\t\n', '\u3000']) {
+    for (const name of [' ', '\t\n', '\u3000', '\u200b', '\u200b\u2060\ufeff', '\u0001']) {
       const response = await post({ name });
       expect(response.status, JSON.stringify(name)).toBe(400);
       expect(response.body.code).toBe('validation_failed');

@@ -63,12 +63,19 @@ describe('character profiles', () => {
     const unknownGame = await create(player.token, { name: 'X', gameId: crypto.randomUUID() });
     expect(unknownGame.status).toBe(404);
     expect(unknownGame.body.code).toBe('not_found');
-    for (const body of [{}, { name: '' }, { name: ' padded ' }, { name: 'x'.repeat(65) }, { name: 'ok', gameId: 'nope' }, { name: 'ok', level: 3 }, { name: 'bell\u0007' }]) {
+    for (const body of [{}, { name: '' }, { name: ' padded ' }, { name: 'x'.repeat(65) }, { name: 'ok', gameId: 'nope' }, { name: 'ok', level: 3 }, { name: 'bell\u0007' }, { name: '\u200b\u200b' }, { name: '\ufeffAda' }]) {
       const response = await create(player.token, body);
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(response.body.code).toBe('validation_failed');
     }
     expect((await t.request('GET', '/user/characters', { token: player.token })).body.items).toEqual([]);
+  });
+
+  it('when a name joins emoji with a zero-width joiner, then it is accepted: only invisible edges are refused', async () => {
+    const player = await t.player();
+    const created = await create(player.token, { name: 'Dev \u{1F469}\u200d\u{1F4BB}' });
+    expect(created.status).toBe(201);
+    expect(created.body.name).toBe('Dev \u{1F469}\u200d\u{1F4BB}');
   });
 
   it('when a player reaches the cap, then the next create is 409 limit_reached, even when requests race', async () => {

@@ -34,7 +34,9 @@ export const CharacterListItem = Type.Object(
 export const Loadout = Type.Object({ ...characterFields, userId: Uuid }, { $id: 'Loadout' });
 
 // Names are shown to other players: no leading/trailing blanks, no control characters.
-const CharacterName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\s\\p{Cc}]([^\\p{Cc}]*[^\\s\\p{Cc}])?$' });
+// Starts and ends with a visible character: no control characters anywhere, and no blank or invisible (format:
+// zero-width space, BOM) edges, so a name can never look empty; a joiner inside an emoji sequence is fine.
+const CharacterName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\s\\p{Cc}\\p{Cf}]([^\\p{Cc}]*[^\\s\\p{Cc}\\p{Cf}])?$' });
 
 export const CreateCharacterBody = Type.Object(
   { name: CharacterName, gameId: Type.Optional(Nullable(Uuid)) },

@@ -23,8 +23,11 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', additionalProperties: true },
 );
 
-/** A name or title people read: 1–max characters, not all of them blank (a whitespace-only name lists as nothing). */
-export const DisplayText = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '\\S' });
+/**
+ * A name or title people read: 1–max characters, at least one of them visible — not whitespace, a control character
+ * or an invisible format character such as a zero-width space (such a name lists as nothing).
+ */
+export const DisplayText = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '[^\\s\\p{Cc}\\p{Cf}]' });
 
 /** The header every idempotent POST requires (API.md § Idempotency); a request without it is 400 validation_failed. */
 export const IdempotencyHeaders = Type.Object({
