@@ -142,7 +142,7 @@ const WITH_BODY = [
   'PUT /user/characters/{id}/equipment/{slot}', 'POST /service/grants', 'POST /service/users/{userId}/inventory/{id}/consume',
   'POST /service/loadouts', 'POST /admin/games', 'PATCH /admin/games/{id}', 'POST /admin/items', 'PATCH /admin/items/{id}',
   'POST /admin/listings', 'PATCH /admin/listings/{id}', 'POST /admin/items/{id}/vouchers', 'POST /admin/users/{userId}/wallet/adjustments',
-  'POST /webhooks/payments',
+  'POST /webhooks/payments', 'POST /webhooks/shopify',
 ];
 
 describe('the OpenAPI document (API.md: it describes all of the contract)', () => {

@@ -206,7 +206,7 @@ describe('GET /user/wallet/transactions', () => {
     const player = await fundedPlayer(t, 100);
     const { db: database } = t.runtime.deps;
     const { wallet } = t.runtime.services;
-    const debit = (referenceId: string) => ({ userId: player.id, amount: 1, counterparty: 'store_revenue', reason: 'purchase', referenceType: 'test', referenceId });
+    const debit = (referenceId: string) => ({ userId: player.id, amount: 1, counterparty: 'store_revenue' as const, reason: 'purchase' as const, referenceType: 'test', referenceId });
     await database.withTx(async (first) => {
       await first.query('SELECT 1'); // this transaction has begun: its now() is fixed from here
       await new Promise((resolve) => setTimeout(resolve, 20));

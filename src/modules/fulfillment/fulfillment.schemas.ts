@@ -59,4 +59,7 @@ export const ShopifyWebhookHeaders = Type.Object({
   'x-shopify-event-id': Type.Optional(Type.String()),
 });
 
+/** The topic's payload as Shopify sends it (REST JSON of the order or fulfillment), signed over its raw bytes. */
+export const ShopifyWebhookPayload = Type.Object({}, { additionalProperties: true, description: "The topic's payload (Shopify REST JSON), HMAC-signed over the raw bytes" });
+
 export const WebhookAccepted = Type.Object({ received: Type.Boolean(), duplicate: Type.Boolean() });

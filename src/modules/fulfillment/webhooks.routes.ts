@@ -6,7 +6,7 @@ import type { RouteContext } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
 import { errorResponses } from '../../platform/http/schemas.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../platform/http/json-body.js';
-import { ShopifyWebhookHeaders, WebhookAccepted } from './fulfillment.schemas.js';
+import { ShopifyWebhookHeaders, ShopifyWebhookPayload, WebhookAccepted } from './fulfillment.schemas.js';
 
 /** Constant-time check against the current secret and, during a rotation, the previous one. */
 export function verifyShopifyHmac(rawBody: Buffer, header: string | undefined, secrets: ReadonlyArray<string | undefined>): boolean {
@@ -34,29 +34,36 @@ export async function shopifyWebhookRoutes(app: App, { config, services }: Route
       summary: 'Shopify webhooks (HMAC-SHA256 over the raw body, deduplicated by webhook and event id)',
       security: [],
       headers: ShopifyWebhookHeaders,
+      body: ShopifyWebhookPayload,
       response: { 200: WebhookAccepted, ...errorResponses(400, 401, 413) },
     },
+    // The signature covers the raw bytes, so it is checked (401) before anything reads them; only then is the body
+    // parsed and handed to validation as the JSON object it must be.
+    preValidation: async (request) => {
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      if (!verifyShopifyHmac(raw, request.headers['x-shopify-hmac-sha256'], [config.shopifyWebhookSecret, config.shopifyWebhookSecretPrevious])) {
+        throw new DomainError('unauthorized', 'invalid webhook signature');
+      }
+      let payload: unknown;
+      try {
+        payload = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new DomainError('validation_failed', 'the webhook body is not JSON');
+      }
+      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new DomainError('validation_failed', 'the webhook body must be a JSON object');
+      // Parsed here, not by the shared body parser (the signature needs the raw bytes): the same depth bound applies.
+      if (nestsDeeperThan(payload, MAX_JSON_DEPTH)) throw new DomainError('validation_failed', `the webhook body nests deeper than ${MAX_JSON_DEPTH} levels`);
+      request.body = payload as typeof request.body;
+    },
   }, async (request) => {
-    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const headers = request.headers;
-    if (!verifyShopifyHmac(raw, headers['x-shopify-hmac-sha256'], [config.shopifyWebhookSecret, config.shopifyWebhookSecretPrevious])) {
-      throw new DomainError('unauthorized', 'invalid webhook signature');
-    }
     const topic = headers['x-shopify-topic'];
     const webhookId = headers['x-shopify-webhook-id'];
     const eventId = headers['x-shopify-event-id'];
     if (!topic || !/^[a-z_]+\/[a-z_]+$/.test(topic)) throw new DomainError('validation_failed', 'X-Shopify-Topic is missing or malformed');
     if (!webhookId || !ID_RE.test(webhookId)) throw new DomainError('validation_failed', 'X-Shopify-Webhook-Id is missing or malformed');
     if (eventId !== undefined && !ID_RE.test(eventId)) throw new DomainError('validation_failed', 'X-Shopify-Event-Id is malformed');
-    let payload: unknown;
-    try {
-      payload = JSON.parse(raw.toString('utf8'));
-    } catch {
-      throw new DomainError('validation_failed', 'the webhook body is not JSON');
-    }
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new DomainError('validation_failed', 'the webhook body must be a JSON object');
-    // Parsed here, not by the shared body parser (the signature needs the raw bytes): the same depth bound applies.
-    if (nestsDeeperThan(payload, MAX_JSON_DEPTH)) throw new DomainError('validation_failed', `the webhook body nests deeper than ${MAX_JSON_DEPTH} levels`);
+    const payload = request.body;
     const stored = await services.fulfillment.recordShopifyWebhook({ webhookId, eventId: eventId ?? null, topic, payload });
     return { received: true, duplicate: !stored };
   });
