@@ -10,7 +10,7 @@ import type { Services } from './services.js';
 import type { App } from './platform/http/types.js';
 import { TokenVerifier } from './platform/auth.js';
 import { createAuthenticate } from './platform/http/auth-hooks.js';
-import { registerProblemHandlers, sendProblem, toProblem } from './platform/http/problem.js';
+import { problem, registerProblemHandlers, sendProblem, toProblem } from './platform/http/problem.js';
 import { ProblemSchema } from './platform/http/schemas.js';
 import { recordHttpRequest } from './platform/metrics.js';
 import { operationsRoutes } from './platform/http/operations.routes.js';
@@ -26,6 +26,7 @@ import { charactersRoutes } from './modules/characters/index.js';
 import { fulfillmentRoutes } from './modules/fulfillment/index.js';
 import { answerClientError } from './platform/http/client-errors.js';
 import { installJsonBodyParser } from './platform/http/json-body.js';
+import { drainArrivals } from './platform/http/drain.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -56,7 +57,8 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     schemaController: { compilersFactory: { buildValidator: buildValidatorWithStrictBodies() } },
-    return503OnClosing: true,
+    // Our own refusal below, as problem+json with Retry-After (Fastify's is a bare JSON 503).
+    return503OnClosing: false,
     // Router-level refusals (a path parameter over maxParamLength, a malformed URL) bypass the error handler.
     frameworkErrors: (error, request, reply) => void sendProblem(reply, toProblem(error, request)),
     clientErrorHandler: answerClientError,
@@ -73,15 +75,19 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
   // Hooks that never wait are written in callback style: an async hook costs a promise and a tick per request
   // on every route, cached reads included.
   const securityHeaders = computeSecurityHeaders();
+  // During a shutdown in-flight requests finish and new ones are refused; their kept-alive connections would then
+  // idle until keepAliveTimeout and hold close() open past the grace period: answers sent while closing end their
+  // connection.
+  let closing = false;
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(securityHeaders).header('x-request-id', request.id);
-    done();
+    if (!closing) return done();
+    reply.header('retry-after', '1');
+    sendProblem(reply, problem('service_unavailable', 'the service is shutting down; retry'));
   });
-  // During a shutdown in-flight requests finish, but their kept-alive connections would then idle until
-  // keepAliveTimeout and hold close() open past the grace period: answers sent while closing end their connection.
-  let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    await drainArrivals(app.server);
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
