@@ -23,6 +23,11 @@ export interface CacheOptions {
   localTtlMs?: number;
   /** Upper bound on how long a version learned from Redis is trusted without a pub/sub message. */
   versionTtlMs?: number;
+  /**
+   * After a Redis command fails, how long to stay in process before trying Redis again. A hung Redis (connection
+   * open, no answers) then costs one command timeout per period instead of one or more per request.
+   */
+  retryAfterErrorMs?: number;
 }
 
 type Loader<T> = () => Promise<T>;
@@ -67,7 +72,10 @@ export class Cache {
   private readonly logger: Logger;
   private readonly localTtlMs: number;
   private readonly versionTtlMs: number;
+  private readonly retryAfterErrorMs: number;
   private redisDownSince = 0;
+  /** Until then Redis is not asked (a command failed on a connection that still looks ready). */
+  private suspendedUntil = 0;
   /** Whether other instances' invalidations reach us (the subscriber is connected and subscribed). */
   private subscribed = false;
   private readonly prefix: string;
@@ -89,6 +97,7 @@ export class Cache {
     this.channel = `${this.prefix}:cache:invalidate`;
     this.localTtlMs = options.localTtlMs ?? 5_000;
     this.versionTtlMs = options.versionTtlMs ?? 30_000;
+    this.retryAfterErrorMs = options.retryAfterErrorMs ?? 2_000;
     this.local = new LRUCache({ max: options.maxEntries ?? 50_000, ttl: this.localTtlMs });
     this.versions = new LRUCache({ max: 200_000, ttl: this.versionTtlMs });
     this.redis?.on('ready', () => void this.announcePending());
@@ -101,7 +110,7 @@ export class Cache {
 
   /** Shared through Redis right now: false while Redis is down (entries and limits are then per process). */
   get distributed(): boolean {
-    return this.redis?.status === 'ready';
+    return this.redis?.status === 'ready' && Date.now() >= this.suspendedUntil;
   }
 
   /**
@@ -215,22 +224,21 @@ export class Cache {
    * own messages, which cost Redis, the loopback and every subscriber more CPU than the purchase's SQL.
    */
   private async invalidateNow(namespaces: string[]): Promise<void> {
-    const bump = () =>
-      this.redisCall((r) =>
-        this.bumpAndPublish(r, namespaces),
-      );
-    let bumped = await bump();
+    const bump = (evenIfSuspended: boolean) => this.redisCall((r) => this.bumpAndPublish(r, namespaces), evenIfSuspended);
+    const wasDistributed = this.distributed;
+    let bumped = await bump(false);
     // A lost invalidation leaves other instances serving the old entries until they re-read the version
     // (versionTtlMs), so a bump that failed on a live connection (a command timeout under load) is tried again
-    // before giving up. Bumping twice is harmless: versions only need to move forward. While Redis is down there
-    // is nobody to tell (every instance is in-process only), so nothing is retried.
+    // before giving up, although that failure suspended Redis for everyone else. Bumping twice is harmless:
+    // versions only need to move forward. While Redis is down, or was already suspended when this batch began (it
+    // hangs), nothing is retried: the bump is announced when Redis answers again.
     for (const delayMs of [50, 250]) {
-      if (bumped !== undefined || !this.distributed) break;
+      if (bumped !== undefined || !wasDistributed || this.redis?.status !== 'ready') break;
       await new Promise((resolve) => setTimeout(resolve, delayMs));
-      bumped = await bump();
+      bumped = await bump(true);
     }
     if (bumped === undefined && this.redis) {
-      if (this.distributed) {
+      if (wasDistributed) {
         this.logger.warn({ namespaces }, 'cache invalidation did not reach redis: announcing it when redis answers again');
       }
       this.rememberUnannounced(namespaces);
@@ -266,11 +274,11 @@ export class Cache {
 
   /** Bumps and announces the namespaces invalidated while Redis was away (one round trip per 1,000). */
   private announcePending(): Promise<void> {
-    if (this.unannounced.size === 0 || !this.redis || this.redis.status !== 'ready') return Promise.resolve();
+    if (this.unannounced.size === 0 || !this.redis || !this.distributed) return Promise.resolve();
     this.announcing ??= (async () => {
       const redis = this.redis!;
       try {
-        while (this.unannounced.size > 0 && redis.status === 'ready') {
+        while (this.unannounced.size > 0 && this.distributed) {
           const batch = [...this.unannounced].slice(0, 1000);
           await this.bumpAndPublish(redis, batch);
           for (const ns of batch) {
@@ -280,6 +288,7 @@ export class Cache {
         }
         if (this.unannounced.size === 0) this.unannouncedOverflowWarned = false;
       } catch (error) {
+        this.suspend();
         this.logger.warn({ err: error, pending: this.unannounced.size }, 'cache invalidations made while redis was away not announced yet');
       } finally {
         this.announcing = undefined;
@@ -299,16 +308,20 @@ export class Cache {
   }
 
   /** Redis is an accelerator, never a dependency: on failure we log (once per outage) and fall back to local. */
-  private async redisCall<T>(fn: (redis: Redis) => Promise<T>): Promise<T | undefined> {
+  private async redisCall<T>(fn: (redis: Redis) => Promise<T>, evenIfSuspended = false): Promise<T | undefined> {
     if (!this.redis) return undefined;
-    if (this.redis.status !== 'ready') {
-      this.noteRedisDown(new Error(`redis status ${this.redis.status}`));
+    if (this.redis.status !== 'ready' || (!evenIfSuspended && !this.distributed)) {
+      this.noteRedisDown(new Error(this.redis.status === 'ready' ? 'redis suspended after a failed command' : `redis status ${this.redis.status}`));
       return undefined;
     }
     try {
       // Our own invalidations that Redis missed go first: otherwise this very read could fetch an entry they replaced.
-      if (this.unannounced.size > 0) await this.announcePending();
+      if (this.unannounced.size > 0) {
+        await this.announcePending();
+        if (this.unannounced.size > 0) return undefined;
+      }
       const result = await fn(this.redis);
+      this.suspendedUntil = 0;
       if (this.redisDownSince) {
         this.logger.info({ downMs: Date.now() - this.redisDownSince }, 'redis cache layer recovered');
         this.redisDownSince = 0;
@@ -317,9 +330,20 @@ export class Cache {
       }
       return result;
     } catch (error) {
+      this.suspend();
       this.noteRedisDown(error);
       return undefined;
     }
+  }
+
+  /**
+   * Stops asking Redis for retryAfterErrorMs, then announces what was invalidated meanwhile (which is also the probe
+   * of whether Redis answers again): without it, a write on an idle instance would stay unannounced.
+   */
+  private suspend(): void {
+    if (Date.now() < this.suspendedUntil) return;
+    this.suspendedUntil = Date.now() + this.retryAfterErrorMs;
+    setTimeout(() => void this.announcePending(), this.retryAfterErrorMs + 1).unref();
   }
 
   private noteRedisDown(error: unknown): void {

@@ -152,6 +152,13 @@ async function redisThroughProxy() {
     async restore() {
       await listen(port);
     },
+    /** Redis hangs: connections stay open (and look ready) but nothing crosses them until resume(). */
+    hang() {
+      for (const socket of sockets) socket.pause();
+    },
+    resume() {
+      for (const socket of sockets) socket.resume();
+    },
     async waitUntilReady() {
       const deadline = Date.now() + 5000;
       while (connections.some((c) => c.status !== 'ready') && Date.now() < deadline) await sleep(20);
@@ -235,4 +242,47 @@ describe('Redis going away and coming back', () => {
       await proxy.close();
     }
   });
+});
+
+describe('Redis hanging', () => {
+  it('when Redis stops answering on open connections, then one read waits for a command timeout and the next ones within the retry period do not; once it answers, the write made meanwhile reaches the other instance', async () => {
+    // The bug this pins: every cache read and write asked the hung Redis and waited for its 500 ms command timeout
+    // (several per request: the version, the entry, the fill, three bump attempts), so a storefront page took 2.5-5 s
+    // and a purchase 3.8 s for as long as Redis hung.
+    const proxy = await redisThroughProxy();
+    try {
+      const options = { logger, keyPrefix: `bb-test-${randomUUID()}`, localTtlMs: 100, versionTtlMs: 30_000, retryAfterErrorMs: 1_500 };
+      const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+      const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+      await proxy.waitUntilReady();
+      await Promise.all([writer.start(), reader.start()]);
+      let value = 1;
+      const load = async () => ({ value });
+      expect(await reader.wrap('ns', 'k', 60_000, load)).toEqual({ value: 1 });
+
+      proxy.hang();
+      const first = Date.now();
+      expect(await reader.wrap('ns', 'other', 60_000, load)).toEqual({ value: 1 });
+      expect(Date.now() - first).toBeLessThan(1_200);
+      expect(reader.distributed).toBe(false);
+      const rest = Date.now();
+      for (let i = 0; i < 10; i++) expect(await reader.wrap('ns', `k${i}`, 60_000, load)).toEqual({ value: 1 });
+      expect(Date.now() - rest).toBeLessThan(200);
+
+      value = 2;
+      await writer.invalidate('ns'); // its first failure may retry; the next write, already suspended, may not wait
+      const second = Date.now();
+      await writer.invalidate('ns');
+      expect(Date.now() - second).toBeLessThan(200);
+      expect(await writer.wrap('ns', 'k', 60_000, load)).toEqual({ value: 2 });
+
+      proxy.resume();
+      const deadline = Date.now() + 5_000;
+      while ((await reader.wrap('ns', 'k', 60_000, load)).value !== 2 && Date.now() < deadline) await sleep(50);
+      expect(await reader.wrap('ns', 'k', 60_000, load)).toEqual({ value: 2 });
+      expect(await writer.wrap('ns', 'k', 60_000, load)).toEqual({ value: 2 });
+    } finally {
+      await proxy.close();
+    }
+  }, 20_000);
 });
