@@ -51,4 +51,27 @@ describe('refunds and undelivered lines', () => {
     expect((await refund(orderId)).status).toBe(200);
     expect((await fulfillmentRow(t, f!.fulfillmentId)).status).toBe('delivered');
   });
+
+  it('when an order is refunded while its voucher mail is mid-send, then the line stays cancelled and its history says the mail went out', async () => {
+    const itemId = await createItem(t, { deliveryType: 'email' });
+    await t.request('POST', `/admin/items/${itemId}/vouchers`, { token: t.adminToken, body: { codes: ['INFLIGHT-1'] } });
+    smtp.setMode('hang');
+    const hungBefore = smtp.hung;
+    const { orderId, fulfillments: [f] } = await placeOrder(t, { userId: await createUser(t), items: [{ itemId }] });
+    for (const deadline = Date.now() + 15_000; smtp.hung === hungBefore; ) {
+      if (Date.now() > deadline) throw new Error('the mail never reached the SMTP server');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await refund(orderId)).status).toBe(200);
+    smtp.setMode('accept');
+    const history = async () => (await t.request('GET', `/admin/fulfillments/${f!.fulfillmentId}`, { token: t.adminToken })).body;
+    for (const deadline = Date.now() + 15_000; !(await history()).events.some((e: { detail: string }) => e.detail.includes('went out')); ) {
+      if (Date.now() > deadline) throw new Error(`no event for the mail sent after the refund: ${JSON.stringify((await history()).events)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const { status, events } = await history();
+    expect(status).toBe('cancelled');
+    expect(events.map((e: { status: string }) => e.status)).toEqual(['pending', 'cancelled', 'cancelled']);
+    expect(smtp.mails.filter((m) => m.messageId?.includes(f!.fulfillmentId))).toHaveLength(1);
+  });
 });

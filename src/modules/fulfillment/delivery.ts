@@ -57,6 +57,12 @@ export function createDelivery(deps: { db: Database; jobs: Jobs; logger: Logger;
           await jobs.send(tx, QUEUES.shopifyCancel, { orderId: leased.orderId, externalId: outcome.externalId });
         }
         await repo.insertEvents(tx, moved.map((id) => ({ fulfillmentId: id, status: outcome.status, detail: outcome.detail })));
+        if (!moved.includes(leased.id) && current.deliveryType === 'email' && (await repo.statusOf(tx, leased.id))?.status === 'cancelled') {
+          // Refunded while the mail was on its way: the line stays cancelled (status only moves forward), but the
+          // operator must see that the codes went out anyway, not a history that says nothing was sent.
+          logger.warn({ fulfillmentId }, 'voucher mail sent for a line refunded meanwhile');
+          await repo.insertEvents(tx, [{ fulfillmentId: leased.id, status: 'cancelled', detail: `${outcome.detail}, after the refund cancelled this line: the code(s) went out` }]);
+        }
         if (outcome.observed && outcome.externalId && moved.length > 0) {
           const { to, tracking, detail } = outcome.observed;
           const advanced = await repo.advanceByExternalId(tx, outcome.externalId, to, statusesBefore(to), tracking);
