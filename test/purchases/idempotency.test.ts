@@ -56,7 +56,11 @@ describe('idempotent work and transaction retries', () => {
     };
     const results = await Promise.all([crossed(a, b), crossed(b, a)]);
     expect(results.map((r) => r.status)).toEqual([200, 200]);
-    expect(results.map((r) => (r.body as { attempt: number }).attempt).sort()).toEqual([1, 2]);
+    // One ran once; the deadlock's victim ran again (on a loaded machine a retry may itself meet the survivor's locks
+    // and be retried once more: transparent either way). Each committed exactly once: the balances say so.
+    const [once, retried] = results.map((r) => (r.body as { attempt: number }).attempt).sort();
+    expect(once).toBe(1);
+    expect(retried).toBeGreaterThanOrEqual(2);
     expect([await balanceOf(t, a), await balanceOf(t, b)]).toEqual([2, 2]);
     await expectLedgerConsistent(t);
   });
