@@ -15,7 +15,7 @@ import { ProblemSchema } from './platform/http/schemas.js';
 import { recordHttpRequest } from './platform/metrics.js';
 import { operationsRoutes } from './platform/http/operations.routes.js';
 import { computeSecurityHeaders } from './platform/http/security-headers.js';
-import { registerRateLimits } from './platform/http/rate-limit.js';
+import { documentRateLimit, registerRateLimits } from './platform/http/rate-limit.js';
 import { registerReadYourWrites } from './platform/http/read-your-writes.js';
 import { gamesRoutes } from './modules/games/index.js';
 import { catalogRoutes } from './modules/catalog/index.js';
@@ -110,6 +110,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearer: [] }],
     },
+    transform: documentRateLimit(deps.config.rateLimitEnabled),
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

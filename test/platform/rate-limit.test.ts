@@ -50,6 +50,10 @@ describe('per-user budget', () => {
     expect(allowed[0]!.headers.get('ratelimit-limit')).toBe('5');
     expect(allowed[0]!.headers.get('ratelimit-policy')).toBe('5;w=3;comment="user"');
     expect(Number(allowed[0]!.headers.get('ratelimit-reset'))).toBeGreaterThan(0);
+    // The same numbers as the later draft's single field and as the X-RateLimit-* set.
+    const reset = allowed[1]!.headers.get('ratelimit-reset');
+    expect(allowed[1]!.headers.get('ratelimit')).toBe(`limit=5, remaining=3, reset=${reset}`);
+    expect([allowed[1]!.headers.get('x-ratelimit-limit'), allowed[1]!.headers.get('x-ratelimit-remaining'), allowed[1]!.headers.get('x-ratelimit-reset')]).toEqual(['5', '3', reset]);
 
     const limited = await a.request('GET', '/games', { token: player.token, headers: ipHeaders() });
     expect(limited.status).toBe(429);
@@ -59,6 +63,8 @@ describe('per-user budget', () => {
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(Math.ceil(WINDOW_MS / 1000));
     expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+    expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(limited.headers.get('ratelimit')).toMatch(/^limit=5, remaining=0, reset=\d+$/);
   });
 
   it('when one player is limited, then another player from the same address is not', async () => {
@@ -132,7 +138,7 @@ describe('named budgets', () => {
 
   it('when probes and scrapes arrive in any number, then they are never limited', async () => {
     const responses = await repeat(8, () => a.request('GET', '/healthz', { headers: { 'x-forwarded-for': '192.0.2.30' } }));
-    expect(responses.every((r) => r.status === 200 && r.headers.get('ratelimit-limit') === null)).toBe(true);
+    expect(responses.every((r) => r.status === 200 && r.headers.get('ratelimit-limit') === null && r.headers.get('ratelimit') === null && r.headers.get('x-ratelimit-limit') === null)).toBe(true);
   });
 });
 
@@ -159,5 +165,23 @@ describe('RATE_LIMIT_ENABLED=false', () => {
     const responses = await repeat(4, () => disabled.request('GET', '/games', { token: player.token }));
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     expect(responses.some((r) => r.headers.has('ratelimit-limit') || r.headers.has('ratelimit-policy'))).toBe(false);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('when limits are on, then every limited operation lists 429 (Problem, Retry-After); probes do not, and with limits off nothing does', async () => {
+    // The bug this pins: no operation listed 429, although the limiter may answer it on every one of them.
+    type Operation = { responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: { $ref?: string } }> }> };
+    const operations = async (app: TestApp) => {
+      const document = (await app.request('GET', '/openapi.json', { headers: ipHeaders() })).body as { paths: Record<string, Record<string, Operation>> };
+      return Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
+    };
+    const limited = await operations(a);
+    const purchase = limited.find((o) => o.path === '/store/purchases' && o.method === 'post')!.operation.responses['429']!;
+    expect(purchase.content?.['application/json']?.schema.$ref).toBe('#/components/schemas/Problem');
+    expect(Object.keys(purchase.headers ?? {})).toEqual(expect.arrayContaining(['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy']));
+    const without = limited.filter((o) => !o.operation.responses['429']).map((o) => o.path);
+    expect(without.sort()).toEqual(['/healthz', '/metrics', '/openapi.json', '/readyz']);
+    expect((await operations(disabled)).some((o) => o.operation.responses['429'])).toBe(false);
   });
 });

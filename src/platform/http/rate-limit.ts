@@ -6,7 +6,7 @@
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, FastifySchema } from 'fastify';
 import type { App } from './types.js';
 import type { RouteContext } from '../../context.js';
 import type { RateLimitConfig } from '../../config.js';
@@ -86,6 +86,27 @@ export function chargeFor(method: string, route: string, caller: Caller, ip: str
   return { budget, key: `${budget}:${who}` };
 }
 
+const RATE_LIMITED_HEADERS = {
+  'retry-after': { type: 'integer', description: 'Seconds until the budget is whole again' },
+  'ratelimit-limit': { type: 'integer', description: 'Requests per window of the budget this request spent' },
+  'ratelimit-remaining': { type: 'integer', description: 'Requests left in this window (0)' },
+  'ratelimit-reset': { type: 'integer', description: 'Seconds until the window resets' },
+  'ratelimit-policy': { type: 'string', description: 'The budget: `<limit>;w=<window seconds>;comment="<budget name>"`' },
+};
+
+/**
+ * The OpenAPI document's view of a route (swagger `transform`): every limited route may answer 429 rate_limited,
+ * which no route schema lists because the limiter, not the route, sends it.
+ */
+export function documentRateLimit(enabled: boolean) {
+  return ({ schema, url }: { schema: FastifySchema; url: string }) => {
+    const response = schema?.response as Record<string, unknown> | undefined;
+    if (!enabled || !schema || !response || EXEMPT_ROUTES.has(url)) return { schema, url };
+    const tooMany = { $ref: 'Problem', description: 'Too Many Requests: problem+json with code `rate_limited`', headers: RATE_LIMITED_HEADERS };
+    return { schema: { ...schema, response: { ...response, 429: tooMany } }, url };
+  };
+}
+
 export async function registerRateLimits(app: App, ctx: RouteContext): Promise<void> {
   // Benchmarks measure the service, not the limiter.
   if (!ctx.config.rateLimitEnabled) return;
@@ -132,11 +153,20 @@ export async function registerRateLimits(app: App, ctx: RouteContext): Promise<v
     await limit.call(this, request, reply);
   });
 
-  // The draft's RateLimit-Policy names the quota and window the other RateLimit-* headers report on.
+  // The draft's RateLimit-Policy names the quota and window the other RateLimit-* headers report on. Clients
+  // written against a later draft read one `RateLimit` field, and many older ones read X-RateLimit-*: the same
+  // three numbers are sent in each form, so no client has to guess which one we speak.
   app.addHook('onSend', async (request, reply) => {
     const charge = charges.get(request);
-    if (charge) {
-      reply.header('ratelimit-policy', `${maxOf(limits, charge.budget)};w=${Math.ceil(limits.windowMs / 1000)};comment="${charge.budget}"`);
-    }
+    if (!charge) return;
+    reply.header('ratelimit-policy', `${maxOf(limits, charge.budget)};w=${Math.ceil(limits.windowMs / 1000)};comment="${charge.budget}"`);
+    const limit = reply.getHeader('ratelimit-limit');
+    const remaining = reply.getHeader('ratelimit-remaining');
+    const reset = reply.getHeader('ratelimit-reset');
+    if (limit === undefined || remaining === undefined || reset === undefined) return;
+    reply.header('ratelimit', `limit=${limit}, remaining=${remaining}, reset=${reset}`);
+    reply.header('x-ratelimit-limit', limit);
+    reply.header('x-ratelimit-remaining', remaining);
+    reply.header('x-ratelimit-reset', reset);
   });
 }
