@@ -5,7 +5,7 @@ import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
 import { errorResponses } from '../../platform/http/schemas.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../platform/http/json-body.js';
+import { parseSignedJson } from '../../platform/http/json-body.js';
 import { ShopifyWebhookHeaders, ShopifyWebhookPayload, WebhookAccepted } from './fulfillment.schemas.js';
 
 /** Constant-time check against the current secret and, during a rotation, the previous one. */
@@ -44,15 +44,8 @@ export async function shopifyWebhookRoutes(app: App, { config, services }: Route
       if (!verifyShopifyHmac(raw, request.headers['x-shopify-hmac-sha256'], [config.shopifyWebhookSecret, config.shopifyWebhookSecretPrevious])) {
         throw new DomainError('unauthorized', 'invalid webhook signature');
       }
-      let payload: unknown;
-      try {
-        payload = JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new DomainError('validation_failed', 'the webhook body is not JSON');
-      }
+      const payload = parseSignedJson(raw);
       if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new DomainError('validation_failed', 'the webhook body must be a JSON object');
-      // Parsed here, not by the shared body parser (the signature needs the raw bytes): the same depth bound applies.
-      if (nestsDeeperThan(payload, MAX_JSON_DEPTH)) throw new DomainError('validation_failed', `the webhook body nests deeper than ${MAX_JSON_DEPTH} levels`);
       request.body = payload as typeof request.body;
     },
   }, async (request) => {

@@ -8,7 +8,7 @@ import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
 import { errorResponses } from '../../platform/http/schemas.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../platform/http/json-body.js';
+import { parseSignedJson } from '../../platform/http/json-body.js';
 import { PaymentEvent, TopUp } from './wallet.schemas.js';
 import type { createGrantsFlow } from './grants.js';
 
@@ -37,16 +37,9 @@ export async function paymentsWebhookRoutes(app: App, { config, db }: RouteConte
       if (!Buffer.isBuffer(raw) || !isValidSignature(config.paymentsWebhookSecret, raw, request.headers['x-signature'])) {
         throw new DomainError('unauthorized', 'invalid webhook signature');
       }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new DomainError('validation_failed', 'malformed JSON body');
-      }
-      // Parsed here, not by the shared body parser, so its depth bound is applied here: the event is walked and
-      // stored recursively afterwards, and a signed body thousands of levels deep overflowed the stack (500).
-      if (nestsDeeperThan(parsed, MAX_JSON_DEPTH)) throw new DomainError('validation_failed', `the body nests deeper than ${MAX_JSON_DEPTH} levels`);
-      request.body = parsed;
+      // The depth bound matters here too: the event is walked and stored recursively afterwards, and a signed body
+      // thousands of levels deep overflowed the stack (500).
+      request.body = parseSignedJson(raw);
     },
   }, async (request, reply) => {
     const event = request.body;
