@@ -4,6 +4,7 @@ import type { CoreDeps } from '../../context.js';
 import type { Tx } from '../../platform/db.js';
 import { DomainError, PG, invalid, notFound, pgConstraint, pgErrorCode } from '../../platform/errors.js';
 import { nestsDeeperThan } from '../../platform/http/json-body.js';
+import { afterUnequip, unequipDisallowedInTx } from '../characters/equipment-sweep.js';
 import type { GamesService } from '../games/index.js';
 import type { CreateItemInput, ItemDefinitionView, ListItemsFilter, UpdateItemInput } from './catalog.schemas.js';
 import { decodeCreatedCursor, encodeCreatedCursor } from './cursors.js';
@@ -72,7 +73,7 @@ function checkRules(item: MergedItem): void {
   }
 }
 
-export function createItemsAdmin({ db }: Pick<CoreDeps, 'db'>, games: GamesService, onCatalogChanged: () => Promise<void>) {
+export function createItemsAdmin({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>, games: GamesService, onCatalogChanged: () => Promise<void>) {
   async function checkReferences(tx: Tx, item: MergedItem): Promise<void> {
     const missing = await repo.missingGameIds(tx, [...(item.gameId ? [item.gameId] : []), ...item.compatibleGameIds]);
     if (missing.length) throw new DomainError('not_found', `game not found: ${missing.join(', ')}`, { missingGameIds: missing });
@@ -139,7 +140,7 @@ export function createItemsAdmin({ db }: Pick<CoreDeps, 'db'>, games: GamesServi
     },
 
     async update(id: string, patch: UpdateItemInput): Promise<ItemDefinitionView> {
-      await db
+      const unequipped = await db
         .withTx(async (tx) => {
           // The row lock orders this write after any listing write holding the item FOR SHARE, so the
           // listings refreshed below include every listing committed with the old definition.
@@ -159,9 +160,13 @@ export function createItemsAdmin({ db }: Pick<CoreDeps, 'db'>, games: GamesServi
           await repo.updateItem(tx, id, item);
           if (patch.compatibleGameIds) await repo.replaceCompatibleGames(tx, id, item.compatibleGameIds);
           await refreshDerivedColumns(tx, await repo.listingIdsContaining(tx, id));
+          // A new slot, game, compatible list or consumable flag can make where it is worn no longer allowed.
+          const wearing = ['slot', 'gameId', 'compatibleGameIds', 'consumable'].some((field) => field in patch);
+          return wearing ? unequipDisallowedInTx(tx, { itemId: id }) : [];
         })
         .catch(translate);
       await onCatalogChanged();
+      await afterUnequip({ db, cache }, unequipped);
       return get(id);
     },
 

@@ -3,6 +3,7 @@ import type { Executor } from '../../platform/db.js';
 import { DomainError, PG, notFound, pgConstraint, pgErrorCode } from '../../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { invalidateSharedReads } from '../../platform/replica.js';
+import { afterUnequip, unequipDisallowedInTx } from '../characters/equipment-sweep.js';
 import * as repo from './games.repository.js';
 
 export const GAMES_CACHE_NS = 'games';
@@ -82,13 +83,17 @@ export function createGamesService({ db, cache, logger }: Pick<CoreDeps, 'db' | 
     },
 
     async update(id: string, patch: Partial<GameInput>): Promise<repo.GameRecord> {
-      await db
+      const unequipped = await db
         .withTx(async (tx) => {
           if (!(await repo.updateGame(tx, id, patch))) throw notFound('game');
-          if (patch.slots) await repo.replaceSlots(tx, id, uniqueSlots(patch.slots));
+          if (!patch.slots) return [];
+          await repo.replaceSlots(tx, id, uniqueSlots(patch.slots));
+          // Game items' slots are held by item_slot_in_game; platform items worn in a removed slot come off here.
+          return unequipDisallowedInTx(tx, { gameId: id });
         })
         .catch(translate);
       await invalidate();
+      await afterUnequip({ db, cache }, unequipped);
       return this.get(id);
     },
 
