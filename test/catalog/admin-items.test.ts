@@ -80,6 +80,11 @@ describe('admin item definitions', () => {
     ['a functional effect of fractional gems', { kind: 'gem_pack', deliveryType: 'functional', effect: { gems: 2.5 } }],
     ['a functional effect above 1e9 per unit', { kind: 'gem_pack', deliveryType: 'functional', effect: { gems: 1e308 } }],
     ['a functional effect given as text', { kind: 'gem_pack', deliveryType: 'functional', effect: { gems: 'lots' } }],
+    ['a voucher not delivered by email', { kind: 'voucher', deliveryType: 'inventory' }],
+    ['merch not shipped through Shopify', { kind: 'merch', deliveryType: 'inventory' }],
+    ['a gem pack kept in the inventory', { kind: 'gem_pack', deliveryType: 'inventory', consumable: true, effect: { gems: 5 } }],
+    ['a gem pack that grants no gems', { kind: 'gem_pack', deliveryType: 'functional', effect: { lives: 3 } }],
+    ['a slot on an item that is not kept in the inventory', { kind: 'platform_skin', deliveryType: 'functional', slot: 'frame', effect: { lives: 1 } }],
     ['a functional effect with a malformed name', { kind: 'utility', deliveryType: 'functional', effect: { 'Extra Lives!': 1 } }],
     ['attributes over 16 KiB', { attributes: { blob: 'x'.repeat(17 * 1024) } }],
     ['compatible games on a game item', { kind: 'game_item', gameId: 'GAME', compatibleGameIds: ['GAME'] }],
@@ -115,7 +120,7 @@ describe('admin item definitions', () => {
   });
 
   it('when a functional item is patched to an effect its purchase could not apply, then 400 and the item is unchanged', async () => {
-    const item = await createItem(t, { kind: 'gem_pack', deliveryType: 'functional', consumable: true, effect: { gems: 500 } });
+    const item = await createItem(t, { kind: 'utility', deliveryType: 'functional', consumable: true, effect: { gems: 500 } });
     for (const effect of [{ gems: -1 }, {}, { gems: 'x' }]) {
       const response = await t.request('PATCH', `/admin/items/${item.id}`, { token: t.adminToken, body: { effect } });
       expect(response.status, response.text).toBe(400);

@@ -55,8 +55,17 @@ function checkFunctionalEffect(effect: Record<string, unknown>): void {
   }
 }
 
+// Kinds whose only meaningful delivery is one handler: a voucher is a mailed code, merch a Shopify parcel, a gem
+// pack a wallet credit. Any other pairing sells something that never arrives (an inert inventory row).
+const KIND_DELIVERY: Record<string, string> = { voucher: 'email', merch: 'shopify', gem_pack: 'functional' };
+
 /** Rules across fields, checked on the merged item so a PATCH is judged by the item it produces. */
 function checkRules(item: MergedItem): void {
+  const delivery = KIND_DELIVERY[item.kind];
+  if (delivery !== undefined && item.deliveryType !== delivery) throw invalid(`a ${item.kind} is delivered by ${delivery}`);
+  if (item.kind === 'gem_pack' && typeof item.effect?.gems !== 'number') throw invalid('a gem_pack needs a gems effect, e.g. {"gems": 500}');
+  // Only inventory entries are worn: a slot on a mailed, shipped or applied item could never be filled.
+  if (item.slot !== null && item.deliveryType !== 'inventory') throw invalid('only an item delivered to the inventory can have a slot');
   if ((item.kind === 'game_skin' || item.kind === 'game_item') && item.gameId === null) throw invalid(CONSTRAINT_MESSAGES.item_game_kinds_have_game!);
   if (item.kind === 'platform_skin' && item.gameId !== null) throw invalid(CONSTRAINT_MESSAGES.item_platform_skin_has_no_game!);
   if (item.compatibleGameIds.length > 0 && item.gameId !== null) {
