@@ -297,6 +297,14 @@ export class Cache {
     return this.announcing;
   }
 
+  /**
+   * The namespace's current version. A cache keyed by another namespace can embed it in its keys, so that entries
+   * derived from this namespace's data (per-user pages showing item names) are left behind when it is invalidated.
+   */
+  versionOf(ns: string): Promise<number> {
+    return this.version(ns);
+  }
+
   private async version(ns: string): Promise<number> {
     const known = this.versions.get(ns);
     if (known !== undefined) return known;

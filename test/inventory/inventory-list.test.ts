@@ -160,6 +160,28 @@ describe('GET /user/inventory', () => {
     expect((await list(player.token)).items.find((e) => e.itemId === lives)!.quantity).toBe(3);
   });
 
+  it("when an operator renames an owned item, then the player's cached inventory and characters show it on the next read", async () => {
+    const player = await t.player();
+    const skin = await f.item({ name: 'Old Name', kind: 'platform_skin', slot: 'weapon_skin' });
+    const [entry] = await f.grant(player.id, [{ itemId: skin }]);
+    const character = await t.request('POST', '/user/characters', { token: player.token, body: { name: 'Hero' } });
+    await t.request('PUT', `/user/characters/${character.body.id}/equipment/weapon_skin`, { token: player.token, body: { inventoryItemId: entry } });
+    const characterPath = `/user/characters/${character.body.id}`;
+    // Fill every cache the player reads.
+    expect((await list(player.token)).items[0].name).toBe('Old Name');
+    expect((await list(player.token, '?equipped=true')).items[0].name).toBe('Old Name');
+    expect((await t.request('GET', characterPath, { token: player.token })).body.equipment[0].name).toBe('Old Name');
+    expect((await t.request('GET', '/user/characters', { token: player.token })).body.items[0].equipment[0].name).toBe('Old Name');
+
+    const patched = await t.request('PATCH', `/admin/items/${skin}`, { token: t.adminToken, body: { name: 'New Name' } });
+    expect(patched.status, patched.text).toBe(200);
+
+    expect((await list(player.token)).items[0].name).toBe('New Name');
+    expect((await list(player.token, '?equipped=true')).items[0].name).toBe('New Name');
+    expect((await t.request('GET', characterPath, { token: player.token })).body.equipment[0].name).toBe('New Name');
+    expect((await t.request('GET', '/user/characters', { token: player.token })).body.items[0].equipment[0].name).toBe('New Name');
+  });
+
   it("when two players own items, then each sees only their own inventory", async () => {
     const [a, b] = [await t.player(), await t.player()];
     await f.grant(a.id, [{ itemId: await f.item() }]);

@@ -38,12 +38,21 @@ export interface PurchasableListing {
   items: Array<ItemDefinition & { quantity: number }>;
 }
 
+/**
+ * Bumped when an item definition changes. Players' cached inventories and characters show item names, kinds, slots
+ * and games; they embed this namespace's version in their keys, so an operator's edit shows on the next read.
+ */
+export const ITEM_DEFINITIONS_CACHE_NS = 'item-definitions';
+
 export function createCatalogService(deps: CoreDeps, services: { games: GamesService }) {
   const storefront = createStorefront(deps);
   const invalidateStorefront = () => storefront.invalidate();
+  const itemsChanged = async () => {
+    await Promise.all([invalidateStorefront(), deps.cache.invalidate(ITEM_DEFINITIONS_CACHE_NS)]);
+  };
   return {
     /** Admin CRUD of item definitions. */
-    items: createItemsAdmin(deps, services.games, invalidateStorefront),
+    items: createItemsAdmin(deps, services.games, itemsChanged),
     /** Admin CRUD of listings (single items and bundles). */
     listings: createListingsAdmin(deps, invalidateStorefront),
     /** The public, cached storefront. */

@@ -1,6 +1,7 @@
 import type { CoreDeps } from '../../context.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import { ITEM_DEFINITIONS_CACHE_NS } from '../catalog/index.js';
 import type { GamesService } from '../games/index.js';
 import { charactersCacheNs, type InventoryService } from '../inventory/index.js';
 import * as repo from './characters.repository.js';
@@ -25,8 +26,12 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
   const { db, cache } = deps;
   const { inventory, games } = services;
 
+  // Equipment shows item names and kinds: keys embed the item definitions' version, so an operator's edit shows at once.
+  const definitionsVersion = () => cache.versionOf(ITEM_DEFINITIONS_CACHE_NS);
+
   async function get(userId: string, characterId: string): Promise<Character> {
-    const character = await cache.wrap(charactersCacheNs(userId), `one:${characterId}`, CHARACTERS_TTL_MS, async () => {
+    const key = `one:${await definitionsVersion()}:${characterId}`;
+    const character = await cache.wrap(charactersCacheNs(userId), key, CHARACTERS_TTL_MS, async () => {
       const found = await repo.findCharacter(await db.readerFor(userId), userId, characterId);
       return found ? withoutOwner(found) : null;
     });
@@ -45,9 +50,10 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
   return {
     get,
 
-    list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
+    async list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
       const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
-      return cache.wrap(charactersCacheNs(userId), `list:${query.limit}:${query.cursor ?? ''}`, CHARACTERS_TTL_MS, async () => {
+      const key = `list:${await definitionsVersion()}:${query.limit}:${query.cursor ?? ''}`;
+      return cache.wrap(charactersCacheNs(userId), key, CHARACTERS_TTL_MS, async () => {
         const rows = await repo.listCharacters(await db.readerFor(userId), {
           userId,
           after: after && { createdAt: after[0] as string, id: after[1] as string },

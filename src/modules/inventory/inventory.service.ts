@@ -1,7 +1,7 @@
 import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError } from '../../platform/errors.js';
-import type { CatalogService, ItemDefinition } from '../catalog/index.js';
+import { ITEM_DEFINITIONS_CACHE_NS, type CatalogService, type ItemDefinition } from '../catalog/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { charactersCacheNs, inventoryCacheNs } from './cache-namespaces.js';
 import { applyItemEffect, type AppliedEffect } from './effects.js';
@@ -122,9 +122,11 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
     },
 
     /** One page of the user's inventory, newest first, from the per-user cache. */
-    listForUser(userId: string, query: { filter: InventoryFilter; cursor?: string; limit: number }): Promise<InventoryPage> {
+    async listForUser(userId: string, query: { filter: InventoryFilter; cursor?: string; limit: number }): Promise<InventoryPage> {
       const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
-      const key = JSON.stringify([query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
+      // A page shows (and filters on) item definitions: an operator's edit of one must not wait for the player's next write.
+      const definitions = await cache.versionOf(ITEM_DEFINITIONS_CACHE_NS);
+      const key = JSON.stringify([definitions, query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
       return cache.wrap(inventoryCacheNs(userId), key, INVENTORY_TTL_MS, async () => {
         // The replica only once it has replayed this user's last write, so a refill never caches an older page.
         const rows = await listInventoryPage(await deps.db.readerFor(userId), {
