@@ -168,16 +168,16 @@ describe('GET /user/inventory', () => {
     await t.request('PUT', `/user/characters/${character.body.id}/equipment/weapon_skin`, { token: player.token, body: { inventoryItemId: entry } });
     const characterPath = `/user/characters/${character.body.id}`;
     // Fill every cache the player reads.
-    expect((await list(player.token)).items[0].name).toBe('Old Name');
-    expect((await list(player.token, '?equipped=true')).items[0].name).toBe('Old Name');
+    expect((await list(player.token)).items[0]!.name).toBe('Old Name');
+    expect((await list(player.token, '?equipped=true')).items[0]!.name).toBe('Old Name');
     expect((await t.request('GET', characterPath, { token: player.token })).body.equipment[0].name).toBe('Old Name');
     expect((await t.request('GET', '/user/characters', { token: player.token })).body.items[0].equipment[0].name).toBe('Old Name');
 
     const patched = await t.request('PATCH', `/admin/items/${skin}`, { token: t.adminToken, body: { name: 'New Name' } });
     expect(patched.status, patched.text).toBe(200);
 
-    expect((await list(player.token)).items[0].name).toBe('New Name');
-    expect((await list(player.token, '?equipped=true')).items[0].name).toBe('New Name');
+    expect((await list(player.token)).items[0]!.name).toBe('New Name');
+    expect((await list(player.token, '?equipped=true')).items[0]!.name).toBe('New Name');
     expect((await t.request('GET', characterPath, { token: player.token })).body.equipment[0].name).toBe('New Name');
     expect((await t.request('GET', '/user/characters', { token: player.token })).body.items[0].equipment[0].name).toBe('New Name');
   });
