@@ -93,15 +93,21 @@ describe('admin listings', () => {
     expect(read.body.endsAt).toBeNull();
   });
 
-  it('when the stock of a partly sold listing is changed, then what was sold stays sold', async () => {
+  it('when the stock of a partly sold listing is changed, then what was sold stays sold, and a total below it is refused', async () => {
     const listing = await createListing(t, { items: [{ itemId: potion.id, quantity: 1 }], stock: 10 });
     await t.runtime.deps.db.query('UPDATE listings SET stock_remaining = 6 WHERE id = $1', [listing.id]); // 4 sold
     const raised = await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { stock: 20 } });
     expect(raised.body).toMatchObject({ stock: 20, stockRemaining: 16 });
-    const lowered = await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { stock: 3 } });
-    expect(lowered.body).toMatchObject({ stock: 3, stockRemaining: 0 });
+    const tooLow = await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { stock: 3, title: 'Too low' } });
+    expect(tooLow.status).toBe(409);
+    expect(tooLow.body).toMatchObject({ code: 'invalid_state', sold: 4 });
+    const closed = await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { stock: 4 } });
+    expect(closed.body).toMatchObject({ stock: 4, stockRemaining: 0 });
     const renamed = await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { title: 'Renamed' } });
-    expect(renamed.body).toMatchObject({ title: 'Renamed', stock: 3, stockRemaining: 0 });
+    expect(renamed.body).toMatchObject({ title: 'Renamed', stock: 4, stockRemaining: 0 });
+    // The four sales are still counted: raising the total again frees exactly the difference.
+    const reopened = await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { stock: 10 } });
+    expect(reopened.body).toMatchObject({ stock: 10, stockRemaining: 6 });
     const unlimited = await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { stock: null } });
     expect(unlimited.body).toMatchObject({ stock: null, stockRemaining: null });
   });

@@ -188,16 +188,19 @@ export async function lockItemsForShare(db: Executor, itemIds: readonly string[]
 }
 
 /**
- * Locks the listing row (a concurrent PATCH waits) and returns its writable columns. NO KEY UPDATE: the id never
- * changes, so orders referencing the listing (their foreign-key check takes KEY SHARE) are not blocked.
+ * Locks the listing row (a concurrent PATCH waits; so does a purchase taking stock) and returns its writable columns
+ * and the units sold out of its stock (null when unlimited). NO KEY UPDATE: the id never changes, so orders
+ * referencing the listing (their foreign-key check takes KEY SHARE) are not blocked.
  */
-export async function lockListing(db: Executor, id: string): Promise<ListingColumns | undefined> {
+export async function lockListing(db: Executor, id: string): Promise<(ListingColumns & { sold: number | null }) | undefined> {
   const { rows } = await db.query<{
-    title: string; price: number; starts_at: Date | null; ends_at: Date | null; stock_total: number | null;
+    title: string; price: number; starts_at: Date | null; ends_at: Date | null; stock_total: number | null; sold: number | null;
     per_user_limit: number | null; tags: string[]; featured_rank: number | null; active: boolean;
-  }>('SELECT title, price, starts_at, ends_at, stock_total, per_user_limit, tags, featured_rank, active FROM listings WHERE id = $1 FOR NO KEY UPDATE', [id]);
+  }>(`SELECT title, price, starts_at, ends_at, stock_total, stock_total - stock_remaining AS sold, per_user_limit, tags, featured_rank, active
+        FROM listings WHERE id = $1 FOR NO KEY UPDATE`, [id]);
   const row = rows[0];
   return row && {
+    sold: row.sold,
     title: row.title,
     price: row.price,
     startsAt: row.starts_at?.toISOString() ?? null,

@@ -103,6 +103,11 @@ export function createListingsAdmin({ db }: Pick<CoreDeps, 'db'>, onCatalogChang
           if (patch.items) await lockLineItems(tx, patch.items);
           const current = await repo.lockListing(tx, id);
           if (!current) throw notFound('listing');
+          // remaining = total − sold: a total below what was sold would forget the sales, and a later raise would
+          // sell them again.
+          if (typeof patch.stock === 'number' && current.sold !== null && patch.stock < current.sold) {
+            throw new DomainError('invalid_state', `stock cannot be lower than the ${current.sold} units already sold`, { sold: current.sold });
+          }
           const merged: repo.ListingColumns = {
             title: patch.title ?? current.title,
             price: patch.price ?? current.price,
