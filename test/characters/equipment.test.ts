@@ -258,3 +258,21 @@ describe('equipping while the item is being revoked', () => {
     }
   });
 });
+
+describe('equipping while the catalog changes', () => {
+  it('when an operator is changing the item (its transaction still open), then the equip waits and checks the changed rules', async () => {
+    const p = await playerWithCharacter(gameA);
+    const item = await f.item({ gameId: gameA, slot: 'weapon_skin' });
+    const [entry] = await f.grant(p.id, [{ itemId: item }]);
+    const operator = await t.runtime.deps.db.withTx(async (tx) => {
+      await tx.query('UPDATE item_definitions SET slot = $2 WHERE id = $1', [item, 'emote']);
+      let settled = false;
+      const equipping = equip(p.token, p.characterId, 'weapon_skin', entry!).finally(() => (settled = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { equipping, settledBeforeCommit: settled };
+    });
+    expect(operator.settledBeforeCommit).toBe(false); // it waited for the operator's commit
+    await expectRefused(await operator.equipping, 'not_compatible'); // and judged the item's new slot
+    expect((await t.request('GET', `/user/characters/${p.characterId}`, { token: p.token })).body.equipment).toEqual([]);
+  });
+});

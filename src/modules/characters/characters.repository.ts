@@ -121,7 +121,9 @@ export interface EquippableEntry {
 
 /**
  * The entry with what the equip rules need, locked FOR SHARE so a refund cannot delete it between our checks
- * and the equipment write (revocation takes FOR UPDATE and waits for us, then cascades the unequip).
+ * and the equipment write (revocation takes FOR UPDATE and waits for us, then cascades the unequip). The item
+ * definition is locked too: an operator's change to its slot, game or consumability waits for this equip and
+ * then sweeps what no longer fits (equipment-sweep.ts), or this equip waits for it and checks the new rules.
  * Only the user's own entries are found: someone else's id looks exactly like a missing one.
  */
 export async function lockEntryForEquip(
@@ -136,7 +138,7 @@ export async function lockEntryForEquip(
        FROM inventory_items e
        JOIN item_definitions d ON d.id = e.item_id
       WHERE e.id = $1 AND e.user_id = $2
-      FOR SHARE OF e`,
+      FOR SHARE OF e, d`,
     [query.inventoryItemId, query.userId, query.characterGameId, query.slot],
   );
   return rows[0];
