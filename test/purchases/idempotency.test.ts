@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { purgeExpiredKeys, runIdempotent } from '../../src/platform/idempotency.js';
-import { balanceOf, count, db, expectLedgerConsistent } from './fixtures.js';
+import { balanceOf, count, createItem, createListing, db, expectLedgerConsistent, fundedPlayer } from './fixtures.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -99,5 +99,42 @@ describe('purgeExpiredKeys', () => {
     );
     const result = await runIdempotent(db(t), { scope, key: 'k', fingerprint: 'new' }, async () => ({ status: 201, body: { fresh: true } }));
     expect(result).toEqual({ status: 201, body: { fresh: true }, replayed: false });
+  });
+});
+
+describe('a purchase key after its 24 hours', () => {
+  const buy = (token: string, idempotencyKey: string, body: unknown) =>
+    t.request('POST', '/store/purchases', { token, headers: { 'idempotency-key': idempotencyKey }, body });
+
+  it('when a player reuses a purchase key that expired (or was purged), then it buys afresh instead of answering 409 idempotency_in_progress forever', async () => {
+    const potion = await createItem(t, { consumable: true, maxStack: 100 });
+    const listing = await createListing(t, { price: 10, items: [{ itemId: potion }] });
+    const player = await fundedPlayer(t, 100);
+    const reused = `reused-${randomUUID()}`;
+
+    const first = await buy(player.token, reused, { listingId: listing });
+    expect(first.status).toBe(201);
+
+    // 25 hours later, before the purge ran: the key's row is expired
+    await db(t).query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = $1`, [reused]);
+    const second = await buy(player.token, reused, { listingId: listing, quantity: 2 });
+    expect(second.status).toBe(201);
+    expect(second.headers.get('idempotent-replayed')).toBeNull();
+    expect(second.body.id).not.toBe(first.body.id);
+
+    // and after the purge deleted it
+    await db(t).query(`DELETE FROM idempotency_keys WHERE key = $1`, [reused]);
+    const third = await buy(player.token, reused, { listingId: listing });
+    expect(third.status).toBe(201);
+    expect(third.body.id).not.toBe(second.body.id);
+
+    const replay = await buy(player.token, reused, { listingId: listing });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.id).toBe(third.body.id);
+
+    expect(await balanceOf(t, player.id)).toBe(100 - 10 - 20 - 10);
+    expect(await count(t, 'orders WHERE user_id = $1', [player.id])).toBe(3);
+    await expectLedgerConsistent(t);
   });
 });

@@ -4,7 +4,7 @@
 //   2. check non-consumable ownership     → already_owned (inventory's unique (user, item) is the real guard)
 //   3. count units against the user limit → purchase_limit_reached (conditional upsert: locks one per-user row)
 //   4. debit the wallet                   → insufficient_funds (conditional UPDATE: locks the user's wallet row)
-//   5. write the order and its lines      (unique (user_id, idempotency_key))
+//   5. write the order and its lines      (one per live key: the key's fenced store, platform/idempotency.ts)
 //   6. fulfil every line                  → grants, effects, voucher codes (out_of_stock), jobs
 //      (4–6 are sent in one round trip and checked in this order)
 //   7. take stock of a limited listing    → out_of_stock (conditional UPDATE: locks the listing row)
@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { settleInOrder, type Tx } from '../../platform/db.js';
 import type { IdempotentWork } from '../../platform/idempotency.js';
-import { DomainError, PG, pgConstraint, pgErrorCode } from '../../platform/errors.js';
+import { DomainError } from '../../platform/errors.js';
 import type { CatalogService, DeliveryType, PurchasableListing } from '../catalog/index.js';
 import type { WalletService } from '../wallet/index.js';
 import type { InventoryService } from '../inventory/index.js';
@@ -147,12 +147,6 @@ export async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: Pur
     idempotencyKey: request.idempotencyKey,
     shippingAddress: request.shippingAddress ?? null,
     lines: lines.map((line) => ({ id: line.id, itemId: line.item.id, quantity: line.quantity, deliveryType: line.item.deliveryType })),
-  }).catch((error: unknown) => {
-    // Only reachable when a stale idempotency claim was taken over while its first holder still ran.
-    if (pgErrorCode(error) === PG.uniqueViolation && pgConstraint(error) === 'orders_user_idempotency_key') {
-      throw new DomainError('idempotency_in_progress', 'a request with this Idempotency-Key is still being processed');
-    }
-    throw error;
   });
 
   const fulfilled = deps.fulfillment.createForOrderInTx(tx, {
