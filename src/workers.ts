@@ -40,7 +40,9 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
       if (result.refunded) refundedUsers.add(result.userId);
       return result;
     });
-    for (const userId of refundedUsers) await inventory.invalidateUser(userId).catch((error: unknown) => logger.warn({ err: error }, 'inventory cache invalidation failed'));
+    // One invalidation batch for all of them (cache.invalidate coalesces calls made together), not one per user.
+    await Promise.all([...refundedUsers].map((userId) => inventory.invalidateUser(userId)))
+      .catch((error: unknown) => logger.warn({ err: error }, 'inventory cache invalidation failed'));
     if (refundedUsers.size > 0) await catalog.invalidateStorefront().catch((error: unknown) => logger.warn({ err: error }, 'storefront cache invalidation failed'));
   };
 

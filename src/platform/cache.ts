@@ -160,7 +160,7 @@ export class Cache {
     // answered at once (this is most of a cached read's work).
     const known = this.versions.get(ns);
     if (known !== undefined) return this.wrapAt(ns, known, key, ttlMs, loader);
-    return this.version(ns).then((version) => this.wrapAt(ns, version, key, ttlMs, loader));
+    return this.versionOf(ns).then((version) => this.wrapAt(ns, version, key, ttlMs, loader));
   }
 
   private wrapAt<T>(ns: string, version: number, key: string, ttlMs: number, loader: Loader<T>): Promise<T> {
@@ -220,8 +220,8 @@ export class Cache {
 
   /**
    * One batch of invalidate(): the namespaces of every write that committed while the previous batch was on its
-   * way go out in one command and one pub/sub message. Each player's purchase used to be its own Lua call and its
-   * own messages, which cost Redis, the loopback and every subscriber more CPU than the purchase's SQL.
+   * way go out in one command and one pub/sub message, instead of a Lua call and a message per namespace each
+   * (measured: ~10 purchases per batch, Redis's CPU per purchase ~0.10 → ~0.03 ms; docs/performance.md).
    */
   private async invalidateNow(namespaces: string[]): Promise<void> {
     const bump = (evenIfSuspended: boolean) => this.redisCall((r) => this.bumpAndPublish(r, namespaces), evenIfSuspended);
@@ -301,11 +301,7 @@ export class Cache {
    * The namespace's current version. A cache keyed by another namespace can embed it in its keys, so that entries
    * derived from this namespace's data (per-user pages showing item names) are left behind when it is invalidated.
    */
-  versionOf(ns: string): Promise<number> {
-    return this.version(ns);
-  }
-
-  private async version(ns: string): Promise<number> {
+  async versionOf(ns: string): Promise<number> {
     const known = this.versions.get(ns);
     if (known !== undefined) return known;
     const remote = await this.redisCall((r) => r.get(this.versionKey(ns)));

@@ -3,7 +3,7 @@
 // compatible list. Those rows are unequipped in the same transaction (the items stay owned), so a character never
 // shows, and a game server's loadout never carries, an item the equip endpoint would refuse.
 import type { Tx } from '../../platform/db.js';
-import { charactersCacheNs, inventoryCacheNs } from '../inventory/cache-namespaces.js';
+import { userCacheNamespaces } from '../inventory/cache-namespaces.js';
 
 // The rows of equip-rules.ts that depend on the catalog, as SQL over ce (equipment), e (entry), d (item), c (character).
 // Comparisons with a NULL slot or game yield NULL, hence the coalesce at the use site: unknown is not allowed.
@@ -40,5 +40,5 @@ export async function afterUnequip(
 ): Promise<void> {
   if (userIds.length === 0) return;
   await deps.db.noteWrite(...userIds);
-  await deps.cache.invalidate(...userIds.flatMap((userId) => [inventoryCacheNs(userId), charactersCacheNs(userId)]));
+  await deps.cache.invalidate(...userIds.flatMap(userCacheNamespaces));
 }

@@ -4,3 +4,5 @@
 // the namespace is always the lower-case form, so a write named in upper case still drops the player's pages.
 export const inventoryCacheNs = (userId: string) => `inv:${userId.toLowerCase()}`;
 export const charactersCacheNs = (userId: string) => `chars:${userId.toLowerCase()}`;
+/** Everything cached for one player: what a write to their inventory or characters drops. */
+export const userCacheNamespaces = (userId: string) => [inventoryCacheNs(userId), charactersCacheNs(userId)];

@@ -3,7 +3,7 @@ import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError } from '../../platform/errors.js';
 import { ITEM_DEFINITIONS_CACHE_NS, type CatalogService, type ItemDefinition } from '../catalog/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
-import { charactersCacheNs, inventoryCacheNs } from './cache-namespaces.js';
+import { inventoryCacheNs, userCacheNamespaces } from './cache-namespaces.js';
 import { applyItemEffect, type AppliedEffect } from './effects.js';
 import * as repo from './inventory.repository.js';
 import { listInventoryPage, type InventoryEntry, type InventoryFilter } from './inventory-list.repository.js';
@@ -162,7 +162,7 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
 
     /** Drops the user's cached inventory and loadouts; call after every committed change. */
     async invalidateUser(userId: string): Promise<void> {
-      await cache.invalidate(inventoryCacheNs(userId), charactersCacheNs(userId));
+      await cache.invalidate(...userCacheNamespaces(userId));
     },
   };
 }
