@@ -51,13 +51,15 @@ export function createDelivery(deps: { db: Database; jobs: Jobs; logger: Logger;
       const outcome = await handler.deliver(leased);
       await db.withTx(async (tx) => {
         const moved = await repo.markDelivered(tx, [leased.id, ...(outcome.alsoCompletes ?? [])], outcome.status, outcome.externalId ?? null);
-        if (!moved.includes(leased.id) && outcome.externalId && current.deliveryType === 'shopify' && (await repo.statusOf(tx, leased.id))?.status === 'cancelled') {
+        // Not moved: a refund cancelled the line while this attempt was delivering it.
+        const cancelledMeanwhile = !moved.includes(leased.id) && (await repo.statusOf(tx, leased.id))?.status === 'cancelled';
+        if (cancelledMeanwhile && outcome.externalId && current.deliveryType === 'shopify') {
           // Refunded while this attempt was creating the order: the order exists now, and must not ship.
           logger.warn({ fulfillmentId, externalId: outcome.externalId }, 'Shopify order created for a line refunded meanwhile; cancelling it');
           await jobs.send(tx, QUEUES.shopifyCancel, { orderId: leased.orderId, externalId: outcome.externalId });
         }
         await repo.insertEvents(tx, moved.map((id) => ({ fulfillmentId: id, status: outcome.status, detail: outcome.detail })));
-        if (!moved.includes(leased.id) && current.deliveryType === 'email' && (await repo.statusOf(tx, leased.id))?.status === 'cancelled') {
+        if (cancelledMeanwhile && current.deliveryType === 'email') {
           // Refunded while the mail was on its way: the line stays cancelled (status only moves forward), but the
           // operator must see that the codes went out anyway, not a history that says nothing was sent.
           logger.warn({ fulfillmentId }, 'voucher mail sent for a line refunded meanwhile');

@@ -79,12 +79,12 @@ export function purchaseWork(deps: PurchaseDeps, request: PurchaseRequest, effec
 }
 
 /** Whether buying the listing changes a count the storefront shows: its own stock, or a voucher item's code pool. */
-export function sellsCountedStock(listing: PurchasableListing): boolean {
+function sellsCountedStock(listing: PurchasableListing): boolean {
   return listing.stockRemaining !== null || listing.items.some((item) => item.kind === 'voucher');
 }
 
 /** Steps 1–7 on the listing read in this transaction (`undefined`: no such listing). */
-export async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: PurchaseRequest, listing: PurchasableListing | undefined): Promise<PurchaseView> {
+async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: PurchaseRequest, listing: PurchasableListing | undefined): Promise<PurchaseView> {
   const { userId, quantity } = request;
   if (!listing) throw new DomainError('not_found', 'listing not found');
   assertOnSale(listing, new Date());
