@@ -50,6 +50,23 @@ describe('POST /service/grants', () => {
     expect(after.body.items.map((i: any) => [i.itemId, i.quantity])).toEqual([[itemId, 2]]);
   });
 
+  it('when a grant spells its item and campaign ids in upper case, then they are the same item and campaign (not 404), merged into one line', async () => {
+    const player = await t.player();
+    const itemId = await createItem(t, { consumable: true, maxStack: 50 });
+    const { rows } = await db(t).query<{ id: string }>(`INSERT INTO reward_campaigns (slug, name, kind) VALUES ('shouted-${randomUUID().slice(0, 8)}', 'Shouted', 'promotion') RETURNING id`);
+    const campaignId = rows[0]!.id;
+    const response = await t.request('POST', '/service/grants', {
+      token: t.serviceToken,
+      headers: key(),
+      body: { userId: player.id, gems: 7, items: [{ itemId: itemId.toUpperCase(), quantity: 2 }, { itemId, quantity: 1 }], reason: 'shouted ids', campaignId: campaignId.toUpperCase() },
+    });
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    expect(response.body).toMatchObject({ items: [{ itemId, quantity: 3 }], campaignId, balanceAfter: 7 });
+    expect(await count(t, 'inventory_items WHERE user_id = $1 AND item_id = $2 AND quantity = 3', [player.id, itemId])).toBe(1);
+    expect(await count(t, 'grants WHERE user_id = $1 AND campaign_id = $2', [player.id, campaignId])).toBe(1);
+    await expectLedgerConsistent(t);
+  });
+
   it('when the same key is sent twice, then the second is a replay and the user is credited once', async () => {
     const userId = randomUUID();
     const headers = key();

@@ -77,14 +77,16 @@ async function checkCampaignOpen(tx: Tx, campaignId: string): Promise<void> {
 export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 'inventory' | 'wallet'>) {
   return {
     async grantInTx(tx: Tx, raw: GrantInput): Promise<GrantView> {
-      // PostgreSQL reads a uuid in any case; caches and the answer use the canonical (lower-case) form, as tokens do.
-      const input = { ...raw, userId: raw.userId.toLowerCase() };
+      // PostgreSQL reads a uuid in any case; caches, the item lookup and the answer use the canonical (lower-case)
+      // form, as tokens and the database do (an item named in upper case was "not found", and the same item in two
+      // spellings was two lines).
+      const input = { ...raw, userId: raw.userId.toLowerCase(), campaignId: raw.campaignId?.toLowerCase() ?? null };
       const gems = input.gems ?? 0;
-      const items = mergeItems(input.items ?? []);
+      const items = mergeItems((input.items ?? []).map((item) => ({ itemId: item.itemId.toLowerCase(), quantity: item.quantity })));
       if (gems === 0 && items.length === 0) throw new DomainError('validation_failed', 'a grant needs gems or items');
       if (items.some((item) => item.quantity > 10_000)) throw new DomainError('validation_failed', 'at most 10000 of an item per grant');
       if (containsNul(input.reason)) throw invalid('reason cannot contain the character U+0000');
-      const campaignId = input.campaignId ?? null;
+      const campaignId = input.campaignId;
 
       if (items.length > 0) {
         const definitions = new Map((await services.catalog.getItemsInTx(tx, items.map((i) => i.itemId))).map((d) => [d.id, d]));
