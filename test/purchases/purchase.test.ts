@@ -157,6 +157,12 @@ describe('POST /store/purchases', () => {
     expect(missing.status).toBe(400);
     const badCountry = await buy(player.token, { listingId: listing, shippingAddress: { name: 'A', address1: 'B', city: 'C', zip: '1', country: 'Germany' } });
     expect(badCountry.status).toBe(400);
+    // Two capital letters that name no country: Shopify could not ship there, so the gems must not be taken.
+    for (const country of ['XX', 'ZZ', 'AA', 'QQ', 'UK', 'de']) {
+      const unassigned = await buy(player.token, { listingId: listing, shippingAddress: { name: 'A', address1: 'B', city: 'C', zip: '1', country } });
+      expect(unassigned.status, country).toBe(400);
+      expect(unassigned.body.code).toBe('validation_failed');
+    }
     for (const blank of ['name', 'address1', 'city', 'zip']) {
       const shippingAddress = { name: 'Ada', address1: '1 Main St', city: 'Berlin', zip: '10115', country: 'DE', [blank]: '  ' };
       const refused = await buy(player.token, { listingId: listing, shippingAddress });
