@@ -124,3 +124,53 @@ describe('character profiles', () => {
     expect((await t.request('GET', `/user/characters/${hero.id}`, { token: owner.token })).body).toMatchObject({ name: 'Mine', equipment: [] });
   });
 });
+
+describe('creating a character while its game is being deleted', () => {
+  it('when an operator deletes the game (its transaction still open), then the create waits and answers 404, never a 500', async () => {
+    const player = await t.player();
+    const doomed = await f.game(['emote']);
+    const operator = await t.runtime.deps.db.withTx(async (tx) => {
+      await tx.query('DELETE FROM game_slots WHERE game_id = $1', [doomed]);
+      await tx.query('DELETE FROM games WHERE id = $1', [doomed]);
+      let settled = false;
+      const creating = create(player.token, { name: 'Late', gameId: doomed }).finally(() => (settled = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { creating, settledBeforeCommit: settled };
+    });
+    expect(operator.settledBeforeCommit).toBe(false); // it waited for the operator's commit
+    const response = await operator.creating;
+    expect(response.status, response.text).toBe(404);
+    expect(response.body.code).toBe('not_found');
+    expect((await t.request('GET', '/user/characters', { token: player.token })).body.items).toEqual([]);
+  });
+});
+
+describe('names that would look empty or change when stored', () => {
+  it('when a name is only an invisible filler (Hangul fillers, a Braille blank) or starts with one, then 400 and nothing is created', async () => {
+    const player = await t.player();
+    for (const name of ['\u3164', '\u115f', '\u1160', '\uffa0', '\u2800', '\u3164\u3164Ada', 'Ada\u2800', '\u0301']) {
+      const response = await create(player.token, { name });
+      expect(response.status, JSON.stringify(name)).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+    expect((await t.request('GET', '/user/characters', { token: player.token })).body.items).toEqual([]);
+  });
+
+  it('when a name carries a lone surrogate or a line separator, then 400: the name would be stored as something else or span lines', async () => {
+    const player = await t.player();
+    const hero = (await create(player.token, { name: 'Hero' })).body;
+    for (const name of ['A\ud800', '\udfffB', 'a\u2028b', 'a\u2029b']) {
+      const created = await create(player.token, { name });
+      expect(created.status, JSON.stringify(name)).toBe(400);
+      const renamed = await t.request('PATCH', `/user/characters/${hero.id}`, { token: player.token, body: { name } });
+      expect(renamed.status, JSON.stringify(name)).toBe(400);
+    }
+    // A filler or accent inside a name is fine; so is a real surrogate pair (an emoji).
+    for (const name of ['Ada\u3164Lovelace', 'Jose\u0301', '\u{1F409} Dragon']) {
+      const created = await create(player.token, { name });
+      expect(created.status, JSON.stringify(name)).toBe(201);
+      expect(created.body.name).toBe(name);
+    }
+    expect((await t.request('GET', `/user/characters/${hero.id}`, { token: player.token })).body.name).toBe('Hero');
+  });
+});

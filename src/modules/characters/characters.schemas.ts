@@ -33,10 +33,17 @@ export const CharacterListItem = Type.Object(
 );
 export const Loadout = Type.Object({ ...characterFields, userId: Uuid }, { $id: 'Loadout' });
 
-// Names are shown to other players: no leading/trailing blanks, no control characters.
-// Starts and ends with a visible character: no control characters anywhere, and no blank or invisible (format:
-// zero-width space, BOM) edges, so a name can never look empty; a joiner inside an emoji sequence is fine.
-const CharacterName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\s\\p{Cc}\\p{Cf}]([^\\p{Cc}]*[^\\s\\p{Cc}\\p{Cf}])?$' });
+// Names are shown to other players. Starts and ends with a visible character: no blank or invisible edge (a format
+// character such as a zero-width space or BOM, or a filler that renders as nothing: Hangul fillers U+115F, U+1160,
+// U+3164, U+FFA0 and the Braille blank U+2800, the classic "invisible name"), and no combining mark first (it has
+// nothing to sit on), so a name can never look empty. Anywhere: no control character, no line or paragraph
+// separator (a name is one line), and no lone surrogate (PostgreSQL would store U+FFFD: the name would change).
+// A joiner inside an emoji sequence, an accent after a letter, a filler between words are fine.
+const INVISIBLE_FILLERS = '\\u115F\\u1160\\u3164\\uFFA0\\u2800';
+const NEVER = '\\p{Cc}\\p{Cs}\\p{Zl}\\p{Zp}';
+const NOT_AT_EDGE = `\\s${NEVER}\\p{Cf}${INVISIBLE_FILLERS}`;
+const CHARACTER_NAME_PATTERN = `^[^${NOT_AT_EDGE}\\p{M}]([^${NEVER}]*[^${NOT_AT_EDGE}])?$`;
+const CharacterName = Type.String({ minLength: 1, maxLength: 64, pattern: CHARACTER_NAME_PATTERN });
 
 export const CreateCharacterBody = Type.Object(
   { name: CharacterName, gameId: Type.Optional(Nullable(Uuid)) },
