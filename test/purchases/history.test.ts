@@ -40,6 +40,27 @@ describe('GET /user/purchases', () => {
 });
 
 describe('GET /user/purchases/:id', () => {
+  it('when a bundle is bought, then its lines read back in the listing\'s order, as the purchase answered them', async () => {
+    const items: string[] = [];
+    for (let i = 0; i < 6; i++) items.push(await createItem(t, { consumable: true, maxStack: 100 }));
+    const listing = await createListing(t, { price: 1, items: items.map((itemId, i) => ({ itemId, quantity: i + 1 })) });
+    const player = await fundedPlayer(t, 10);
+    const bought = await buy(player.token, { listingId: listing });
+    expect(bought.status).toBe(201);
+    expect(bought.body.lines.map((l: any) => l.itemId)).toEqual(items);
+    const lineIds = bought.body.lines.map((l: any) => l.id);
+    const fulfillmentIds = bought.body.lines.map((l: any) => l.fulfillment.id);
+
+    const detail = await t.request('GET', `/user/purchases/${bought.body.id}`, { token: player.token });
+    expect(detail.body.lines.map((l: any) => l.id)).toEqual(lineIds);
+    expect(detail.body.lines.map((l: any) => l.fulfillment.id)).toEqual(fulfillmentIds);
+    const list = await t.request('GET', '/user/purchases', { token: player.token });
+    expect(list.body.items[0].lines.map((l: any) => l.id)).toEqual(lineIds);
+    const refunded = await t.request('POST', `/admin/orders/${bought.body.id}/refund`, { token: t.adminToken, headers: key() });
+    expect(refunded.status).toBe(200);
+    expect(refunded.body.lines.map((l: any) => l.id)).toEqual(lineIds);
+  });
+
   it('when the owner asks for an email order, then the fulfillment history and the voucher code are shown', async () => {
     const voucher = await createItem(t, { kind: 'voucher', consumable: true, deliveryType: 'email' });
     await db(t).query(`INSERT INTO voucher_codes (item_id, code) VALUES ($1, 'STEAM-AAAA-1111')`, [voucher]);

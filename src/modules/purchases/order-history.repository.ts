@@ -65,8 +65,10 @@ export async function findOrder(db: Executor, orderId: string): Promise<OrderRow
 }
 
 /**
- * Lines of the given orders with their fulfillment. The voucher code is selected only when asked for: it is
- * shown on the owner's single-order view, never in lists.
+ * Lines of the given orders with their fulfillment, each order's lines in its listing's order (position, then item
+ * id: the order the purchase read them in and answered with; order_lines has no position of its own and its ids are
+ * random). The voucher code is selected only when asked for: it is shown on the owner's single-order view, never in
+ * lists.
  */
 export async function findLines(db: Executor, orderIds: readonly string[], withVoucherCodes: boolean): Promise<LineRow[]> {
   if (orderIds.length === 0) return [];
@@ -75,10 +77,12 @@ export async function findLines(db: Executor, orderIds: readonly string[], withV
             f.id AS fulfillment_id, f.status AS fulfillment_status, f.tracking_number, f.tracking_url, f.tracking_company,
             ${withVoucherCodes ? '(SELECT array_agg(v.code ORDER BY v.claimed_at, v.id) FROM voucher_codes v WHERE v.fulfillment_id = f.id)' : 'NULL::text[]'} AS voucher_codes
        FROM order_lines l
+       JOIN orders o ON o.id = l.order_id
        JOIN item_definitions d ON d.id = l.item_id
+       LEFT JOIN listing_items li ON li.listing_id = o.listing_id AND li.item_id = l.item_id
        LEFT JOIN fulfillments f ON f.order_line_id = l.id
       WHERE l.order_id = ANY($1::uuid[])
-      ORDER BY l.order_id, l.id`,
+      ORDER BY l.order_id, li.position NULLS LAST, l.item_id`,
     [orderIds],
   );
   return rows;
