@@ -27,6 +27,7 @@ import { fulfillmentRoutes } from './modules/fulfillment/index.js';
 import { answerClientError } from './platform/http/client-errors.js';
 import { installJsonBodyParser } from './platform/http/json-body.js';
 import { drainArrivals } from './platform/http/drain.js';
+import { documentPlatformResponses } from './platform/http/openapi.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -111,6 +112,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
       security: [{ bearer: [] }],
     },
     transform: documentRateLimit(deps.config.rateLimitEnabled),
+    transformObject: documentPlatformResponses as never,
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -3,6 +3,10 @@
 // a 400. A body nested deeper than MAX_JSON_DEPTH is refused with 400: JSON.parse accepts thousands of levels,
 // but the recursive code after it (JSON.stringify into a jsonb column, the schema validator) overflows the stack,
 // which answered 500.
+// Every body is JSON (API.md): Fastify's built-in text/plain parser is removed, so a body of any other media type
+// is 415 unsupported_media_type. It used to reach the route as a string and answer 400 "body must be object",
+// which told a client that sent JSON labelled text/plain (fetch's default for a string body) to fix its JSON.
+// An empty text/plain body is still no body, like an empty JSON one: a body-less POST stays a body-less POST.
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../errors.js';
 
@@ -39,6 +43,11 @@ export function parseSignedJson(raw: Buffer): unknown {
 
 export function installJsonBodyParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '' || (typeof body !== 'string' && body.length === 0)) return done(null, undefined);
+    return done(new DomainError('unsupported_media_type', 'the request body must be application/json'), undefined);
+  });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');

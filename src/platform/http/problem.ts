@@ -1,6 +1,7 @@
 // Every failure leaves as RFC 9457 problem+json with a stable `code`. 5xx bodies never carry internals.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, PG, STATUS_BY_CODE, TITLE_BY_STATUS, pgErrorCode, type ErrorCode } from '../errors.js';
+import { trackAllowedMethods } from './allowed-methods.js';
 
 export interface Problem {
   type: string;
@@ -104,9 +105,20 @@ function isDatabaseUnreachable(error: unknown, pgCode: string | undefined): bool
   return code === 'ECONNREFUSED' || code === 'ECONNRESET' || (error instanceof Error && UNREACHABLE_MESSAGES.test(error.message));
 }
 
+/**
+ * RFC 9110 § 15.5.2: a 401 names the scheme that would have worked. RFC 6750 § 3: a request that sent no credentials
+ * gets the bare challenge, one whose token was refused `error="invalid_token"`.
+ */
+export function bearerChallenge(request: FastifyRequest): string {
+  return request.headers.authorization === undefined ? 'Bearer realm="battlebucks"' : 'Bearer realm="battlebucks", error="invalid_token"';
+}
+
 export function registerProblemHandlers(app: FastifyInstance): void {
+  // Registered before any route, so it sees every route the modules add (operations, docs and webhooks included).
+  const allowedMethods = trackAllowedMethods(app);
   app.setErrorHandler((error, request, reply) => {
     const body = toProblem(error, request);
+    if (body.status === 401) reply.header('www-authenticate', bearerChallenge(request));
     if (body.status === 429) {
       const retryAfter = reply.getHeader('retry-after');
       if (retryAfter === undefined) reply.header('retry-after', '1');
@@ -114,7 +126,13 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     if (body.status === 503) reply.header('retry-after', '1');
     return sendProblem(reply, { ...body, instance: request.url.split('?')[0] });
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problem('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = allowedMethods(path);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendProblem(reply, problem('method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`));
+    }
+    return sendProblem(reply, problem('not_found', `no route for ${request.method} ${path}`));
+  });
 }

@@ -1,0 +1,61 @@
+// The OpenAPI document's last pass (swagger `transformObject`, run once when the document is first built): what
+// every route answers but no route schema can say, because the platform sends it, not the route.
+//  - Errors leave as `application/problem+json` (problem.ts), which @fastify/swagger does not say: it labels every
+//    response schema `application/json`. Each error response that is a Problem lists `application/problem+json`
+//    first; the `application/json` entry stays beside it for readers of the document written against it (a problem
+//    document is JSON; test/embedded/demo-storefront.test.ts reads it there).
+//  - Any operation with a body may be refused before its schema runs: 413 payload_too_large (BODY_LIMIT_BYTES)
+//    and 415 unsupported_media_type (a body that is not JSON); a request during a shutdown, an unreachable
+//    database or a transaction that kept colliding is 503 service_unavailable with Retry-After.
+//  - /metrics answers Prometheus text and /openapi.json this document, which their route schemas leave undescribed.
+
+type Json = Record<string, any>;
+
+const PROBLEM_REF = '#/components/schemas/Problem';
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+/** The Shopify webhook reads any media type as raw bytes (its signature covers them): it never answers 415. */
+const ANY_MEDIA_TYPE = new Set(['/webhooks/shopify']);
+
+const problemResponse = (description: string, headers?: Json): Json => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/problem+json': { schema: { $ref: PROBLEM_REF } }, 'application/json': { schema: { $ref: PROBLEM_REF } } },
+});
+
+const PLATFORM_RESPONSES = {
+  413: () => problemResponse('Payload Too Large: the body exceeds BODY_LIMIT_BYTES (`payload_too_large`)'),
+  415: () => problemResponse('Unsupported Media Type: the body is not `application/json` (`unsupported_media_type`)'),
+  503: () => problemResponse('Service Unavailable: shutting down, or the database is briefly unreachable (`service_unavailable`); retry', {
+    'retry-after': { schema: { type: 'integer' }, description: 'Seconds to wait before retrying' },
+  }),
+};
+
+function isProblem(schema: unknown): boolean {
+  return typeof schema === 'object' && schema !== null && (schema as Json).$ref === PROBLEM_REF;
+}
+
+export function documentPlatformResponses({ openapiObject }: { openapiObject: Json }): Json {
+  for (const [path, item] of Object.entries<Json>(openapiObject.paths ?? {})) {
+    for (const method of HTTP_METHODS) {
+      const operation: Json | undefined = item[method];
+      if (!operation) continue;
+      const responses: Json = (operation.responses ??= {});
+      for (const [status, response] of Object.entries<Json>(responses)) {
+        const json = response?.content?.['application/json'];
+        if (Number(status) >= 400 && json && isProblem(json.schema)) {
+          response.content = { 'application/problem+json': json, ...response.content };
+        }
+      }
+      if (operation.requestBody) {
+        responses[413] ??= PLATFORM_RESPONSES[413]();
+        if (!ANY_MEDIA_TYPE.has(path)) responses[415] ??= PLATFORM_RESPONSES[415]();
+      }
+      responses[503] ??= PLATFORM_RESPONSES[503]();
+    }
+  }
+  const metrics = openapiObject.paths?.['/metrics']?.get?.responses?.[200];
+  if (metrics) metrics.content = { 'text/plain': { schema: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } };
+  const document = openapiObject.paths?.['/openapi.json']?.get?.responses?.[200];
+  if (document) document.content = { 'application/json': { schema: { type: 'object', description: 'An OpenAPI 3.1 document' } } };
+  return openapiObject;
+}

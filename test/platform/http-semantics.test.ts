@@ -1,0 +1,138 @@
+// HTTP semantics every route shares, whatever module serves it: the media type of bodies (415), the challenge of a
+// 401 (WWW-Authenticate), a known path under the wrong method (405 with Allow), and what the OpenAPI document says
+// about the answers the platform sends for every route.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => t?.close());
+
+const isProblem = (response: { headers: Headers; body: any }, status: number, code: string) => {
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(response.body).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String) });
+};
+
+describe('request bodies that are not JSON', () => {
+  it('when a JSON body is labelled text/plain, then 415 unsupported_media_type and nothing is created', async () => {
+    const player = await t.player();
+    const response = await t.request('POST', '/user/characters', { token: player.token, body: JSON.stringify({ name: 'Plain' }), headers: { 'content-type': 'text/plain' } });
+    expect(response.status).toBe(415);
+    isProblem(response, 415, 'unsupported_media_type');
+    const { rows } = await t.runtime.deps.db.query('SELECT 1 FROM characters WHERE user_id = $1', [player.id]);
+    expect(rows).toEqual([]);
+  });
+
+  it('when fetch sends a string body with its default text/plain;charset=UTF-8, then 415 on a purchase, a grant and an admin write alike', async () => {
+    const player = await t.player();
+    for (const [path, token, body] of [
+      ['/store/purchases', player.token, { listingId: randomUUID() }],
+      ['/service/grants', t.serviceToken, { userId: player.id, gems: 10, reason: 'plain' }],
+      ['/admin/games', t.adminToken, { slug: `plain-${randomUUID().slice(0, 8)}`, name: 'Plain', slots: [] }],
+    ] as const) {
+      const response = await fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'idempotency-key': randomUUID() }, body: JSON.stringify(body) });
+      expect(response.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
+      expect([path, response.status, (await response.json()).code]).toEqual([path, 415, 'unsupported_media_type']);
+    }
+  });
+
+  it('when a body-less POST carries Content-Type text/plain and no bytes, then the route still runs', async () => {
+    const response = await t.request('POST', `/admin/fulfillments/${randomUUID()}/retry`, { token: t.adminToken, headers: { 'content-type': 'text/plain' } });
+    expect(response.status).toBe(404); // the route looked the fulfillment up: not a refused body
+    isProblem(response, 404, 'not_found');
+  });
+});
+
+describe('401 challenges', () => {
+  it('when no token is sent, then the 401 carries WWW-Authenticate: Bearer without an error', async () => {
+    for (const path of ['/user/wallet', '/admin/orders', '/user/inventory']) {
+      const response = await t.request('GET', path);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate'), path).toMatch(/^Bearer\b/);
+      expect(response.headers.get('www-authenticate'), path).not.toContain('error=');
+    }
+  });
+
+  it('when a token is refused (garbage, another secret), then the 401 challenge says error="invalid_token"', async () => {
+    for (const token of ['garbage', 'a.b.c']) {
+      const response = await t.request('POST', '/service/grants', { token, body: { userId: randomUUID(), gems: 1, reason: 'x' }, headers: { 'idempotency-key': randomUUID() } });
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer .*error="invalid_token"/);
+    }
+  });
+
+  it('when the answer is 403, then no challenge is sent (the token was fine, the role is not)', async () => {
+    const player = await t.player();
+    const response = await t.request('GET', '/admin/orders', { token: player.token });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toBeNull();
+  });
+});
+
+describe('a known path under a method it does not serve', () => {
+  it('when DELETE /games, PUT /user/wallet, GET /store/purchases or POST /user/characters/:id, then 405 method_not_allowed with Allow', async () => {
+    const player = await t.player();
+    const cases: Array<[string, string, string]> = [
+      ['DELETE', '/games', 'GET, HEAD'],
+      ['PUT', '/user/wallet', 'GET, HEAD'],
+      ['GET', '/store/purchases', 'POST'],
+      ['POST', `/user/characters/${randomUUID()}`, 'DELETE, GET, HEAD, PATCH'],
+      ['PATCH', '/healthz', 'GET, HEAD'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const response = await t.request(method, path, { token: player.token });
+      expect([method, path, response.status], response.text).toEqual([method, path, 405]);
+      isProblem(response, 405, 'method_not_allowed');
+      expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow);
+    }
+  });
+
+  it('when the path itself is unknown, then still 404 not_found without Allow', async () => {
+    for (const [method, path] of [['GET', '/no/such/route'], ['DELETE', '/games/'], ['POST', '/user/characters/a/b/c']]) {
+      const response = await t.request(method!, path!);
+      expect(response.status, `${method} ${path}`).toBe(404);
+      isProblem(response, 404, 'not_found');
+      expect(response.headers.get('allow')).toBeNull();
+    }
+  });
+});
+
+describe('the OpenAPI document describes the answers the platform sends', () => {
+  let doc: any;
+  beforeAll(async () => {
+    doc = (await t.request('GET', '/openapi.json')).body;
+  });
+  const operations = () =>
+    Object.entries<any>(doc.paths).flatMap(([path, item]) => Object.entries<any>(item).map(([method, operation]) => ({ path, method, operation })));
+
+  it('then every error response that is a Problem is documented as application/problem+json, the type it is sent with (readiness 503 is its own JSON)', async () => {
+    const sent = await t.request('GET', '/user/wallet');
+    expect(sent.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const mislabelled = operations().flatMap(({ path, method, operation }) =>
+      Object.entries<any>(operation.responses ?? {})
+        .filter(([status, response]) => Number(status) >= 400 && JSON.stringify(response.content ?? {}).includes('#/components/schemas/Problem'))
+        .filter(([, response]) => response.content?.['application/problem+json']?.schema?.$ref !== '#/components/schemas/Problem')
+        .map(([status]) => `${method} ${path} ${status}`),
+    );
+    expect(mislabelled).toEqual([]);
+    expect(doc.paths['/user/wallet'].get.responses['401'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
+    expect(Object.keys(doc.paths['/readyz'].get.responses['503'].content)).toEqual(['application/json']);
+  });
+
+  it('then every operation with a body documents 413, every JSON one 415, and every operation 503', () => {
+    const missing = operations().flatMap(({ path, method, operation }) => {
+      const statuses = Object.keys(operation.responses ?? {});
+      const need = ['503', ...(operation.requestBody ? ['413'] : []), ...(operation.requestBody && path !== '/webhooks/shopify' ? ['415'] : [])];
+      return need.filter((status) => !statuses.includes(status)).map((status) => `${method} ${path} ${status}`);
+    });
+    expect(missing).toEqual([]);
+  });
+
+  it('then /metrics is documented as text/plain and /openapi.json as a JSON object', () => {
+    expect(doc.paths['/metrics'].get.responses['200'].content['text/plain'].schema.type).toBe('string');
+    expect(doc.paths['/openapi.json'].get.responses['200'].content['application/json'].schema.type).toBe('object');
+  });
+});
