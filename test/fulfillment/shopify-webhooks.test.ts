@@ -183,6 +183,34 @@ describe('Shopify tracking through webhooks', () => {
     expect(after.tracking_url).toBe(delivered.tracking_url);
   });
 
+  it('when a carrier failure webhook arrives after delivered, then the delivered history gets no event', async () => {
+    const since = new Date();
+    const { orderId, fulfillmentId } = await shippedOrder();
+    await sim.advance(orderId, 'delivered');
+    await waitForStatus(t, fulfillmentId, 'delivered');
+    await webhooksProcessed(since);
+    const order = sim.findOrder(orderId)!;
+    const lateSince = new Date();
+    const late = await sim.sendWebhook('fulfillments/update', { id: 1, order_id: order.numericId, status: 'success', shipment_status: 'failure' });
+    expect(late.status).toBe(200);
+    const lateEvent = await sim.sendWebhook('fulfillment_events/create', { id: 2, order_id: order.numericId, status: 'failure', message: 'late carrier scan' });
+    expect(lateEvent.status).toBe(200);
+    await webhooksProcessed(lateSince);
+    expect((await history(fulfillmentId)).map((e) => e.status)).toEqual(['pending', 'processing', 'shipped', 'delivered']);
+    expect((await fulfillmentRow(t, fulfillmentId)).status).toBe('delivered');
+  });
+
+  it('when a carrier failure webhook arrives while shipped, then it is recorded in the history and the status stays shipped', async () => {
+    const since = new Date();
+    const { orderId, fulfillmentId } = await shippedOrder();
+    await sim.advance(orderId, 'failure');
+    await waitForStatus(t, fulfillmentId, 'shipped');
+    await webhooksProcessed(since);
+    const events = await history(fulfillmentId);
+    expect(events.map((e) => e.status)).toEqual(['pending', 'processing', 'shipped', 'shipped', 'shipped']);
+    expect(events.at(-1)!.detail).toMatch(/failure/);
+  });
+
   it('when Shopify cancels the order, then the fulfillment is cancelled and the gems are refunded once', async () => {
     const { orderId, fulfillmentId, player } = await buyMerch(t);
     await waitForStatus(t, fulfillmentId, 'processing');

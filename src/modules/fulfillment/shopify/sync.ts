@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Database, Tx } from '../../../platform/db.js';
 import { QUEUES, type Jobs } from '../../../platform/jobs.js';
 import * as repo from '../fulfillment.repository.js';
-import { statusesBefore, type FulfillmentStatus } from '../fulfillment.status.js';
+import { OPEN_STATUSES, statusesBefore, type FulfillmentStatus } from '../fulfillment.status.js';
 import { orderTag, type ShopifyClient, type ShopifyOrderSummary } from './client.js';
 
 /** purchases.refundOrderInTx, handed in by the worker (purchases is built after fulfillment). */
@@ -105,8 +105,10 @@ export function createShopifySync({ db, jobs, logger, shopify }: { db: Database;
     const from = to === 'cancelled' ? (['pending', 'processing'] as FulfillmentStatus[]) : to ? statusesBefore(to) : [];
     const rows = await repo.advanceByExternalId(tx, update.externalId, to, from, update.tracking);
     if (rows.length === 0) return false;
+    // News without a status (a carrier failure) goes to the history of a parcel still on its way; a delivered,
+    // cancelled or failed line's history is closed, like its tracking: a late webhook adds nothing to it.
     const events = rows
-      .filter((row) => row.moved || (recordUnchanged && to === null))
+      .filter((row) => row.moved || (recordUnchanged && to === null && OPEN_STATUSES.includes(row.status)))
       .map((row) => ({ fulfillmentId: row.id, status: row.status, detail: `shopify ${update.detail}` }));
     await repo.insertEvents(tx, events);
     const cancelledOrders = new Set(rows.filter((row) => update.cancel && row.moved).map((row) => row.orderId));
