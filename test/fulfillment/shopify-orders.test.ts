@@ -98,6 +98,34 @@ describe('Shopify orders', () => {
     expect(history.body.events.map((e: { status: string }) => e.status)).toEqual(['pending', 'failed', 'pending', 'processing']);
   });
 
+  it('when two merch lines of one order are dead-lettered together, then an operator retry of one sends both in one Shopify order', async () => {
+    sim.injectFaults({ userErrors: { count: 1, message: 'Address is not deliverable' } });
+    const tee = await createItem(t, { deliveryType: 'shopify', variantId: 'gid://shopify/ProductVariant/801' });
+    const cap = await createItem(t, { deliveryType: 'shopify', variantId: 'gid://shopify/ProductVariant/802' });
+    const userId = await createUser(t);
+    const { orderId, fulfillments: [a, b] } = await placeOrder(t, { userId, items: [{ itemId: tee }, { itemId: cap, quantity: 2 }], shippingAddress: ADDRESS });
+    await waitForStatus(t, a!.fulfillmentId, 'failed');
+    await waitForStatus(t, b!.fulfillmentId, 'failed');
+
+    const retried = await t.request('POST', `/admin/fulfillments/${a!.fulfillmentId}/retry`, { token: t.adminToken });
+    expect(retried.status).toBe(200);
+    const rowA = await waitForStatus(t, a!.fulfillmentId, 'processing');
+    const rowB = await waitForStatus(t, b!.fulfillmentId, 'processing');
+    // One parcel holding both lines: a line marked processing is a line Shopify was asked to ship.
+    expect(ordersTagged(orderId)).toHaveLength(1);
+    expect(ordersTagged(orderId)[0]!.lineItems).toEqual(expect.arrayContaining([
+      { variantId: 'gid://shopify/ProductVariant/801', quantity: 1 },
+      { variantId: 'gid://shopify/ProductVariant/802', quantity: 2 },
+    ]));
+    expect(rowB.external_id).toBe(rowA.external_id);
+    // The sibling was retried with it: retrying it again is a retry of a line no longer failed.
+    const second = await t.request('POST', `/admin/fulfillments/${b!.fulfillmentId}/retry`, { token: t.adminToken });
+    expect(second.status).toBe(409);
+    expect(second.body.code).toBe('invalid_state');
+    const history = await t.request('GET', `/admin/fulfillments/${b!.fulfillmentId}`, { token: t.adminToken });
+    expect(history.body.events.map((e: { status: string }) => e.status)).toEqual(['pending', 'failed', 'pending', 'processing']);
+  });
+
   it('when Shopify keeps failing, then after JOB_MAX_ATTEMPTS the fulfillment is failed with the last error', async () => {
     sim.injectFaults({ unavailable: 100 });
     const { fulfillments: [f] } = await merchOrder();

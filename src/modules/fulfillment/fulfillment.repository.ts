@@ -163,14 +163,29 @@ export async function recordFailure(tx: Tx, ids: readonly string[], error: strin
   return rows.map((r) => r.id);
 }
 
-/** Operator retry: failed → pending with a fresh attempt budget. */
-export async function reopenFailed(tx: Tx, id: string): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    `UPDATE fulfillments SET status = 'pending', attempts = 0, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-      WHERE id = $1 AND status = 'failed'`,
-    [id],
+/**
+ * Operator retry: failed → pending with a fresh attempt budget. `withSiblings`: the order's other failed lines of
+ * the same delivery type come along (lines that leave in one Shopify order failed together and must be sent
+ * together: a line retried alone would leave its siblings to "join" an order created without them). Returns the
+ * ids reopened, the asked one first; empty when it was not failed.
+ */
+export async function reopenFailed(tx: Tx, id: string, withSiblings: boolean): Promise<string[]> {
+  const { rows } = await tx.query<{ id: string }>(
+    `WITH asked AS (
+       SELECT id, order_id, delivery_type FROM fulfillments WHERE id = $1 AND status = 'failed' FOR UPDATE
+     ), target AS (
+       SELECT f.id FROM fulfillments f, asked a
+        WHERE f.id = a.id
+           OR ($2 AND f.order_id = a.order_id AND f.delivery_type = a.delivery_type AND f.status = 'failed')
+        ORDER BY f.id FOR UPDATE OF f
+     )
+     UPDATE fulfillments f SET status = 'pending', attempts = 0, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+       FROM target t
+      WHERE f.id = t.id AND f.status = 'failed'
+      RETURNING f.id`,
+    [id, withSiblings],
   );
-  return rowCount === 1;
+  return rows.map((r) => r.id).sort((x, y) => (x === id ? -1 : y === id ? 1 : x < y ? -1 : 1));
 }
 
 // ───────────── reads ─────────────

@@ -189,15 +189,24 @@ export function createFulfillmentService(
       return { ...present(row), events: events.map(({ status, detail, at }) => ({ status, detail, at })) };
     },
 
-    /** Operator retry: failed → pending with a fresh attempt budget, and a new job in the same transaction. */
+    /**
+     * Operator retry: failed → pending with a fresh attempt budget, and a new job in the same transaction. Lines
+     * that leave together (one Shopify order) failed together and are retried together, by one job.
+     */
     async retry(id: string, actor: string) {
       await db.withTx(async (tx) => {
-        if (!(await repo.reopenFailed(tx, id))) {
-          const current = await repo.statusOf(tx, id);
-          if (!current) throw notFound('fulfillment');
-          throw new DomainError('invalid_state', `only a failed fulfillment can be retried; this one is ${current.status}`, { currentStatus: current.status });
+        const current = await repo.statusOf(tx, id);
+        if (!current) throw notFound('fulfillment');
+        const reopened = await repo.reopenFailed(tx, id, handlers[current.deliveryType]?.oneJobPerOrder === true);
+        if (reopened.length === 0) {
+          const now = (await repo.statusOf(tx, id))?.status ?? current.status;
+          throw new DomainError('invalid_state', `only a failed fulfillment can be retried; this one is ${now}`, { currentStatus: now });
         }
-        await repo.insertEvents(tx, [{ fulfillmentId: id, status: 'pending', detail: `retry requested by ${actor}` }]);
+        await repo.insertEvents(tx, reopened.map((fulfillmentId) => ({
+          fulfillmentId,
+          status: 'pending' as const,
+          detail: fulfillmentId === id ? `retry requested by ${actor}` : `retry requested by ${actor} (with ${id}, same Shopify order)`,
+        })));
         await jobs.send(tx, QUEUES.fulfillmentDeliver, { fulfillmentId: id });
       });
       return this.get(id);
