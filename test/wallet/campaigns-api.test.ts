@@ -178,6 +178,22 @@ describe('GET /admin/campaigns', () => {
     for (let i = 1; i < seen.length; i++) expect(Date.parse(seen[i - 1].createdAt)).toBeGreaterThanOrEqual(Date.parse(seen[i].createdAt));
   });
 
+  it('when the last page is exactly full, then its nextCursor is null (no cursor to an empty page)', async () => {
+    for (let i = 0; i < 3; i++) await createCampaign();
+    const total = await count(t, 'reward_campaigns');
+    expect(total).toBeLessThanOrEqual(100);
+    const whole = await t.request('GET', `/admin/campaigns?limit=${total}`, { token: t.adminToken });
+    expect(whole.status).toBe(200);
+    expect(whole.body.items).toHaveLength(total);
+    expect(whole.body.nextCursor).toBeNull();
+    const first = await t.request('GET', `/admin/campaigns?limit=${total - 1}`, { token: t.adminToken });
+    expect(first.body.items).toHaveLength(total - 1);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const last = await t.request('GET', `/admin/campaigns?limit=${total - 1}&cursor=${encodeURIComponent(first.body.nextCursor)}`, { token: t.adminToken });
+    expect(last.body.items.map((c: { id: string }) => c.id)).toEqual([whole.body.items[total - 1].id]);
+    expect(last.body.nextCursor).toBeNull();
+  });
+
   it('when filtered by kind and active, then only matching campaigns are listed', async () => {
     const live = await createCampaign({ kind: 'collab', startsAt: at(-HOUR), endsAt: at(HOUR) });
     const openEnded = await createCampaign({ kind: 'collab' });

@@ -68,7 +68,8 @@ export async function updateCampaign(db: Executor, id: string, campaign: Campaig
 
 /**
  * Newest first, keyset on (created_at, id). `active` compares with the statement's now(): true = within
- * [starts_at, ends_at), false = not started yet or ended.
+ * [starts_at, ends_at), false = not started yet or ended. One row more than the page is read, so a cursor is given
+ * only when there is a next page (an exactly full last page used to hand out a cursor to an empty one).
  */
 export async function listCampaigns(
   db: Executor,
@@ -84,10 +85,11 @@ export async function listCampaigns(
         AND ($3::timestamptz IS NULL OR (created_at, id) < ($3::timestamptz, $4::uuid))
       ORDER BY created_at DESC, id DESC
       LIMIT $5`,
-    [filter.kind ?? null, filter.active ?? null, after?.createdAt ?? null, after?.id ?? null, filter.limit],
+    [filter.kind ?? null, filter.active ?? null, after?.createdAt ?? null, after?.id ?? null, filter.limit + 1],
   );
-  const lastRow = rows.length === filter.limit ? rows[rows.length - 1] : undefined;
-  return { items: rows.map(toView), last: lastRow && { createdAt: lastRow.created_key, id: lastRow.id } };
+  const shown = rows.slice(0, filter.limit);
+  const lastRow = rows.length > filter.limit ? shown[shown.length - 1] : undefined;
+  return { items: shown.map(toView), last: lastRow && { createdAt: lastRow.created_key, id: lastRow.id } };
 }
 
 /** What a campaign has given out. Served by grants_campaign_idx (migration 0070), index-only when vacuumed. */
