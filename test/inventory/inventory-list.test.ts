@@ -190,6 +190,35 @@ describe('GET /user/inventory', () => {
   });
 });
 
+describe('a process that dies between a commit and its invalidation', () => {
+  it("when a process restarts after a write it never invalidated, then the player's inventory and characters are read fresh", async () => {
+    const player = await t.player();
+    const lives = await f.item({ name: 'Extra Life', kind: 'utility', consumable: true, maxStack: 10 });
+    const [entry] = await f.grant(player.id, [{ itemId: lives, quantity: 5 }]);
+    const hero = (await t.request('POST', '/user/characters', { token: player.token, body: { name: 'Before' } })).body;
+    // The player's pages are cached in Redis.
+    expect((await list(player.token)).items.map((e) => e.quantity)).toEqual([5]);
+    expect((await t.request('GET', `/user/characters/${hero.id}`, { token: player.token })).body.name).toBe('Before');
+    expect((await t.request('GET', '/user/characters', { token: player.token })).body.items[0].name).toBe('Before');
+
+    // A use and a rename commit, and the process is killed before it invalidates: the rows change, nothing is bumped.
+    const db = t.runtime.deps.db;
+    await db.query('UPDATE inventory_items SET quantity = 2 WHERE id = $1', [entry]);
+    await db.query('UPDATE characters SET name = $2 WHERE id = $1', [hero.id, 'After']);
+
+    // The service comes back (a new process on the same database and Redis) and the player reads.
+    const restarted = await startTestApp({ redis: true, databaseUrl: t.config.databaseUrl });
+    try {
+      const read = (path: string) => restarted.request('GET', path, { token: player.token });
+      expect((await read('/user/inventory')).body.items.map((e: { quantity: number }) => e.quantity)).toEqual([2]);
+      expect((await read(`/user/characters/${hero.id}`)).body.name).toBe('After');
+      expect((await read('/user/characters')).body.items[0].name).toBe('After');
+    } finally {
+      await restarted.close(); // its database is the suite's: closing does not drop it
+    }
+  });
+});
+
 describe('the inventory page query plan', () => {
   it('when a page is read, then inventory_items_user_idx serves both the filter and the order (no sort node)', async () => {
     const player = await t.player();

@@ -1,7 +1,6 @@
 import type { CoreDeps } from '../../context.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
-import { ITEM_DEFINITIONS_CACHE_NS } from '../catalog/index.js';
 import type { GamesService } from '../games/index.js';
 import { charactersCacheNs, type InventoryService } from '../inventory/index.js';
 import * as repo from './characters.repository.js';
@@ -26,11 +25,12 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
   const { db, cache } = deps;
   const { inventory } = services; // the create checks (and locks) the game row itself: lockGameForCharacter
 
-  // Equipment shows item names and kinds: keys embed the item definitions' version, so an operator's edit shows at once.
-  const definitionsVersion = () => cache.versionOf(ITEM_DEFINITIONS_CACHE_NS);
+  // Equipment shows item names and kinds: keys embed the item definitions' version, so an operator's edit shows at
+  // once, and the generation each process start bumps (a crashed process's uninvalidated entries are left behind).
+  const cacheGeneration = () => inventory.cacheGeneration();
 
   async function get(userId: string, characterId: string): Promise<Character> {
-    const key = `one:${await definitionsVersion()}:${characterId}`;
+    const key = `one:${await cacheGeneration()}:${characterId}`;
     const character = await cache.wrap(charactersCacheNs(userId), key, CHARACTERS_TTL_MS, async () => {
       const found = await repo.findCharacter(await db.readerFor(userId), userId, characterId);
       return found ? withoutOwner(found) : null;
@@ -52,7 +52,7 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
 
     async list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
       const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
-      const key = `list:${await definitionsVersion()}:${query.limit}:${query.cursor ?? ''}`;
+      const key = `list:${await cacheGeneration()}:${query.limit}:${query.cursor ?? ''}`;
       return cache.wrap(charactersCacheNs(userId), key, CHARACTERS_TTL_MS, async () => {
         const rows = await repo.listCharacters(await db.readerFor(userId), {
           userId,

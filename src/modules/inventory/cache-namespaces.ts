@@ -6,3 +6,11 @@ export const inventoryCacheNs = (userId: string) => `inv:${userId.toLowerCase()}
 export const charactersCacheNs = (userId: string) => `chars:${userId.toLowerCase()}`;
 /** Everything cached for one player: what a write to their inventory or characters drops. */
 export const userCacheNamespaces = (userId: string) => [inventoryCacheNs(userId), charactersCacheNs(userId)];
+/**
+ * One namespace every player's inventory and character cache keys embed the version of. Each process bumps it when it
+ * starts: a process that died between a write's commit and that write's invalidation (a crash, a kill -9, an OOM)
+ * left the player's old pages in Redis under a version nobody will ever bump, and a client retrying its request gets
+ * a replay, which writes nothing and invalidates nothing. The restarted process (or any other one starting) drops
+ * them all instead; inventory pages and characters are one cheap statement each to read again.
+ */
+export const PLAYER_CACHE_GENERATION_NS = 'player-cache-generation';

@@ -3,7 +3,7 @@ import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError } from '../../platform/errors.js';
 import { ITEM_DEFINITIONS_CACHE_NS, type CatalogService, type ItemDefinition } from '../catalog/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
-import { inventoryCacheNs, userCacheNamespaces } from './cache-namespaces.js';
+import { PLAYER_CACHE_GENERATION_NS, inventoryCacheNs, userCacheNamespaces } from './cache-namespaces.js';
 import { applyItemEffect, type AppliedEffect } from './effects.js';
 import * as repo from './inventory.repository.js';
 import { listInventoryPage, type InventoryEntry, type InventoryFilter } from './inventory-list.repository.js';
@@ -63,6 +63,20 @@ function mergeLines(items: GrantItems['items']): Map<string, number> {
 
 export function createInventoryService(deps: CoreDeps, services: { catalog: CatalogService }) {
   const { cache } = deps;
+  // This process starts: whatever a crashed process cached without invalidating it is left behind (cache-namespaces.ts).
+  // Reads wait for the bump, so none of them can run at the old generation.
+  const generationBumped = cache.invalidate(PLAYER_CACHE_GENERATION_NS)
+    .catch((error: unknown) => deps.logger.warn({ err: error }, 'player cache generation not bumped at start'));
+
+  /**
+   * What every cached player page's key embeds besides the player's own namespace: the item definitions' version (an
+   * operator's rename shows at once) and the generation (bumped by each process start).
+   */
+  async function cacheGeneration(): Promise<string> {
+    await generationBumped;
+    const [definitions, generation] = await Promise.all([cache.versionOf(ITEM_DEFINITIONS_CACHE_NS), cache.versionOf(PLAYER_CACHE_GENERATION_NS)]);
+    return `${definitions}.${generation}`;
+  }
 
   return {
     /**
@@ -125,8 +139,7 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
     async listForUser(userId: string, query: { filter: InventoryFilter; cursor?: string; limit: number }): Promise<InventoryPage> {
       const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
       // A page shows (and filters on) item definitions: an operator's edit of one must not wait for the player's next write.
-      const definitions = await cache.versionOf(ITEM_DEFINITIONS_CACHE_NS);
-      const key = JSON.stringify([definitions, query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
+      const key = JSON.stringify([await cacheGeneration(), query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
       return cache.wrap(inventoryCacheNs(userId), key, INVENTORY_TTL_MS, async () => {
         // The replica only once it has replayed this user's last write, so a refill never caches an older page.
         const rows = await listInventoryPage(await deps.db.readerFor(userId), {
@@ -159,6 +172,8 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
       const effects = await applyItemEffect(tx, { userId: use.userId, itemId: used.itemId, effect: used.effect, times: use.quantity });
       return { id: used.id, itemId: used.itemId, quantity: used.quantity, effects };
     },
+
+    cacheGeneration,
 
     /** Drops the user's cached inventory and loadouts; call after every committed change. */
     async invalidateUser(userId: string): Promise<void> {
