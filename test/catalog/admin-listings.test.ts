@@ -78,6 +78,38 @@ describe('admin listings', () => {
     expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
   });
 
+  // A date-time's offset can carry it past 9999-12-31 in UTC: PostgreSQL stores year 10000, but it reads back as
+  // "+010000-…", which no response schema accepts — every storefront page with the listing answered 500.
+  it.each([
+    ['an end past year 9999 in UTC', { endsAt: '9999-12-31T23:59:59-14:00' }],
+    ['a start past year 9999 in UTC', { startsAt: '9999-12-31T20:00:00-05:00' }],
+    ['an end that rounds to year 10000', { endsAt: '9999-12-31T23:59:59.9999999Z' }],
+    ['a start before year 1', { startsAt: '0001-01-01T00:00:00+01:00' }],
+  ])('when a listing has %s, then 400 on create and PATCH, nothing is stored and the storefront still answers', async (_name, window) => {
+    const before = await t.runtime.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM listings');
+    const created = await post(window);
+    expect(created.status, created.text).toBe(400);
+    expect(created.body.code).toBe('validation_failed');
+    expect((await t.runtime.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM listings')).rows[0]!.n).toBe(before.rows[0]!.n);
+
+    const listing = await createListing(t, { items: [{ itemId: potion.id, quantity: 1 }] });
+    const patched = await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { ...window, title: 'Far Future' } });
+    expect(patched.status, patched.text).toBe(400);
+    expect(patched.body.code).toBe('validation_failed');
+    const read = await t.request('GET', `/admin/listings/${listing.id}`, { token: t.adminToken });
+    expect(read.body).toMatchObject({ title: listing.title, startsAt: null, endsAt: null });
+    expect((await t.request('GET', '/store/items?limit=100')).status).toBe(200);
+    expect((await t.request('GET', `/store/items/${listing.id}`)).status).toBe(200);
+  });
+
+  it('when a listing ends at the last second of year 9999, then it is stored and shown', async () => {
+    const listing = await createListing(t, { items: [{ itemId: potion.id, quantity: 1 }], endsAt: '9999-12-31T23:59:59Z' });
+    expect(listing.endsAt).toBe('9999-12-31T23:59:59.000Z');
+    const shown = await t.request('GET', `/store/items/${listing.id}`);
+    expect(shown.status).toBe(200);
+    expect(shown.body.endsAt).toBe('9999-12-31T23:59:59.000Z');
+  });
+
   it('when a line names an unknown item, then 404 not_found naming it', async () => {
     const ghost = crypto.randomUUID();
     const response = await post({ items: [{ itemId: skin.id, quantity: 1 }, { itemId: ghost, quantity: 1 }] });
