@@ -10,7 +10,7 @@ import type { Services } from './services.js';
 import type { App } from './platform/http/types.js';
 import { TokenVerifier } from './platform/auth.js';
 import { createAuthenticate } from './platform/http/auth-hooks.js';
-import { problem, registerProblemHandlers, sendProblem, toProblem } from './platform/http/problem.js';
+import { answerFrameworkError, problem, registerProblemHandlers, sendProblem } from './platform/http/problem.js';
 import { ProblemSchema } from './platform/http/schemas.js';
 import { recordHttpRequest } from './platform/metrics.js';
 import { operationsRoutes } from './platform/http/operations.routes.js';
@@ -47,6 +47,7 @@ function buildValidatorWithStrictBodies(): ValidatorFactory {
 }
 
 export async function buildApp(deps: CoreDeps, services: Services): Promise<App> {
+  const securityHeaders = computeSecurityHeaders();
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: deps.config.bodyLimitBytes,
@@ -61,7 +62,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
     // Our own refusal below, as problem+json with Retry-After (Fastify's is a bare JSON 503).
     return503OnClosing: false,
     // Router-level refusals (a path parameter over maxParamLength, a malformed URL) bypass the error handler.
-    frameworkErrors: (error, request, reply) => void sendProblem(reply, toProblem(error, request)),
+    frameworkErrors: answerFrameworkError(securityHeaders),
     clientErrorHandler: answerClientError,
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
@@ -75,7 +76,6 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
 
   // Hooks that never wait are written in callback style: an async hook costs a promise and a tick per request
   // on every route, cached reads included.
-  const securityHeaders = computeSecurityHeaders();
   // During a shutdown in-flight requests finish and new ones are refused; their kept-alive connections would then
   // idle until keepAliveTimeout and hold close() open past the grace period: answers sent while closing end their
   // connection.

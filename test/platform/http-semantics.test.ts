@@ -136,3 +136,30 @@ describe('the OpenAPI document describes the answers the platform sends', () => 
     expect(doc.paths['/openapi.json'].get.responses['200'].content['application/json'].schema.type).toBe('object');
   });
 });
+
+describe('router refusals (a broken percent-encoding, an over-long path parameter)', () => {
+  const unmatched400 = async () => {
+    const text = (await t.request('GET', '/metrics')).text;
+    const line = text.split('\n').find((l) => l.startsWith('bb_http_requests_total{method="GET",route="unmatched",status="400"}'));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+
+  it('when the router refuses the URL, then the 400 problem carries the security headers and the request id like every other answer', async () => {
+    for (const path of ['/user/characters/%zz', `/user/characters/${'a'.repeat(150)}`]) {
+      const response = await t.request('GET', path, { headers: { 'x-request-id': 'router-refusal-1' } });
+      expect(response.status, path).toBe(400);
+      isProblem(response, 400, 'validation_failed');
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('strict-transport-security'), path).toMatch(/max-age=\d+/);
+      expect(response.headers.get('x-frame-options'), path).toBe('SAMEORIGIN');
+      expect(response.headers.get('x-request-id'), path).toBe('router-refusal-1');
+    }
+  });
+
+  it('when the router refuses the URL, then the answer is counted in bb_http_requests_total', async () => {
+    const before = await unmatched400();
+    await t.request('GET', '/user/characters/%zz');
+    await t.request('GET', `/store/items/${'b'.repeat(150)}`);
+    expect(await unmatched400()).toBe(before + 2);
+  });
+});

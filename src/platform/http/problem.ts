@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, PG, STATUS_BY_CODE, TITLE_BY_STATUS, pgErrorCode, type ErrorCode } from '../errors.js';
 import { trackAllowedMethods } from './allowed-methods.js';
+import { recordHttpRequest } from '../metrics.js';
 
 export interface Problem {
   type: string;
@@ -135,4 +136,18 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     }
     return sendProblem(reply, problem('not_found', `no route for ${request.method} ${path}`));
   });
+}
+
+/**
+ * Fastify's `frameworkErrors`: router refusals (a malformed percent-encoding, a path parameter over maxParamLength)
+ * are answered before any hook runs, so the answer gets here what the onRequest and onResponse hooks give every
+ * other one: the security headers, the request id, and its count in bb_http_requests_total.
+ */
+export function answerFrameworkError(securityHeaders: Readonly<Record<string, string>>) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const started = performance.now();
+    reply.headers(securityHeaders).header('x-request-id', request.id);
+    reply.raw.once('finish', () => recordHttpRequest(request.method, 'unmatched', reply.statusCode, (performance.now() - started) / 1000));
+    void sendProblem(reply, toProblem(error, request));
+  };
 }
