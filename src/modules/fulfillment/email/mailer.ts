@@ -45,6 +45,12 @@ export function createMailer({ smtpUrl, from, logger }: { smtpUrl: string | unde
 
 // nodemailer drops every other option when given `url`, so the URL is parsed here and the timeouts kept.
 // Query parameters pass through as options (`?ignoreTLS=true`, `?socketTimeout=5000`).
+//
+// TLS: `smtps://` is TLS from the first byte, certificate verified. `smtp://` asks for plain SMTP; nodemailer
+// still upgrades with STARTTLS when the server offers it, and with verification on, a server whose certificate
+// cannot be verified (self-signed, expired: smtp-server's built-in one, most internal relays) failed every mail
+// until it was dead-lettered. Such an upgrade is opportunistic (RFC 7435, as MTAs relay): encrypted, not
+// verified — never worse than the plain SMTP the URL asked for. `?requireTLS=true` demands STARTTLS and verifies.
 function smtpOptions(smtpUrl: string): SMTPTransport.Options {
   const url = new URL(smtpUrl);
   const options: Record<string, unknown> = { host: url.hostname, secure: url.protocol === 'smtps:', ...TIMEOUTS };
@@ -53,6 +59,7 @@ function smtpOptions(smtpUrl: string): SMTPTransport.Options {
   for (const [key, value] of url.searchParams) {
     options[key] = value === 'true' ? true : value === 'false' ? false : value !== '' && !Number.isNaN(Number(value)) ? Number(value) : value;
   }
+  if (url.protocol === 'smtp:' && options.requireTLS !== true) options.tls = { rejectUnauthorized: false };
   return options as SMTPTransport.Options;
 }
 
