@@ -95,4 +95,27 @@ describe('games', () => {
       expect(seen).toEqual(all);
     }
   });
+
+  it('when GET /games is asked again with its ETag, then 304 without a body; after an admin change, 200 with a new ETag', async () => {
+    const created = await t.request('POST', '/admin/games', { ...admin(), body: { slug: 'etag-arena', name: 'Etag Arena', slots: ['emote'] } });
+    expect(created.status).toBe(201);
+    for (const path of ['/games', '/games?limit=1&fields=slug']) {
+      const first = await t.request('GET', path);
+      expect(first.status).toBe(200);
+      const etag = first.headers.get('etag')!;
+      expect(etag).toMatch(/^W\/".+"$/);
+      expect(first.headers.get('cache-control')).toMatch(/^public, max-age=\d+$/);
+      const again = await t.request('GET', path, { headers: { 'if-none-match': etag } });
+      expect(again.status).toBe(304);
+      expect(again.text).toBe('');
+      expect(again.headers.get('etag')).toBe(etag);
+      expect((await t.request('GET', path, { headers: { 'if-none-match': '"stale"' } })).status).toBe(200);
+    }
+    const before = (await t.request('GET', '/games?limit=100')).headers.get('etag')!;
+    expect((await t.request('PATCH', `/admin/games/${created.body.id}`, { ...admin(), body: { slots: ['emote', 'banner'] } })).status).toBe(200);
+    const after = await t.request('GET', '/games?limit=100', { headers: { 'if-none-match': before } });
+    expect(after.status).toBe(200);
+    expect(after.body.items.find((game: { id: string }) => game.id === created.body.id).slots).toEqual(['emote', 'banner']);
+    expect(after.headers.get('etag')).not.toBe(before);
+  });
 });

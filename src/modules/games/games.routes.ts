@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
-import { Cursor, IdParams, Limit, Page, errorResponses } from '../../platform/http/schemas.js';
+import { Cursor, IdParams, Limit, NotModified, Page, errorResponses } from '../../platform/http/schemas.js';
+import { render, sendRendered } from '../../platform/http/rendered-body.js';
 import { CreateGameBody, Game, UpdateGameBody } from './games.schemas.js';
 import { Fields, applyFields, sparseItem } from '../list-fields.js';
 
@@ -16,11 +17,15 @@ export async function gamesRoutes(app: App, { services, authenticate }: RouteCon
   const listGames = ({ fields, ...query }: { limit: number; cursor?: string; fields?: string }) =>
     games.page(query).then((page) => applyFields(page, fields, gameFields));
 
+  // A public read like the storefront: a weak ETag over the body sent, so If-None-Match answers 304.
   app.get('/games', {
-    schema: { tags: ['storefront'], summary: 'Games with their equipment slots', security: [], querystring: ListQuery, response: { 200: GamePage, ...errorResponses(400) } },
+    schema: {
+      tags: ['storefront'], summary: 'Games with their equipment slots; ETag/304', security: [], querystring: ListQuery,
+      response: { 200: GamePage, 304: NotModified, ...errorResponses(400) },
+    },
   }, async (request, reply) => {
-    reply.header('cache-control', 'public, max-age=30');
-    return listGames(request.query);
+    const page = await listGames(request.query);
+    return sendRendered(request, reply, render(page, (value) => reply.serialize(value) as string), 'public, max-age=30');
   });
 
   // onRequest: the role is checked before the body is parsed or validated, so a stranger gets 401/403, never 400.
