@@ -176,3 +176,65 @@ describe('game servers consuming items', () => {
     expect(await quantityOf(entryId)).toBe(1);
   });
 });
+
+describe('a retry after the first attempt died between its commit and its invalidation', () => {
+  it("when the retry is replayed by another instance, then the player's cached inventory shows the use", async () => {
+    // Two instances on one database and one Redis; the first one commits uses but "dies" before invalidating.
+    const first = await startTestApp({ redis: true });
+    const second = await startTestApp({ redis: true, databaseUrl: first.config.databaseUrl });
+    try {
+      const g = fixtures(first);
+      const player = await first.player();
+      const itemId = await g.item({ kind: 'utility', consumable: true, maxStack: 10 });
+      const [entryId] = await g.grant(player.id, [{ itemId, quantity: 5 }]);
+      const quantityOn = async (app: TestApp) => (await app.request('GET', '/user/inventory', { token: player.token })).body.items[0].quantity;
+      expect(await quantityOn(second)).toBe(5); // the player's page is cached (Redis, and the second's memory)
+
+      const { inventory } = first.runtime.services;
+      const invalidateUser = inventory.invalidateUser;
+      inventory.invalidateUser = async () => undefined; // the process dies right after the commit
+      const [used, consumed] = [
+        await first.request('POST', `/user/inventory/${entryId}/use`, { token: player.token, body: { quantity: 1 }, headers: { 'idempotency-key': 'use-1' } }),
+        await first.request('POST', `/service/users/${player.id}/inventory/${entryId}/consume`, { token: first.serviceToken, body: { quantity: 2 }, headers: { 'idempotency-key': 'consume-1' } }),
+      ];
+      inventory.invalidateUser = invalidateUser;
+      expect([used.status, consumed.status]).toEqual([200, 200]);
+      expect(await quantityOn(second)).toBe(5); // stale: nobody invalidated
+
+      // The client heard nothing and retries the use on the other instance: a replay, which must drop the old page.
+      const retried = await second.request('POST', `/user/inventory/${entryId}/use`, { token: player.token, body: { quantity: 1 }, headers: { 'idempotency-key': 'use-1' } });
+      expect(retried.headers.get('idempotent-replayed')).toBe('true');
+      expect(retried.body.quantity).toBe(4);
+      expect(await quantityOn(second)).toBe(2);
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+
+  it('when a game server retries a consume that was replayed, then the player reads the stack after it', async () => {
+    const first = await startTestApp({ redis: true });
+    const second = await startTestApp({ redis: true, databaseUrl: first.config.databaseUrl });
+    try {
+      const g = fixtures(first);
+      const player = await first.player();
+      const [entryId] = await g.grant(player.id, [{ itemId: await g.item({ kind: 'utility', consumable: true, maxStack: 10 }), quantity: 3 }]);
+      const quantityOn = async (app: TestApp) => (await app.request('GET', '/user/inventory', { token: player.token })).body.items[0].quantity;
+      expect(await quantityOn(second)).toBe(3);
+      const { inventory } = first.runtime.services;
+      const invalidateUser = inventory.invalidateUser;
+      inventory.invalidateUser = async () => undefined;
+      const consume = (app: TestApp) => app.request('POST', `/service/users/${player.id.toUpperCase()}/inventory/${entryId}/consume`, {
+        token: first.serviceToken, body: { quantity: 1 }, headers: { 'idempotency-key': 'life-lost' } });
+      expect((await consume(first)).status).toBe(200);
+      inventory.invalidateUser = invalidateUser;
+      expect(await quantityOn(second)).toBe(3);
+      const retried = await consume(second);
+      expect(retried.headers.get('idempotent-replayed')).toBe('true');
+      expect(await quantityOn(second)).toBe(2);
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+});
