@@ -17,13 +17,18 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID_RE.test(value);
 
 const MAX_TOKEN_LENGTH = 8192;
+/**
+ * Leeway for `nbf` and `iat` only, against an identity provider whose clock runs a little ahead of ours. `exp` gets
+ * none: RFC 7519 § 4.1.4 says a token MUST NOT be accepted on or after its expiry, and a token that expired a second
+ * ago is expired (with the old 5 s leeway on `exp` too, a client could keep using it for 5 s more).
+ */
 const CLOCK_TOLERANCE_S = 5;
 /** Tokens without `exp` are valid for ever to jose; the cache still forgets them after this long. */
 const NO_EXP_TTL_MS = 5 * 60_000;
 
 interface Verified {
   principal: Principal;
-  /** Date.now() from which jose would refuse the token (exp plus the tolerance), or Infinity. */
+  /** Date.now() from which the token is expired (exp, in milliseconds), or Infinity. */
   expiresAtMs: number;
 }
 
@@ -71,6 +76,7 @@ export class TokenVerifier {
       const reason = error instanceof joseErrors.JWTExpired ? 'token expired' : 'invalid token';
       throw new DomainError('unauthorized', reason);
     }
+    if (typeof payload.exp === 'number' && Date.now() >= payload.exp * 1000) throw new DomainError('unauthorized', 'token expired');
     const role = payload.role ?? 'player';
     if (!isUuid(payload.sub)) throw new DomainError('unauthorized', 'token subject must be a UUID');
     if (typeof role !== 'string' || !ROLES.includes(role as Role)) throw new DomainError('unauthorized', 'unknown role');
@@ -80,8 +86,8 @@ export class TokenVerifier {
       email: storableClaim(payload.email, 320),
       name: storableClaim(payload.name, 200),
     });
-    // jose refuses a token once now - tolerance >= exp, i.e. from (exp + tolerance) seconds on.
-    const expiresAtMs = typeof payload.exp === 'number' ? (payload.exp + CLOCK_TOLERANCE_S) * 1000 : Infinity;
+    // Refused from exp on (checked above, without the leeway jose applies to every time claim).
+    const expiresAtMs = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
     this.verified.set(token, { principal, expiresAtMs }, { ttl: Number.isFinite(expiresAtMs) ? Math.max(1, expiresAtMs - Date.now()) : NO_EXP_TTL_MS });
     return principal;
   }

@@ -33,6 +33,8 @@ async function badTokens(): Promise<Array<[string, string]>> {
   const sub = randomUUID();
   return [
     ['expired an hour ago', await sign({ role: 'admin' }, { exp: now() - 3600 })],
+    ['expired a second ago (no leeway on exp)', await sign({ role: 'admin' }, { exp: now() - 1 })],
+    ['expiring this very second', await sign({ role: 'admin' }, { exp: now() })],
     ['signed with another secret', await sign({ role: 'admin' }, { secret: 'not-the-secret-at-all-not-the-secret' })],
     ['payload swapped after signing (role escalated)', `${header}.${b64url({ sub, role: 'admin', exp: now() + 600 })}.${valid.split('.')[2]}`],
     ['signature flipped', `${header}.${payload}.${valid.split('.')[2]!.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'))}`],
