@@ -112,9 +112,15 @@ describe('POST /admin/orders/:id/refund', () => {
     await expectLedgerConsistent(t);
   });
 
-  it('when the order is unknown or the id malformed, then 404 / 400; a player may not refund', async () => {
+  it('when the order is unknown, the id malformed or the reason blank, then 404 / 400; a player may not refund', async () => {
     expect((await refund(randomUUID())).status).toBe(404);
     expect((await refund('nope')).status).toBe(400);
+    const order = await buy((await fundedPlayer(t, 10)).token, { listingId: await createListing(t, { price: 3, items: [{ itemId: await createItem(t, { consumable: true, maxStack: 10 }) }] }) });
+    expect(order.status).toBe(201);
+    const blank = await t.request('POST', `/admin/orders/${order.body.id}/refund`, { token: t.adminToken, headers: key(), body: { reason: '   ' } });
+    expect(blank.status).toBe(400);
+    expect(blank.body.code).toBe('validation_failed');
+    expect(await count(t, 'orders WHERE id = $1 AND status = $2', [order.body.id, 'completed'])).toBe(1);
     const player = await t.player();
     const forbidden = await t.request('POST', `/admin/orders/${randomUUID()}/refund`, { token: player.token, headers: key() });
     expect(forbidden.status).toBe(403);

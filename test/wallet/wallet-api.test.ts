@@ -117,7 +117,7 @@ describe('POST /service/grants', () => {
   it('when the body is hostile (no gems nor items, negative, fractional, huge, missing key, wrong role), then 4xx and nothing changes', async () => {
     const userId = randomUUID();
     const bad = [{ userId, reason: 'x' }, { userId, gems: 0, items: [], reason: 'x' }, { userId, gems: -5, reason: 'x' }, { userId, gems: 1.5, reason: 'x' },
-      { userId, gems: 1e15, reason: 'x' }, { userId, gems: 'lots', reason: 'x' }, { userId: 'nope', gems: 5, reason: 'x' }, { userId, gems: 5, reason: '' },
+      { userId, gems: 1e15, reason: 'x' }, { userId, gems: 'lots', reason: 'x' }, { userId: 'nope', gems: 5, reason: 'x' }, { userId, gems: 5, reason: '' }, { userId, gems: 5, reason: '   ' }, { userId, gems: 5, reason: '\u200b' },
       { userId, gems: 5, reason: 'x', extra: true }];
     for (const body of bad) {
       const response = await t.request('POST', '/service/grants', { token: t.serviceToken, headers: key(), body });
@@ -177,7 +177,7 @@ describe('POST /admin/users/:userId/wallet/adjustments', () => {
     expect(await balanceOf(t, player.id)).toBe(20);
   });
 
-  it('when the user is unknown, then 404; when the amount is zero or fractional, then 400', async () => {
+  it('when the user is unknown, then 404; when the amount is zero or fractional or the reason blank, then 400', async () => {
     for (const amount of [-5, 5]) {
       const response = await t.request('POST', `/admin/users/${randomUUID()}/wallet/adjustments`, { token: t.adminToken, headers: key(), body: { amount, reason: 'x' } });
       expect(response.status).toBe(404);
@@ -186,6 +186,11 @@ describe('POST /admin/users/:userId/wallet/adjustments', () => {
     for (const amount of [0, 1.5, '1e3x', 1e12]) {
       const response = await t.request('POST', `/admin/users/${player.id}/wallet/adjustments`, { token: t.adminToken, headers: key(), body: { amount, reason: 'x' } });
       expect(response.status, String(amount)).toBe(400);
+    }
+    for (const reason of ['', '   ', '\t\n']) {
+      const response = await t.request('POST', `/admin/users/${player.id}/wallet/adjustments`, { token: t.adminToken, headers: key(), body: { amount: 5, reason } });
+      expect(response.status, JSON.stringify(reason)).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
     }
     expect(await balanceOf(t, player.id)).toBe(1);
     await expectLedgerConsistent(t);

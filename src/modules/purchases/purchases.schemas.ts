@@ -137,4 +137,4 @@ export const AdminOrdersQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-export const RefundBody = Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }, { additionalProperties: false });
+export const RefundBody = Type.Object({ reason: Type.Optional(DisplayText(200)) }, { additionalProperties: false });

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
+import { DisplayText, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
 /** Far below 2^53 even summed over every wallet, so gem amounts stay exact as JS numbers. */
 export const MAX_GEMS = 1_000_000_000;
@@ -34,7 +34,8 @@ export const GrantBody = Type.Object(
     items: Type.Optional(
       Type.Array(Type.Object({ itemId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false }), { maxItems: 100 }),
     ),
-    reason: Type.String({ minLength: 1, maxLength: 200 }),
+    // Shown to the player as the memo of the wallet entry and to operators: a visible word, not just blanks.
+    reason: DisplayText(200),
     campaignId: Type.Optional(Nullable(Uuid)),
   },
   { additionalProperties: false },
@@ -57,7 +58,7 @@ export const Grant = Type.Object(
 export const AdjustmentBody = Type.Object(
   {
     amount: Type.Integer({ minimum: -MAX_GEMS, maximum: MAX_GEMS, not: { const: 0 }, description: 'signed, non-zero' }),
-    reason: Type.String({ minLength: 1, maxLength: 200 }),
+    reason: DisplayText(200),
   },
   { additionalProperties: false },
 );
