@@ -174,3 +174,30 @@ describe('names that would look empty or change when stored', () => {
     expect((await t.request('GET', `/user/characters/${hero.id}`, { token: player.token })).body.name).toBe('Hero');
   });
 });
+
+describe('a delete retried after the first attempt died before invalidating', () => {
+  it("when the retry answers 404 on another instance, then the player's cached list no longer shows the character", async () => {
+    const first = await startTestApp({ redis: true });
+    const second = await startTestApp({ redis: true, databaseUrl: first.config.databaseUrl });
+    try {
+      const player = await first.player();
+      const hero = (await second.request('POST', '/user/characters', { token: player.token, body: { name: 'Gone' } })).body;
+      const names = async () => (await second.request('GET', '/user/characters', { token: player.token })).body.items.map((c: { name: string }) => c.name);
+      expect(await names()).toEqual(['Gone']); // cached
+      const { inventory } = first.runtime.services;
+      const invalidateUser = inventory.invalidateUser;
+      inventory.invalidateUser = async () => undefined; // the process dies right after the commit
+      expect((await first.request('DELETE', `/user/characters/${hero.id}`, { token: player.token })).status).toBe(204);
+      inventory.invalidateUser = invalidateUser;
+      expect(await names()).toEqual(['Gone']); // stale: nobody invalidated
+
+      const retried = await second.request('DELETE', `/user/characters/${hero.id}`, { token: player.token });
+      expect(retried.status).toBe(404);
+      expect(await names()).toEqual([]);
+      expect((await second.request('GET', `/user/characters/${hero.id}`, { token: player.token })).status).toBe(404);
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+});

@@ -86,8 +86,11 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
     },
 
     async remove(userId: string, characterId: string): Promise<void> {
-      if (!(await repo.deleteCharacter(db, userId, characterId))) throw notFound('character');
+      const deleted = await repo.deleteCharacter(db, userId, characterId);
+      // A 404 invalidates as well: it may be the retry of a delete whose process died between its commit and its
+      // invalidation, and the player's list must not keep showing the character.
       await inventory.invalidateUser(userId);
+      if (!deleted) throw notFound('character');
     },
 
     /** Puts an owned, compatible item in the slot, replacing what was there. Locks character, then entry. */
