@@ -35,6 +35,16 @@ describe('requests the HTTP parser refuses', () => {
     expect(JSON.parse(answer.body)).toMatchObject({ status: 400, code: 'validation_failed', title: 'Bad Request' });
   });
 
+  it('when the parser refuses a request, then the refusal carries the security headers every other answer carries', async () => {
+    for (const request of ['POST /store/purchases HTTP/1.1\r\nHost: x\r\nIdempotency-Key: A\x01B\r\nContent-Length: 2\r\n\r\n{}', `GET /games HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(64 * 1024)}\r\n\r\n`]) {
+      const answer = await raw(request);
+      expect(answer.headers).toContain('x-content-type-options: nosniff');
+      expect(answer.headers).toContain('x-frame-options: sameorigin');
+      expect(answer.headers).toMatch(/strict-transport-security: max-age=\d+/);
+      expect(answer.headers).toContain('referrer-policy: no-referrer');
+    }
+  });
+
   it('when the request line is not HTTP, then 400 validation_failed as problem+json', async () => {
     const answer = await raw('HELLO THERE\r\n\r\n');
     expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');
