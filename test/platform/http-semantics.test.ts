@@ -163,3 +163,28 @@ describe('router refusals (a broken percent-encoding, an over-long path paramete
     expect(await unmatched400()).toBe(before + 2);
   });
 });
+
+describe('content codings', () => {
+  it('when a JSON body comes with Content-Encoding gzip (gzipped, or plain but labelled so), then 415 and nothing is created', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const player = await t.player();
+    for (const body of [gzipSync(JSON.stringify({ name: 'Zipped' })), Buffer.from(JSON.stringify({ name: 'Labelled' }))]) {
+      const response = await fetch(`${t.baseUrl}/user/characters`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${player.token}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body,
+      });
+      expect(response.status).toBe(415);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect((await response.json()).code).toBe('unsupported_media_type');
+    }
+    const { rows } = await t.runtime.deps.db.query('SELECT 1 FROM characters WHERE user_id = $1', [player.id]);
+    expect(rows).toEqual([]);
+  });
+
+  it('when the body says Content-Encoding identity, then it is read as it is', async () => {
+    const player = await t.player();
+    const response = await t.request('POST', '/user/characters', { token: player.token, body: { name: 'Identity' }, headers: { 'content-encoding': 'identity' } });
+    expect(response.status).toBe(201);
+  });
+});

@@ -7,6 +7,8 @@
 // is 415 unsupported_media_type. It used to reach the route as a string and answer 400 "body must be object",
 // which told a client that sent JSON labelled text/plain (fetch's default for a string body) to fix its JSON.
 // An empty text/plain body is still no body, like an empty JSON one: a body-less POST stays a body-less POST.
+// No content coding is decoded (RFC 9110 § 8.4.1): a body sent with Content-Encoding other than identity is 415. It
+// used to be read as if it were plain JSON — gzip bytes answered 400, and a plain body mislabelled gzip was accepted.
 import type { FastifyInstance } from 'fastify';
 import { DomainError } from '../errors.js';
 
@@ -41,6 +43,11 @@ export function parseSignedJson(raw: Buffer): unknown {
   return parsed;
 }
 
+/** No Content-Encoding, or only `identity`. */
+function isIdentityCoded(header: string | undefined): boolean {
+  return header === undefined || header.split(',').every((coding) => ['', 'identity'].includes(coding.trim().toLowerCase()));
+}
+
 export function installJsonBodyParser(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('text/plain');
@@ -52,6 +59,9 @@ export function installJsonBodyParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text === '') return done(null, undefined);
+    if (!isIdentityCoded(request.headers['content-encoding'])) {
+      return done(new DomainError('unsupported_media_type', 'request bodies are not decoded: send them without Content-Encoding'), undefined);
+    }
     parse(request, text, (error, value) => {
       if (error) return done(error, undefined);
       if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
