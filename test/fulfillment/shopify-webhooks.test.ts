@@ -211,6 +211,35 @@ describe('Shopify tracking through webhooks', () => {
     expect(events.at(-1)!.detail).toMatch(/failure/);
   });
 
+  it('when a storm of webhooks for many parcels arrives at once, shuffled, then every parcel is delivered within seconds, not one webhook per polling tick', async () => {
+    const parcels = await Promise.all(Array.from({ length: 15 }, () => shippedOrder()));
+    sim.setWebhookUrl(undefined); // recorded now, sent below all at once in a shuffled order
+    const recorded = (await Promise.all(parcels.map(async ({ orderId }) => [
+      ...(await sim.advance(orderId, 'in_transit')),
+      ...(await sim.advance(orderId, 'delivered')),
+    ]))).flat();
+    sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+    const shuffled = recorded.map((webhook) => ({ webhook, key: Math.random() })).sort((a, b) => a.key - b.key).map((x) => x.webhook);
+    const since = new Date();
+    const answers = await Promise.all(shuffled.map((webhook) => sim.redeliver(webhook)));
+    expect(answers.map((a) => a.status)).toEqual(shuffled.map(() => 200));
+    expect(shuffled.length).toBe(15 * 6);
+    // 90 webhooks; one job per polling tick (0.5 s) took 45 s. Processing keeps up with the storm.
+    await waitFor(async () => {
+      const { rows } = await t.runtime.deps.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM fulfillments WHERE id = ANY($1::uuid[]) AND status = 'delivered'`,
+        [parcels.map((p) => p.fulfillmentId)],
+      );
+      return rows[0]!.n === parcels.length || undefined;
+    }, 'every parcel delivered', 15_000);
+    await webhooksProcessed(since);
+    for (const { fulfillmentId } of parcels) {
+      const statuses = (await history(fulfillmentId)).map((e) => e.status);
+      expect(statuses.at(-1)).toBe('delivered');
+      expect(new Set(statuses).size).toBe(statuses.length); // forward only, one event per change
+    }
+  });
+
   it('when Shopify cancels the order, then the fulfillment is cancelled and the gems are refunded once', async () => {
     const { orderId, fulfillmentId, player } = await buyMerch(t);
     await waitForStatus(t, fulfillmentId, 'processing');
