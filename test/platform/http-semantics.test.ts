@@ -122,13 +122,21 @@ describe('the OpenAPI document describes the answers the platform sends', () => 
     expect(Object.keys(doc.paths['/readyz'].get.responses['503'].content)).toEqual(['application/json']);
   });
 
-  it('then every operation with a body documents 413, every JSON one 415, and every operation 503', () => {
+  it('then every operation with a body or a method that carries one documents 413, every JSON one 415, and every operation 503', () => {
     const missing = operations().flatMap(({ path, method, operation }) => {
       const statuses = Object.keys(operation.responses ?? {});
-      const need = ['503', ...(operation.requestBody ? ['413'] : []), ...(operation.requestBody && path !== '/webhooks/shopify' ? ['415'] : [])];
+      const body = operation.requestBody || ['put', 'post', 'patch', 'delete'].includes(method);
+      const need = ['503', ...(body ? ['413'] : []), ...(body && path !== '/webhooks/shopify' ? ['415'] : [])];
       return need.filter((status) => !statuses.includes(status)).map((status) => `${method} ${path} ${status}`);
     });
     expect(missing).toEqual([]);
+  });
+
+  it('when a body-less DELETE is sent a text body, then the 415 it answers is one its operation documents', async () => {
+    const player = await t.player();
+    const response = await t.request('DELETE', `/user/characters/${randomUUID()}`, { token: player.token, body: 'hello', headers: { 'content-type': 'text/plain' } });
+    expect(response.status).toBe(415);
+    expect(doc.paths['/user/characters/{id}'].delete.responses['415'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
   });
 
   it('then /metrics is documented as text/plain and /openapi.json as a JSON object', () => {

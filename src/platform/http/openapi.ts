@@ -4,7 +4,7 @@
 //    response schema `application/json`. Each error response that is a Problem lists `application/problem+json`
 //    first; the `application/json` entry stays beside it for readers of the document written against it (a problem
 //    document is JSON; test/embedded/demo-storefront.test.ts reads it there).
-//  - Any operation with a body may be refused before its schema runs: 413 payload_too_large (BODY_LIMIT_BYTES)
+//  - Any operation with a body, or a method that may carry one, may be refused before its schema runs: 413 payload_too_large (BODY_LIMIT_BYTES)
 //    and 415 unsupported_media_type (a body that is not JSON); a request during a shutdown, an unreachable
 //    database or a transaction that kept colliding is 503 service_unavailable with Retry-After.
 //  - /metrics answers Prometheus text and /openapi.json this document, which their route schemas leave undescribed.
@@ -13,6 +13,7 @@ type Json = Record<string, any>;
 
 const PROBLEM_REF = '#/components/schemas/Problem';
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+const BODY_METHODS = new Set(['put', 'post', 'delete', 'patch']);
 /** The Shopify webhook reads any media type as raw bytes (its signature covers them): it never answers 415. */
 const ANY_MEDIA_TYPE = new Set(['/webhooks/shopify']);
 
@@ -46,7 +47,8 @@ export function documentPlatformResponses({ openapiObject }: { openapiObject: Js
           response.content = { 'application/problem+json': json, ...response.content };
         }
       }
-      if (operation.requestBody) {
+      // Fastify reads a body sent with any of these methods, whether the operation takes one or not.
+      if (operation.requestBody || BODY_METHODS.has(method)) {
         responses[413] ??= PLATFORM_RESPONSES[413]();
         if (!ANY_MEDIA_TYPE.has(path)) responses[415] ??= PLATFORM_RESPONSES[415]();
       }
