@@ -7,7 +7,7 @@ import { IdParams, IdempotencyHeaders, Page, errorResponses } from '../../platfo
 import { principalOf } from '../../platform/http/auth-hooks.js';
 import { idempotencyKeyOf, replyIdempotent } from '../../platform/http/idempotent-reply.js';
 import {
-  ADMIN_ORDER_FIELDS, AdminOrder, AdminOrdersQuery, ORDER_FIELDS, Order, OrderDetail, OrdersQuery, Purchase, PurchaseBody, RefundBody, RefundedOrder, ShippingAddressSchema,
+  ADMIN_ORDER_FIELDS, AdminOrder, AdminOrdersQuery, ORDER_FIELDS, Order, OrderDetail, OrdersQuery, Purchase, PurchaseBody, RefundBody, RefundedOrder, ShippingAddressSchema, presentAddressLines,
 } from './purchases.schemas.js';
 import { applyFields, sparseItem } from '../list-fields.js';
 
@@ -31,10 +31,12 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
     },
   }, async (request, reply) => {
     const { userId } = principalOf(request);
+    const { shippingAddress, ...body } = request.body;
     let outcome = 'error';
     const effects = { storefrontChanged: false };
     try {
-      const sent = await replyIdempotent(db, request, reply, purchases.purchaseWork({ userId, ...request.body, idempotencyKey: idempotencyKeyOf(request) }, effects), {
+      const purchase = { userId, ...body, ...(shippingAddress ? { shippingAddress: presentAddressLines(shippingAddress) } : {}), idempotencyKey: idempotencyKeyOf(request) };
+      const sent = await replyIdempotent(db, request, reply, purchases.purchaseWork(purchase, effects), {
         // After the commit and before the 201 leaves: the buyer's next read cannot meet the pre-purchase cache,
         // and nobody's next storefront read shows the stock from before it (both go out in one Redis batch).
         afterCommit: async (response) => {

@@ -1,4 +1,5 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import type { ShippingAddress } from '../fulfillment/index.js';
 import { Cursor, DisplayText, Fields, Limit, Nullable, Timestamp, Uuid } from '../../platform/http/schemas.js';
 
 const DeliveryTypeSchema = Type.Union(['inventory', 'email', 'shopify', 'functional'].map((t) => Type.Literal(t)));
@@ -28,15 +29,27 @@ export const ShippingAddressSchema = Type.Object(
     // A parcel cannot go to a blank name, street, city or postcode: refused before any gem is taken.
     name: DisplayText(200),
     address1: DisplayText(200),
-    address2: Type.Optional(Type.String({ maxLength: 200 })),
+    // The optional lines may be null (address forms and Shopify's own addresses send them so): null = absent.
+    address2: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
     city: DisplayText(100),
-    province: Type.Optional(Type.String({ maxLength: 100 })),
+    province: Type.Optional(Nullable(Type.String({ maxLength: 100 }))),
     zip: DisplayText(20),
     country: Type.String({ enum: COUNTRY_CODES, description: 'ISO 3166-1 alpha-2, upper case (an assigned code, or XK)' }),
-    phone: Type.Optional(Type.String({ maxLength: 40, pattern: '^[0-9+()./ -]*$' })),
+    phone: Type.Optional(Nullable(Type.String({ maxLength: 40, pattern: '^[0-9+()./ -]*$' }))),
   },
   { additionalProperties: false, $id: 'ShippingAddress' },
 );
+
+/** The address as the order stores it and fulfillment ships it: optional lines sent as null are left out. */
+export function presentAddressLines(address: Static<typeof ShippingAddressSchema>): ShippingAddress {
+  const { address2, province, phone, ...required } = address;
+  return {
+    ...required,
+    ...(address2 != null ? { address2 } : {}),
+    ...(province != null ? { province } : {}),
+    ...(phone != null ? { phone } : {}),
+  };
+}
 
 export const PurchaseBody = Type.Object(
   {
