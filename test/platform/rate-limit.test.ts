@@ -181,7 +181,12 @@ describe('the OpenAPI document', () => {
     expect(purchase.content?.['application/json']?.schema.$ref).toBe('#/components/schemas/Problem');
     expect(Object.keys(purchase.headers ?? {})).toEqual(expect.arrayContaining(['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy']));
     const without = limited.filter((o) => !o.operation.responses['429']).map((o) => o.path);
-    expect(without.sort()).toEqual(['/healthz', '/metrics', '/openapi.json', '/readyz']);
+    // /openapi.json is limited like any route (only probes and scrapes are exempt), so its 429 is documented too.
+    expect(without.sort()).toEqual(['/healthz', '/metrics', '/readyz']);
+    const player = await a.player();
+    const reads = await repeat(6, () => a.request('GET', '/openapi.json', { token: player.token }));
+    expect(reads.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429]);
+    expect(reads[0]!.body.paths['/openapi.json'].get.responses['429']).toBeDefined();
     expect((await operations(disabled)).some((o) => o.operation.responses['429'])).toBe(false);
   });
 });

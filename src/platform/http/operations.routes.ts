@@ -33,7 +33,11 @@ export async function operationsRoutes(app: App, { db, cache }: RouteContext): P
     return registry.metrics();
   });
 
-  app.get('/openapi.json', { schema: { ...open, summary: 'This OpenAPI document' } }, async () => app.swagger());
+  // Rate-limited like any other route (only probes and scrapes are exempt), so its schema is declared: the limiter's
+  // 429 is then documented on it too, as on every limited operation.
+  app.get('/openapi.json', {
+    schema: { ...open, summary: 'This OpenAPI document', response: { 200: Type.Object({}, { additionalProperties: true, description: 'An OpenAPI 3.1 document' }) } },
+  }, async () => app.swagger());
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
