@@ -89,6 +89,23 @@ describe('Shopify webhook verification', () => {
     expect(await storedWebhooks()).toBe(before);
   });
 
+  it('when a genuine signed webhook carries text PostgreSQL cannot store (NUL, a lone surrogate), then it is accepted and applied, not refused for ever', async () => {
+    // Shopify retries a refused webhook for 48 h and then deletes the subscription: a customer note must not cost us
+    // every later webhook of the shop.
+    const since = new Date();
+    const { orderId, fulfillmentId } = await shippedOrder();
+    const order = sim.findOrder(orderId)!;
+    const body = JSON.stringify({ id: 9, order_id: order.numericId, status: 'success', shipment_status: 'in_transit', tracking_number: 'NUL-1', note: 'gift\u0000wrap \ud800', ['k\u0000ey']: 1 });
+    const response = await signedRequest(body, SECRET, { 'x-shopify-topic': 'fulfillments/update' });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ received: true, duplicate: false });
+    const shipped = await waitForStatus(t, fulfillmentId, 'shipped');
+    expect(shipped.tracking_number).toBe('NUL-1');
+    await webhooksProcessed(since);
+    const { rows } = await t.runtime.deps.db.query<{ note: string }>(`SELECT payload->>'note' AS note FROM webhook_events WHERE received_at >= $1 AND topic = 'fulfillments/update'`, [since]);
+    expect(rows.map((r) => r.note)).toEqual(['gift\ufffdwrap \ufffd']);
+  });
+
   it('when signed but nested thousands of levels deep, then 400 validation_failed and nothing is stored (not a 500)', async () => {
     const before = await storedWebhooks();
     const deep = `{"id": 4, "note": ${'['.repeat(20_000)}${']'.repeat(20_000)}}`;

@@ -377,6 +377,23 @@ export async function pendingSiblings(db: Executor, orderId: string, selfId: str
 
 // ───────────── webhooks ─────────────
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const storableText = (text: string) => text.replace(/\u0000/g, '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
+
+/**
+ * jsonb refuses NUL and lone surrogates, which JSON allows (a customer's note may hold them). A genuine, signed
+ * webhook refused for that would be retried by Shopify for 48 h and then cost us the whole subscription, so such
+ * characters are stored as U+FFFD, keys and values alike (the payload nests at most 64 levels: recursion is safe).
+ */
+function storablePayload(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (Array.isArray(value)) return value.map(storablePayload);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [storableText(key), storablePayload(child)]));
+  }
+  return value;
+}
+
 export async function insertWebhookEvent(
   tx: Tx,
   event: { webhookId: string; eventId: string | null; topic: string; payload: unknown },
@@ -387,7 +404,7 @@ export async function insertWebhookEvent(
      VALUES ('shopify', $1, $2, $3, $4::jsonb)
      ON CONFLICT DO NOTHING
      RETURNING id`,
-    [event.webhookId, event.eventId, event.topic, JSON.stringify(event.payload)],
+    [event.webhookId, event.eventId, event.topic, JSON.stringify(storablePayload(event.payload))],
   );
   return rows[0]?.id;
 }
