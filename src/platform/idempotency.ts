@@ -14,7 +14,8 @@
 //    the key again and stores the failure, to be replayed as Stripe does (a request that took the key in between
 //    wins: its answer is the key's). Failures pay a second transaction so that successes need no SAVEPOINT: a
 //    subtransaction would cost every purchase a statement and a second transaction ID. An unexpected failure
-//    rolls everything back and stores nothing; the client's retry runs afresh.
+//    rolls everything back and stores nothing; the client's retry runs afresh, and so does a 400 validation_failed
+//    the work raises (Stripe saves no result for a request that failed validation).
 // 4. The write is fenced anyway: it may replace only an expired row (or a leftover in_progress row of the
 //    claim-based design), and fails otherwise, which rolls the work back — the work can never commit twice for
 //    one key, even if two holders ever believed they had the lock.
@@ -146,7 +147,9 @@ export async function runIdempotent<R>(
       try {
         return { response: typeof work === 'function' ? await work(tx) : await work.run(tx, await ahead!) };
       } catch (error) {
-        if (!(error instanceof DomainError) || error.code === 'idempotency_in_progress') throw error;
+        // A request the work finds invalid (400: a parcel without an address, a grant of nothing) is not stored, as
+        // Stripe stores nothing for a request that failed validation: the client corrects it and retries with the key.
+        if (!(error instanceof DomainError) || error.code === 'idempotency_in_progress' || error.code === 'validation_failed') throw error;
         throw new WorkRefused(error); // rolls the work back; stored below
       }
     });

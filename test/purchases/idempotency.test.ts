@@ -138,3 +138,31 @@ describe('a purchase key after its 24 hours', () => {
     await expectLedgerConsistent(t);
   });
 });
+
+describe('a purchase refused as invalid by the work', () => {
+  it('when the listing needs an address the request lacks, then the 400 is not stored: the corrected request with the same key buys', async () => {
+    const shirt = await createItem(t, { kind: 'merch', consumable: true, deliveryType: 'shopify' });
+    const listing = await createListing(t, { price: 10, items: [{ itemId: shirt }] });
+    const player = await fundedPlayer(t, 100);
+    const idempotencyKey = `fix-${randomUUID()}`;
+    const buy = (body: unknown) => t.request('POST', '/store/purchases', { token: player.token, headers: { 'idempotency-key': idempotencyKey }, body });
+
+    const invalid = await buy({ listingId: listing });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.code).toBe('validation_failed');
+    expect(await count(t, 'idempotency_keys WHERE key = $1', [idempotencyKey])).toBe(0);
+    const again = await buy({ listingId: listing });
+    expect(again.status).toBe(400);
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+
+    const shippingAddress = { name: 'Ada', address1: '1 Main St', city: 'Berlin', zip: '10115', country: 'DE' };
+    const fixed = await buy({ listingId: listing, shippingAddress });
+    expect(fixed.status, fixed.text).toBe(201);
+    const replay = await buy({ listingId: listing, shippingAddress });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.id).toBe(fixed.body.id);
+    expect(await balanceOf(t, player.id)).toBe(90);
+    await expectLedgerConsistent(t);
+  });
+});
