@@ -87,6 +87,7 @@ describe('a known path under a method it does not serve', () => {
       expect([method, path, response.status], response.text).toEqual([method, path, 405]);
       isProblem(response, 405, 'method_not_allowed');
       expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow);
+      expect(response.body.instance).toBe(path);
     }
   });
 
@@ -95,6 +96,7 @@ describe('a known path under a method it does not serve', () => {
       const response = await t.request(method!, path!);
       expect(response.status, `${method} ${path}`).toBe(404);
       isProblem(response, 404, 'not_found');
+      expect(response.body.instance, 'instance names the path, as on every other problem').toBe(path);
       expect(response.headers.get('allow')).toBeNull();
     }
   });
@@ -161,6 +163,7 @@ describe('router refusals (a broken percent-encoding, an over-long path paramete
       expect(response.headers.get('strict-transport-security'), path).toMatch(/max-age=\d+/);
       expect(response.headers.get('x-frame-options'), path).toBe('SAMEORIGIN');
       expect(response.headers.get('x-request-id'), path).toBe('router-refusal-1');
+      expect(response.body.instance, path).toBe(path);
     }
   });
 

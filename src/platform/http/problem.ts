@@ -132,9 +132,9 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     const allowed = allowedMethods(path);
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));
-      return sendProblem(reply, problem('method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`));
+      return sendProblem(reply, problem('method_not_allowed', `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`, { instance: path }));
     }
-    return sendProblem(reply, problem('not_found', `no route for ${request.method} ${path}`));
+    return sendProblem(reply, problem('not_found', `no route for ${request.method} ${path}`, { instance: path }));
   });
 }
 
@@ -148,6 +148,6 @@ export function answerFrameworkError(securityHeaders: Readonly<Record<string, st
     const started = performance.now();
     reply.headers(securityHeaders).header('x-request-id', request.id);
     reply.raw.once('finish', () => recordHttpRequest(request.method, 'unmatched', reply.statusCode, (performance.now() - started) / 1000));
-    void sendProblem(reply, toProblem(error, request));
+    void sendProblem(reply, { ...toProblem(error, request), instance: request.url.split('?')[0] });
   };
 }
