@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { createItem, createListing } from './fixtures.js';
+import * as shop from '../purchases/fixtures.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -68,5 +69,55 @@ describe('admin catalog under concurrent writes', () => {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release();
     }
+  });
+
+  it('when a listing is deleted while a purchase that has read it is still running, then the purchase answers 201 and the listing is kept, deactivated', async () => {
+    const listing = (await createListing(t, { price: 5, items: [{ itemId: await shop.createItem(t, { consumable: true }), quantity: 1 }] })).id as string;
+    const buyer = await shop.fundedPlayer(t, 100);
+    // The buyer's wallet row, locked by hand, pauses the purchase after it has read the listing and before it
+    // writes its order (the debit and the order insert leave together, the debit first).
+    const wallet = await t.runtime.deps.db.pool.connect();
+    try {
+      await wallet.query('BEGIN');
+      await wallet.query('SELECT 1 FROM ledger_accounts WHERE user_id = $1 FOR UPDATE', [buyer.id]);
+      const purchase = t.request('POST', '/store/purchases', { token: buyer.token, headers: shop.key(), body: { listingId: listing } });
+      for (let waited = 0; ; waited += 20) {
+        const { rows } = await t.runtime.deps.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%ledger_accounts%'`,
+        );
+        if (rows[0]!.n > 0) break;
+        expect(waited, 'the purchase never waited for the wallet row').toBeLessThan(5_000);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      let deleteSettled = false;
+      const deleted = t.request('DELETE', `/admin/listings/${listing}`, { token: t.adminToken }).then((response) => {
+        deleteSettled = true;
+        return response;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The listing the purchase has read cannot go before the purchase ends (it would leave its order dangling).
+      expect(deleteSettled, 'the DELETE did not wait for the running purchase of the listing').toBe(false);
+      await wallet.query('COMMIT');
+      const bought = await purchase;
+      expect(bought.status, bought.text).toBe(201);
+      expect((await deleted).status).toBe(204);
+      // Deleted after the order committed: kept for the order's history, deactivated, off the storefront.
+      const kept = await t.request('GET', `/admin/listings/${listing}`, { token: t.adminToken });
+      expect(kept.body).toMatchObject({ id: listing, active: false });
+      expect((await t.request('GET', `/store/items/${listing}`)).status).toBe(404);
+      expect(await shop.count(t, 'orders WHERE listing_id = $1', [listing])).toBe(1);
+    } finally {
+      await wallet.query('ROLLBACK').catch(() => undefined);
+      wallet.release();
+    }
+  });
+
+  it('when a listing is deleted before a purchase reads it, then the purchase answers 404 and nothing is charged', async () => {
+    const listing = (await createListing(t, { price: 5, items: [{ itemId: await shop.createItem(t, { consumable: true }), quantity: 1 }] })).id as string;
+    const buyer = await shop.fundedPlayer(t, 100);
+    expect((await t.request('DELETE', `/admin/listings/${listing}`, { token: t.adminToken })).status).toBe(204);
+    const bought = await t.request('POST', '/store/purchases', { token: buyer.token, headers: shop.key(), body: { listingId: listing } });
+    expect(bought.status).toBe(404);
+    expect(await shop.balanceOf(t, buyer.id)).toBe(100);
   });
 });

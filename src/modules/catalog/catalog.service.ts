@@ -63,7 +63,10 @@ export function createCatalogService(deps: CoreDeps, services: { games: GamesSer
      */
     invalidateStorefront,
 
-    /** The listing with its items' definitions, or undefined. Reads without locking. */
+    /**
+     * The listing with its items' definitions, or undefined. Takes KEY SHARE on the listing row (only a DELETE of the
+     * listing waits for it, so the order's foreign key always finds its listing); in a transaction only.
+     */
     getListingForPurchaseInTx(tx: Executor, listingId: string): Promise<PurchasableListing | undefined> {
       return purchaseRepo.findPurchasableListing(tx, listingId);
     },

@@ -63,7 +63,15 @@ interface ListingRow {
   item_quantity: number | null; // null: the listing has no items (the LEFT JOIN's one empty row)
 }
 
-/** The listing and its items' definitions in one statement: one row per item, or one row with no item. */
+/**
+ * The listing and its items' definitions in one statement: one row per item, or one row with no item.
+ *
+ * FOR KEY SHARE on the listing row: an admin DELETE of the listing waits until this purchase ends (then finds its
+ * order and deactivates the listing instead), and a purchase that reads after a DELETE sees no listing. Without it a
+ * DELETE committed between this read and the order's insert, and the order's foreign key failed: a 500. The lock
+ * costs nothing more: the order insert's foreign-key check takes the same KEY SHARE lock in this transaction, and
+ * it conflicts with neither a stock UPDATE nor an admin PATCH (NO KEY UPDATE), only with DELETE.
+ */
 export async function findPurchasableListing(db: Executor, listingId: string): Promise<PurchasableListing | undefined> {
   const { rows } = await db.query<ListingRow & ItemRow>(
     prepared(`SELECT l.id AS listing_id, l.title AS listing_title, l.price AS listing_price, l.active AS listing_active,
@@ -73,7 +81,8 @@ export async function findPurchasableListing(db: Executor, listingId: string): P
        LEFT JOIN listing_items li ON li.listing_id = l.id
        LEFT JOIN item_definitions d ON d.id = li.item_id
       WHERE l.id = $1
-      ORDER BY li.position, li.item_id`),
+      ORDER BY li.position, li.item_id
+        FOR KEY SHARE OF l`),
     [listingId],
   );
   const listing = rows[0];
