@@ -64,6 +64,9 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
     // Router-level refusals (a path parameter over maxParamLength, a malformed URL) bypass the error handler.
     frameworkErrors: answerFrameworkError(securityHeaders),
     clientErrorHandler: answerClientError,
+    // Node answers an HTTP/1.1 request without Host with a bare, empty 400 before any handler; refused below instead,
+    // as problem+json like every other refusal.
+    http: { requireHostHeader: false },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 72_000,
@@ -82,6 +85,9 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
   let closing = false;
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(securityHeaders).header('x-request-id', request.id);
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      return void sendProblem(reply, problem('validation_failed', 'an HTTP/1.1 request must carry a Host header'));
+    }
     if (!closing) return done();
     reply.header('retry-after', '1');
     sendProblem(reply, problem('service_unavailable', 'the service is shutting down; retry'));

@@ -35,6 +35,17 @@ describe('requests the HTTP parser refuses', () => {
     expect(JSON.parse(answer.body)).toMatchObject({ status: 400, code: 'validation_failed', title: 'Bad Request' });
   });
 
+  it('when an HTTP/1.1 request has no Host header, then 400 validation_failed as problem+json (Node answered a bare empty 400)', async () => {
+    const answer = await raw('GET /games HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(answer.headers).toContain('content-type: application/problem+json');
+    expect(answer.headers).toContain('x-content-type-options: nosniff');
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 400, code: 'validation_failed' });
+    // HTTP/1.0 has no Host requirement: the route answers.
+    const old = await raw('GET /healthz HTTP/1.0\r\n\r\n');
+    expect(old.statusLine).toMatch(/^HTTP\/1\.[01] 200 OK$/);
+  });
+
   it('when the parser refuses a request, then the refusal carries the security headers every other answer carries', async () => {
     for (const request of ['POST /store/purchases HTTP/1.1\r\nHost: x\r\nIdempotency-Key: A\x01B\r\nContent-Length: 2\r\n\r\n{}', `GET /games HTTP/1.1\r\nHost: x\r\nX-Padding: ${'a'.repeat(64 * 1024)}\r\n\r\n`]) {
       const answer = await raw(request);
