@@ -279,6 +279,20 @@ describe('Shopify tracking through webhooks', () => {
     expect(wallet.body.balance).toBe(500);
   });
 
+  it('when the service cannot be reached as Shopify sends a webhook, then the simulator retries it as Shopify does and the parcel moves once the service answers', async () => {
+    const { orderId, fulfillmentId } = await shippedOrder();
+    sim.setWebhookUrl('http://127.0.0.1:9/webhooks/shopify'); // the service is down (nothing listens there)
+    const sent = await sim.advance(orderId, 'fulfill');
+    expect(sent.map((w) => w.status)).toEqual([null, null]);
+    sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`); // and back
+    await waitForStatus(t, fulfillmentId, 'shipped', 15_000);
+    await waitFor(async () => sent.every((w) => w.status === 200) || undefined, 'both webhooks answered 200 on a retry');
+    expect(sent.every((w) => (w.attempts ?? 0) >= 2)).toBe(true);
+    // A retry is the same webhook (same ids, same bytes): stored once.
+    const { rows } = await t.runtime.deps.db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_events WHERE external_id = ANY($1::text[])', [sent.map((w) => w.webhookId)]);
+    expect(rows[0]!.n).toBe(2);
+  });
+
   it('when webhooks were lost, then reconciliation asks Shopify and catches up', async () => {
     const { orderId, fulfillmentId } = await shippedOrder();
     sim.setWebhookUrl(undefined);

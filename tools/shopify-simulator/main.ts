@@ -10,6 +10,11 @@ const simulator = await startShopifySimulator({
   webhookSecret: process.env.SHOPIFY_WEBHOOK_SECRET ?? 'battlebucks-shopify-development-secret',
   accessToken: process.env.SHOPIFY_ACCESS_TOKEN ?? 'shpat_simulator',
   autoAdvanceMs: process.env.SIM_AUTO_ADVANCE_MS ? Number(process.env.SIM_AUTO_ADVANCE_MS) : undefined,
+  // Shopify retries unanswered webhooks; SIM_WEBHOOK_RETRIES=0 turns that off.
+  webhookRetries: {
+    attempts: process.env.SIM_WEBHOOK_RETRIES ? Number(process.env.SIM_WEBHOOK_RETRIES) : 8,
+    baseMs: process.env.SIM_WEBHOOK_RETRY_BASE_MS ? Number(process.env.SIM_WEBHOOK_RETRY_BASE_MS) : 1000,
+  },
   log: (message) => console.log(`[shopify-sim] ${message}`),
 });
 console.log(`[shopify-sim] listening on ${simulator.url} (GraphQL at /admin/api/2025-01/graphql.json, control at /_sim/*)`);

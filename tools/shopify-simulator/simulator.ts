@@ -16,6 +16,12 @@ export interface SimulatorOptions {
   shopDomain?: string;
   /** Push every new order through fulfilled → in transit → out for delivery → delivered, this far apart. */
   autoAdvanceMs?: number;
+  /**
+   * Like Shopify, a webhook that was not answered 2xx (refused connection, timeout, any other status) is sent again,
+   * byte for byte with the same ids, to the current webhook URL: `attempts` retries, `baseMs` × 2^n apart.
+   * Default 8 retries from 1 s (about 4 minutes: a service restarting gets its webhooks). 0 turns it off.
+   */
+  webhookRetries?: { attempts: number; baseMs: number };
   log?: (message: string) => void;
 }
 
@@ -59,7 +65,9 @@ export interface WebhookDelivery {
   eventId: string;
   body: string;
   headers: Record<string, string>;
-  status: number | null; // null: not sent (no webhook URL) or the network failed
+  status: number | null; // null: not sent (no webhook URL) or the network failed; the last attempt's answer
+  /** Sends of this delivery so far (retries included). */
+  attempts?: number;
 }
 
 export interface ShopifySimulator {
@@ -121,16 +129,39 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
     return createHmac('sha256', secret).update(body, 'utf8').digest('base64');
   }
 
-  async function post(delivery: WebhookDelivery): Promise<WebhookDelivery> {
-    webhooks.push(delivery);
-    if (!webhookUrl) return delivery;
+  const retries = options.webhookRetries ?? { attempts: 8, baseMs: 1000 };
+
+  async function send(delivery: WebhookDelivery): Promise<boolean> {
+    if (!webhookUrl) return true; // recorded only: nobody to send it to
+    delivery.attempts = (delivery.attempts ?? 0) + 1;
     try {
       const response = await fetch(webhookUrl, { method: 'POST', headers: delivery.headers, body: delivery.body, signal: AbortSignal.timeout(10_000) });
       delivery.status = response.status;
       await response.arrayBuffer();
+      return response.status >= 200 && response.status < 300;
     } catch (error) {
+      delivery.status = null;
       log(`webhook ${delivery.topic} to ${webhookUrl} failed: ${(error as Error).message}`);
+      return false;
     }
+  }
+
+  /** Shopify retries a webhook that was not answered 2xx, with exponential backoff and the same bytes and ids. */
+  function retryLater(delivery: WebhookDelivery, retry: number) {
+    if (retry > retries.attempts) return;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      send(delivery).then((ok) => {
+        if (!ok) retryLater(delivery, retry + 1);
+      }).catch(() => undefined);
+    }, retries.baseMs * 2 ** (retry - 1));
+    timer.unref();
+    timers.add(timer);
+  }
+
+  async function post(delivery: WebhookDelivery): Promise<WebhookDelivery> {
+    webhooks.push(delivery);
+    if (!(await send(delivery))) retryLater(delivery, 1);
     return delivery;
   }
 
@@ -360,7 +391,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
   async function control(req: IncomingMessage, res: ServerResponse, path: string) {
     if (req.method === 'GET' && path === '/_sim/orders') return json(res, 200, { orders });
     if (req.method === 'GET' && path === '/_sim/requests') return json(res, 200, { requests });
-    if (req.method === 'GET' && path === '/_sim/webhooks') return json(res, 200, { webhooks: webhooks.map(({ topic, webhookId, eventId, status }) => ({ topic, webhookId, eventId, status })) });
+    if (req.method === 'GET' && path === '/_sim/webhooks') return json(res, 200, { webhooks: webhooks.map(({ topic, webhookId, eventId, status, attempts }) => ({ topic, webhookId, eventId, status, attempts: attempts ?? 0 })) });
     const raw = await readBody(req);
     let body: any = {};
     try {
@@ -381,7 +412,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
     if (req.method === 'POST' && redeliverMatch) {
       const recorded = webhooks[Number(redeliverMatch[1])];
       if (!recorded) return json(res, 404, { error: 'no such webhook' });
-      const again = await post({ ...recorded, status: null });
+      const again = await post({ ...recorded, status: null, attempts: 0 });
       return json(res, 200, { topic: again.topic, webhookId: again.webhookId, eventId: again.eventId, status: again.status });
     }
     if (req.method === 'POST' && path === '/_sim/faults') {
@@ -421,7 +452,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
     findOrder,
     advance,
     sendWebhook,
-    redeliver: (delivery) => post({ ...delivery, status: null }),
+    redeliver: (delivery) => post({ ...delivery, status: null, attempts: 0 }),
     setWebhookUrl(url) {
       webhookUrl = url;
     },
