@@ -129,7 +129,11 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
     return createHmac('sha256', secret).update(body, 'utf8').digest('base64');
   }
 
-  const retries = options.webhookRetries ?? { attempts: 8, baseMs: 1000 };
+  const wanted = options.webhookRetries ?? { attempts: 8, baseMs: 1000 };
+  const retries = {
+    attempts: Number.isFinite(wanted.attempts) ? Math.max(0, Math.floor(wanted.attempts)) : 8,
+    baseMs: Number.isFinite(wanted.baseMs) ? Math.max(1, wanted.baseMs) : 1000,
+  };
 
   async function send(delivery: WebhookDelivery): Promise<boolean> {
     if (!webhookUrl) return true; // recorded only: nobody to send it to
@@ -154,7 +158,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
       send(delivery).then((ok) => {
         if (!ok) retryLater(delivery, retry + 1);
       }).catch(() => undefined);
-    }, retries.baseMs * 2 ** (retry - 1));
+    }, Math.min(30 * 60_000, retries.baseMs * 2 ** (retry - 1)));
     timer.unref();
     timers.add(timer);
   }
