@@ -121,6 +121,8 @@ describe('the OpenAPI document describes the answers the platform sends', () => 
     );
     expect(mislabelled).toEqual([]);
     expect(doc.paths['/user/wallet'].get.responses['401'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
+    const without = operations().filter(({ operation }) => operation.responses?.['401'] && !operation.responses['401'].headers?.['www-authenticate']);
+    expect(without.map(({ method, path }) => `${method} ${path}`)).toEqual([]);
     expect(Object.keys(doc.paths['/readyz'].get.responses['503'].content)).toEqual(['application/json']);
   });
 

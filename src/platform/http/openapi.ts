@@ -7,6 +7,7 @@
 //  - Any operation with a body, or a method that may carry one, may be refused before its schema runs: 413 payload_too_large (BODY_LIMIT_BYTES)
 //    and 415 unsupported_media_type (a body that is not JSON); a request during a shutdown, an unreachable
 //    database or a transaction that kept colliding is 503 service_unavailable with Retry-After.
+//  - A 401 carries its WWW-Authenticate challenge (problem.ts).
 //  - /metrics answers Prometheus text and /openapi.json this document, which their route schemas leave undescribed.
 
 type Json = Record<string, any>;
@@ -31,6 +32,8 @@ const PLATFORM_RESPONSES = {
   }),
 };
 
+const WWW_AUTHENTICATE = { schema: { type: 'string' }, description: 'The challenge: `Bearer realm="battlebucks"`, with `error="invalid_token"` when a token was sent and refused' };
+
 function isProblem(schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && (schema as Json).$ref === PROBLEM_REF;
 }
@@ -46,6 +49,7 @@ export function documentPlatformResponses({ openapiObject }: { openapiObject: Js
         if (Number(status) >= 400 && json && isProblem(json.schema)) {
           response.content = { 'application/problem+json': json, ...response.content };
         }
+        if (status === '401') response.headers = { ...response.headers, 'www-authenticate': WWW_AUTHENTICATE };
       }
       // Fastify reads a body sent with any of these methods, whether the operation takes one or not.
       if (operation.requestBody || BODY_METHODS.has(method)) {
