@@ -120,4 +120,42 @@ describe('admin catalog under concurrent writes', () => {
     expect(bought.status).toBe(404);
     expect(await shop.balanceOf(t, buyer.id)).toBe(100);
   });
+
+  it('when an item is deleted while a grant that has read it is still running, then the grant answers 201 and the DELETE 409', async () => {
+    const item = await shop.createItem(t, { consumable: true });
+    const userId = crypto.randomUUID();
+    // The grantee's user row, inserted by hand and not yet committed, pauses the grant after it has read the item
+    // and before it writes rows referencing it (it creates the user first).
+    const user = await t.runtime.deps.db.pool.connect();
+    try {
+      await user.query('BEGIN');
+      await user.query('INSERT INTO users (id) VALUES ($1)', [userId]);
+      const grant = t.request('POST', '/service/grants', { token: t.serviceToken, headers: shop.key(), body: { userId, items: [{ itemId: item, quantity: 2 }], reason: 'race' } });
+      for (let waited = 0; ; waited += 20) {
+        const { rows } = await t.runtime.deps.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO users%'`,
+        );
+        if (rows[0]!.n > 0) break;
+        expect(waited, 'the grant never waited for the user row').toBeLessThan(5_000);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      let deleteSettled = false;
+      const deleted = t.request('DELETE', `/admin/items/${item}`, { token: t.adminToken }).then((response) => {
+        deleteSettled = true;
+        return response;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(deleteSettled, 'the DELETE did not wait for the running grant of the item').toBe(false);
+      await user.query('COMMIT');
+      const granted = await grant;
+      expect(granted.status, granted.text).toBe(201);
+      const refused = await deleted;
+      expect(refused.status, refused.text).toBe(409);
+      expect(refused.body.code).toBe('conflict');
+      expect((await t.request('GET', `/admin/items/${item}`, { token: t.adminToken })).status).toBe(200);
+    } finally {
+      await user.query('ROLLBACK').catch(() => undefined);
+      user.release();
+    }
+  });
 });

@@ -78,6 +78,10 @@ export function createCatalogService(deps: CoreDeps, services: { games: GamesSer
     restoreStockInTx(tx: Tx, listingId: string, quantity: number): Promise<void> {
       return purchaseRepo.giveBackStock(tx, listingId, quantity);
     },
+    /**
+     * Item definitions by id (unknown ids skipped). Takes KEY SHARE on them: in a transaction, an admin DELETE of one
+     * waits until it ends, so rows it then inserts referencing the items always find them.
+     */
     getItemsInTx(executor: Executor, itemIds: readonly string[]): Promise<ItemDefinition[]> {
       return purchaseRepo.findItemDefinitions(executor, itemIds);
     },

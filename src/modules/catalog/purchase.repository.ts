@@ -42,10 +42,16 @@ export function toItemDefinition(row: ItemRow): ItemDefinition {
   };
 }
 
+/**
+ * FOR KEY SHARE (in id order): inside a transaction that goes on to write rows referencing the items (a grant's
+ * grant_items and inventory entries), an admin DELETE of an item waits for it and then finds those rows (409)
+ * instead of deleting the item between the read and the insert, which failed the insert's foreign key (a 500).
+ * It blocks nothing else: item PATCHes take NO KEY UPDATE, listing writes FOR SHARE.
+ */
 export async function findItemDefinitions(db: Executor, itemIds: readonly string[]): Promise<ItemDefinition[]> {
   if (itemIds.length === 0) return [];
   const { rows } = await db.query<ItemRow>(
-    `SELECT ${ITEM_DEFINITION_COLUMNS} FROM item_definitions d WHERE d.id = ANY($1::uuid[]) ORDER BY d.id`,
+    `SELECT ${ITEM_DEFINITION_COLUMNS} FROM item_definitions d WHERE d.id = ANY($1::uuid[]) ORDER BY d.id FOR KEY SHARE OF d`,
     [[...new Set(itemIds)]],
   );
   return rows.map(toItemDefinition);
