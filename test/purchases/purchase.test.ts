@@ -149,6 +149,21 @@ describe('POST /store/purchases', () => {
     expect(await count(t, 'idempotency_keys WHERE scope = $1', [`player:${player.id}`])).toBe(0);
   });
 
+  it('when a purchase, an order read or a refund is sent an unknown query parameter, then 400 validation_failed and nothing changes', async () => {
+    const potion = await createItem(t, { consumable: true, maxStack: 10 });
+    const listing = await createListing(t, { price: 3, items: [{ itemId: potion }] });
+    const player = await fundedPlayer(t, 10);
+    const refused = await t.request('POST', '/store/purchases?coupon=FREE', { token: player.token, headers: key(), body: { listingId: listing } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('validation_failed');
+    expect(await balanceOf(t, player.id)).toBe(10);
+    const order = await buy(player.token, { listingId: listing });
+    expect(order.status).toBe(201);
+    expect((await t.request('GET', `/user/purchases/${order.body.id}?expand=lines`, { token: player.token })).status).toBe(400);
+    expect((await t.request('POST', `/admin/orders/${order.body.id}/refund?notify=false`, { token: t.adminToken, headers: key() })).status).toBe(400);
+    expect(await balanceOf(t, player.id)).toBe(7);
+  });
+
   it('when a listing ships a parcel, then a valid shipping address is required and the fulfillment is pending with a job', async () => {
     const shirt = await createItem(t, { kind: 'merch', consumable: true, deliveryType: 'shopify' });
     const listing = await createListing(t, { price: 30, items: [{ itemId: shirt }], stock: 10 });

@@ -243,3 +243,23 @@ describe('GET /user/wallet/transactions', () => {
     expect(times).toEqual([...times].sort((a, b) => b - a));
   });
 });
+
+describe('unknown query parameters', () => {
+  it('when a wallet, grant, adjustment or campaign route is sent one, then 400 validation_failed and nothing changes', async () => {
+    const player = await fundedPlayer(t, 10);
+    const wallet = await t.request('GET', '/user/wallet?currency=eur', { token: player.token });
+    expect(wallet.status).toBe(400);
+    expect(wallet.body.code).toBe('validation_failed');
+    const grant = await t.request('POST', '/service/grants?dryRun=true', { token: t.serviceToken, headers: key(), body: { userId: player.id, gems: 5, reason: 'x' } });
+    expect(grant.status).toBe(400);
+    const adjustment = await t.request('POST', `/admin/users/${player.id}/wallet/adjustments?force=1`, { token: t.adminToken, headers: key(), body: { amount: 5, reason: 'x' } });
+    expect(adjustment.status).toBe(400);
+    expect(await balanceOf(t, player.id)).toBe(10);
+    const created = await t.request('POST', '/admin/campaigns?x=1', { token: t.adminToken, body: { slug: `q-${randomUUID().slice(0, 8)}`, name: 'Q', kind: 'other' } });
+    expect(created.status).toBe(400);
+    const { rows } = await db(t).query<{ id: string }>(`INSERT INTO reward_campaigns (slug, name, kind) VALUES ('q-${randomUUID().slice(0, 8)}', 'Q', 'other') RETURNING id`);
+    expect((await t.request('GET', `/admin/campaigns/${rows[0]!.id}?expand=grants`, { token: t.adminToken })).status).toBe(400);
+    expect((await t.request('PATCH', `/admin/campaigns/${rows[0]!.id}?x=1`, { token: t.adminToken, body: { name: 'R' } })).status).toBe(400);
+    expect(await count(t, 'reward_campaigns WHERE id = $1 AND name = $2', [rows[0]!.id, 'Q'])).toBe(1);
+  });
+});

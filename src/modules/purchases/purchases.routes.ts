@@ -11,6 +11,7 @@ import {
   ADMIN_ORDER_FIELDS, AdminOrder, AdminOrdersQuery, ORDER_FIELDS, Order, OrderDetail, OrdersQuery, Purchase, PurchaseBody, RefundBody, RefundedOrder, ShippingAddressSchema, presentAddressLines,
 } from './purchases.schemas.js';
 import { applyFields, sparseItem } from '../list-fields.js';
+import { NoQuery } from '../wallet/wallet.schemas.js';
 
 // API.md: this route requires the key (missing → 400), so the document says so; the handler checks it too.
 
@@ -39,6 +40,7 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
       tags: ['purchases'],
       summary: 'Buy a listing with gems, in one transaction (Idempotency-Key required)',
       headers: IdempotencyHeaders,
+      querystring: NoQuery,
       body: PurchaseBody,
       response: { 201: Type.Ref(Purchase), ...errorResponses(400, 401, 403, 404, 409, 422) },
     },
@@ -81,6 +83,7 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
     schema: {
       tags: ['purchases'],
       summary: "One of the caller's orders with its fulfillment history, tracking and voucher codes",
+      querystring: NoQuery,
       params: IdParams,
       response: { 200: Type.Ref(OrderDetail), ...errorResponses(400, 401, 403, 404) },
     },
@@ -105,6 +108,7 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
       tags: ['admin', 'purchases'],
       summary: 'Refund an order: gems back, items revoked, undelivered fulfillment cancelled, stock restored',
       headers: IdempotencyHeaders,
+      querystring: NoQuery,
       params: IdParams,
       body: RefundBody,
       response: { 200: Type.Ref(RefundedOrder), ...errorResponses(400, 401, 403, 404, 409, 422) },

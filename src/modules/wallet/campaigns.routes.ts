@@ -5,6 +5,7 @@ import type { RouteContext } from '../../context.js';
 import { IdParams, Page, errorResponses } from '../../platform/http/schemas.js';
 import { CampaignDetailSchema, CampaignSchema, CreateCampaignBody, ListCampaignsQuery, UpdateCampaignBody } from './campaigns.schemas.js';
 import { createCampaignsAdmin } from './campaigns.service.js';
+import { NoQuery } from './wallet.schemas.js';
 import { applyFields, sparseItem } from '../list-fields.js';
 
 export async function campaignsAdminRoutes(app: App, { db, authenticate }: RouteContext): Promise<void> {
@@ -20,7 +21,7 @@ export async function campaignsAdminRoutes(app: App, { db, authenticate }: Route
 
   app.post('/admin/campaigns', {
     ...admin,
-    schema: { tags, summary: 'Create a reward campaign (tournament, promotion, collab)', body: CreateCampaignBody, response: { 201: campaign, ...errors } },
+    schema: { tags, summary: 'Create a reward campaign (tournament, promotion, collab)', querystring: NoQuery, body: CreateCampaignBody, response: { 201: campaign, ...errors } },
   }, async (request, reply) => reply.status(201).send(await campaigns.create(request.body)));
 
   app.get('/admin/campaigns', {
@@ -30,11 +31,11 @@ export async function campaignsAdminRoutes(app: App, { db, authenticate }: Route
 
   app.get('/admin/campaigns/:id', {
     ...admin,
-    schema: { tags, summary: 'A campaign and what it has given out', params: IdParams, response: { 200: Type.Ref(CampaignDetailSchema), ...errors } },
+    schema: { tags, summary: 'A campaign and what it has given out', querystring: NoQuery, params: IdParams, response: { 200: Type.Ref(CampaignDetailSchema), ...errors } },
   }, async (request) => campaigns.get(request.params.id));
 
   app.patch('/admin/campaigns/:id', {
     ...admin,
-    schema: { tags, summary: 'Rename, re-window or re-attribute a campaign (slug and kind are fixed)', params: IdParams, body: UpdateCampaignBody, response: { 200: campaign, ...errors } },
+    schema: { tags, summary: 'Rename, re-window or re-attribute a campaign (slug and kind are fixed)', querystring: NoQuery, params: IdParams, body: UpdateCampaignBody, response: { 200: campaign, ...errors } },
   }, async (request) => campaigns.update(request.params.id, request.body));
 }

@@ -5,7 +5,7 @@ import type { RouteContext } from '../../context.js';
 import { Cursor, IdempotencyHeaders, Limit, Page, Uuid, errorResponses } from '../../platform/http/schemas.js';
 import { principalOf } from '../../platform/http/auth-hooks.js';
 import { replyIdempotent } from '../../platform/http/idempotent-reply.js';
-import { Adjustment, AdjustmentBody, Grant, GrantBody, Wallet, WalletTransaction } from './wallet.schemas.js';
+import { Adjustment, AdjustmentBody, Grant, GrantBody, NoQuery, Wallet, WalletTransaction } from './wallet.schemas.js';
 import { createGrantsFlow } from './grants.js';
 import { Fields, applyFields, sparseItem } from '../list-fields.js';
 import { paymentsWebhookRoutes } from './payments-webhook.routes.js';
@@ -21,7 +21,7 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
   const player = { onRequest: authenticate('player') };
   app.get('/user/wallet', {
     ...player,
-    schema: { tags: ['wallet'], summary: "The caller's gem balance", response: { 200: Type.Ref(Wallet), ...errorResponses(401, 403) } },
+    schema: { tags: ['wallet'], summary: "The caller's gem balance", querystring: NoQuery, response: { 200: Type.Ref(Wallet), ...errorResponses(400, 401, 403) } },
   }, async (request) => ({ balance: await wallet.getBalance(principalOf(request).userId), currency: 'gems' as const }));
 
   app.get('/user/wallet/transactions', {
@@ -43,6 +43,7 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
       tags: ['admin', 'wallet'],
       summary: 'Credit (positive) or debit (negative) a wallet; a debit never takes it below zero',
       headers: IdempotencyHeaders,
+      querystring: NoQuery,
       params: Type.Object({ userId: Uuid }),
       body: AdjustmentBody,
       response: { 201: Type.Ref(Adjustment), ...errorResponses(400, 401, 403, 404, 409, 422) },
@@ -71,6 +72,7 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
       tags: ['service', 'wallet'],
       summary: 'Grant gems and/or items (tournament rewards, promotions, collabs); creates the user if new',
       headers: IdempotencyHeaders,
+      querystring: NoQuery,
       body: GrantBody,
       response: { 201: Type.Ref(Grant), ...errorResponses(400, 401, 403, 404, 409, 422) },
     },
