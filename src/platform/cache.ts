@@ -246,7 +246,10 @@ export class Cache {
     namespaces.forEach((ns, i) => {
       const current = this.versions.get(ns) ?? 0;
       const remote = bumped?.[i];
-      this.versions.set(ns, typeof remote === 'number' ? Math.max(remote, current + 1) : current + 1);
+      // Redis's version is the truth, not current + 1: our own announcement may have arrived before the script's
+      // reply and set it already, and going one past it would fill keys of a version no write has made yet, which
+      // every other instance then trusts after the next write. Another instance's later bump, already heard, stays.
+      this.versions.set(ns, typeof remote === 'number' ? Math.max(remote, current) : current + 1);
     });
   }
 

@@ -87,4 +87,19 @@ describe('batched invalidation', () => {
     expect(await eventually(async () => (await read()) === 2)).toBe(true);
     expect(messages).toEqual(['ns|1\nother|1']);
   });
+
+  it('when an instance invalidates, then its own version is the one in Redis, never ahead, so it never fills keys of a version no write has made yet', async () => {
+    const { writer, reader } = await twoInstances();
+    // Its own pub/sub message may arrive before the script's reply: the reply must not then move it one further.
+    for (let i = 1; i <= 20; i++) {
+      await writer.invalidate('storefront');
+      expect(await writer.versionOf('storefront')).toBe(i);
+    }
+    // What the writer caches now is what the reader finds and trusts: same version, same keys.
+    let loads = 0;
+    expect(await writer.wrap('storefront', 'page', 60_000, async () => ++loads)).toBe(1);
+    expect(await reader.wrap('storefront', 'page', 60_000, async () => ++loads)).toBe(1);
+    await writer.invalidate('storefront');
+    expect(await eventually(async () => (await reader.wrap('storefront', 'page', 60_000, async () => ++loads)) === 2)).toBe(true);
+  });
 });
