@@ -153,6 +153,31 @@ describe('GET /user/wallet and /user/wallet/transactions', () => {
     expect(page2.body.nextCursor).toBeNull();
   });
 
+  it("when an operator adjusts the wallet or refunds an order, then the player's history shows the reason, never the operator's id", async () => {
+    const player = await fundedPlayer(t, 50);
+    const adminId = randomUUID();
+    const admin = await t.token('admin', adminId);
+    const adjusted = await t.request('POST', `/admin/users/${player.id}/wallet/adjustments`, { token: admin, headers: key(), body: { amount: 5, reason: 'goodwill' } });
+    expect(adjusted.status).toBe(201);
+    const potion = await createItem(t, { consumable: true, maxStack: 10 });
+    const { rows } = await db(t).query<{ id: string }>(
+      `WITH l AS (INSERT INTO listings (title, price, delivery_type, consumable) VALUES ('Potion', 4, 'inventory', true) RETURNING id),
+            li AS (INSERT INTO listing_items (listing_id, item_id, quantity) SELECT l.id, $1, 1 FROM l)
+       SELECT id FROM l`,
+      [potion],
+    );
+    const order = await t.request('POST', '/store/purchases', { token: player.token, headers: key(), body: { listingId: rows[0]!.id } });
+    expect(order.status).toBe(201);
+    expect((await t.request('POST', `/admin/orders/${order.body.id}/refund`, { token: admin, headers: key(), body: { reason: 'wrong item' } })).status).toBe(200);
+
+    const history = await t.request('GET', '/user/wallet/transactions', { token: player.token });
+    expect(history.text).not.toContain(adminId);
+    const memos = Object.fromEntries(history.body.items.map((e: any) => [e.reason, e.memo]));
+    expect(memos).toMatchObject({ adjustment: 'goodwill', refund: 'wrong item' });
+    // the ledger keeps who did it, for operators
+    expect(await count(t, `ledger_transfers WHERE reference_id = $1 AND memo LIKE '%' || $2 || '%'`, [order.body.id, adminId])).toBe(1);
+  });
+
   it('when the cursor is garbage or the limit out of range, then 400', async () => {
     const player = await t.player();
     for (const query of ['cursor=%%%', 'cursor=bm9wZQ', 'limit=0', 'limit=101', 'limit=abc']) {

@@ -5,7 +5,7 @@
 import type { Tx } from '../../platform/db.js';
 import { DomainError } from '../../platform/errors.js';
 import type { CatalogService } from '../catalog/index.js';
-import type { WalletService } from '../wallet/index.js';
+import { operatorMemo, type WalletService } from '../wallet/index.js';
 import type { InventoryService } from '../inventory/index.js';
 import type { FulfillmentService } from '../fulfillment/index.js';
 import * as repo from './purchases.repository.js';
@@ -40,7 +40,7 @@ export async function refundOrderInTx(
       reason: 'refund',
       referenceType: 'order',
       referenceId: orderId,
-      memo: `${meta.reason} (by ${meta.actor})`,
+      memo: operatorMemo(meta.reason, meta.actor),
     });
   }
 

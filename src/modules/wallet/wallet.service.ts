@@ -37,6 +37,21 @@ function toInput(transfer: UserTransfer): repo.TransferInput {
   return { ...transfer, memo: transfer.memo ?? null };
 }
 
+/**
+ * The memo of an operator's movement (an adjustment, a refund): the reason, and who did it for the ledger's audit
+ * trail. The player reads it without the operator (playerMemo): an operator's user id is not the player's to see.
+ */
+export function operatorMemo(reason: string, actor: string): string {
+  return `${reason} (by ${actor})`;
+}
+
+const OPERATOR_SUFFIX = / \(by (?:admin:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\)$/;
+
+/** A memo as the player sees it: an operator's id (operatorMemo's suffix) is left out. */
+function playerMemo(reason: string, memo: string | null): string | null {
+  return memo !== null && (reason === 'adjustment' || reason === 'refund') ? memo.replace(OPERATOR_SUFFIX, '') : memo;
+}
+
 export interface WalletTransactionView {
   id: string;
   amount: number;
@@ -109,7 +124,7 @@ export function createWalletService({ db }: CoreDeps, _services: { users: UsersS
         reason: row.reason,
         reference: row.reference_id,
         referenceType: row.reference_type,
-        memo: row.memo,
+        memo: playerMemo(row.reason, row.memo),
         createdAt: row.created_at.toISOString(),
       }));
       const last = rows[page.limit - 1];
@@ -126,7 +141,7 @@ export function createWalletService({ db }: CoreDeps, _services: { users: UsersS
         reason: 'adjustment',
         referenceType: 'adjustment',
         referenceId: id,
-        memo: `${input.reason} (by ${input.actor})`,
+        memo: operatorMemo(input.reason, input.actor),
       };
       let result: TransferResult;
       if (input.amount > 0) {
