@@ -67,6 +67,17 @@ function voucherFields(row: history.LineRow): { code: string | null; codes: stri
 // GET /admin/fulfillments shows them).
 const PLAYER_DELIVERY_ERROR = 'delivery failed after every retry; support can retry it or refund the order';
 
+// The worker records each failed attempt as an event `attempt N failed: <the mail server's or Shopify's message>[;
+// retrying in S s]` (fulfillment/delivery.ts). The player's history keeps the attempt and the wait, not the message.
+const FAILED_ATTEMPT = /^attempt (\d+) failed: [\s\S]*?(?:; retrying in (\d+) s)?$/;
+
+function playerEventDetail(event: history.EventRow): string | null {
+  if (event.status === 'failed') return PLAYER_DELIVERY_ERROR;
+  const attempt = event.detail === null ? null : FAILED_ATTEMPT.exec(event.detail);
+  if (!attempt) return event.detail;
+  return attempt[2] === undefined ? `delivery attempt ${attempt[1]} failed` : `delivery attempt ${attempt[1]} failed; retrying in ${attempt[2]} s`;
+}
+
 function toLineView(row: history.LineRow, detailed: boolean, events: Map<string, history.EventRow[]>): OrderLineView {
   const fulfillment = row.fulfillment_id
     ? {
@@ -77,7 +88,7 @@ function toLineView(row: history.LineRow, detailed: boolean, events: Map<string,
         trackingCompany: row.tracking_company,
         ...(detailed
           ? {
-              events: (events.get(row.fulfillment_id) ?? []).map((e) => ({ status: e.status, at: e.created_at.toISOString(), detail: e.detail })),
+              events: (events.get(row.fulfillment_id) ?? []).map((e) => ({ status: e.status, at: e.created_at.toISOString(), detail: playerEventDetail(e) })),
               ...(row.fulfillment_status === 'failed' ? { error: PLAYER_DELIVERY_ERROR } : {}),
               ...(row.delivery_type === 'email' ? voucherFields(row) : {}),
             }
