@@ -1,6 +1,7 @@
 // What a player reads of a delivery that failed: the order's history says that delivery failed and is retried, in
 // words meant for players. The mail server's or Shopify's own message (host names, ports, internal codes) stays on
 // the operators' view (GET /admin/fulfillments), where the real worker records it.
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -58,5 +59,34 @@ describe("a player's order whose delivery failed for real", () => {
     expect(line.events[1].detail).toMatch(/delivery attempt 1 failed/);
     expect(line.events[2].detail).toMatch(/delivery failed/);
     expect(JSON.stringify(detail.body)).not.toContain(INTERNAL_HOST);
+
+    // An operator retries it: the player reads that support did, not which operator.
+    const adminId = randomUUID();
+    const retried = await t.request('POST', `/admin/fulfillments/${fulfillmentId}/retry`, { token: await t.token('admin', adminId), headers: key() });
+    expect(retried.status, retried.text).toBeLessThan(300);
+    const afterRetry = await t.request('GET', `/user/purchases/${order.body.id}`, { token: player.token });
+    expect(afterRetry.text).not.toContain(adminId);
+    expect(afterRetry.body.lines[0].fulfillment.events[3]).toMatchObject({ status: 'pending', detail: 'retry requested by support' });
+  });
+
+  it("when the Shopify order of a refunded parcel could not be cancelled, then the player's history shows neither Shopify's words nor the operators' instructions", async () => {
+    const potion = await createItem(t, { consumable: true, maxStack: 10 });
+    const listing = await createListing(t, { price: 1, items: [{ itemId: potion }] });
+    const player = await fundedPlayer(t, 5);
+    const order = await t.request('POST', '/store/purchases', { token: player.token, headers: key(), body: { listingId: listing } });
+    const fulfillmentId = order.body.lines[0].fulfillment.id;
+    // The events shopify/cancel.ts writes when Shopify refuses the cancel (here on an inventory line, whose history is read the same way).
+    await db(t).query(
+      `INSERT INTO fulfillment_events (fulfillment_id, status, detail) VALUES
+         ($1, 'cancelled', 'shopify cancel attempt 1 failed: Shopify 502 at shop-internal.myshopify.com; retrying in 2 s'),
+         ($1, 'cancelled', 'shopify cancel attempt 2 failed for good: Shopify 502 at shop-internal.myshopify.com — the parcel may still ship; cancel the order in Shopify')`,
+      [fulfillmentId],
+    );
+    const detail = await t.request('GET', `/user/purchases/${order.body.id}`, { token: player.token });
+    expect(detail.text).not.toMatch(/shop-internal|502|cancel the order in Shopify/);
+    expect(detail.body.lines[0].fulfillment.events.slice(-2).map((e: { detail: string }) => e.detail)).toEqual([
+      'stopping the parcel: attempt 1 failed, retrying',
+      'the parcel could not be stopped automatically; support will stop it',
+    ]);
   });
 });

@@ -67,15 +67,26 @@ function voucherFields(row: history.LineRow): { code: string | null; codes: stri
 // GET /admin/fulfillments shows them).
 const PLAYER_DELIVERY_ERROR = 'delivery failed after every retry; support can retry it or refund the order';
 
-// The worker records each failed attempt as an event `attempt N failed: <the mail server's or Shopify's message>[;
-// retrying in S s]` (fulfillment/delivery.ts). The player's history keeps the attempt and the wait, not the message.
+// Events written for operators, read back in the player's words (fulfillment/ writes them):
+// - a failed delivery attempt, `attempt N failed: <the mail server's or Shopify's message>[; retrying in S s]`
+//   (delivery.ts): the attempt and the wait, not the message;
+// - a failed cancel of the Shopify order after a refund, `shopify cancel attempt N failed[ for good]: <message>…`
+//   (shopify/cancel.ts): that the parcel is being stopped, not Shopify's message nor the operators' instructions;
+// - an operator's retry, `retry requested by admin:<user id>…` (fulfillment.service.ts): by support, not by whom.
 const FAILED_ATTEMPT = /^attempt (\d+) failed: [\s\S]*?(?:; retrying in (\d+) s)?$/;
+const FAILED_CANCEL = /^shopify cancel attempt (\d+) failed( for good)?:/;
+const OPERATOR_RETRY = /^retry requested by \S+/;
 
 function playerEventDetail(event: history.EventRow): string | null {
   if (event.status === 'failed') return PLAYER_DELIVERY_ERROR;
-  const attempt = event.detail === null ? null : FAILED_ATTEMPT.exec(event.detail);
-  if (!attempt) return event.detail;
-  return attempt[2] === undefined ? `delivery attempt ${attempt[1]} failed` : `delivery attempt ${attempt[1]} failed; retrying in ${attempt[2]} s`;
+  const detail = event.detail;
+  if (detail === null) return null;
+  const attempt = FAILED_ATTEMPT.exec(detail);
+  if (attempt) return attempt[2] === undefined ? `delivery attempt ${attempt[1]} failed` : `delivery attempt ${attempt[1]} failed; retrying in ${attempt[2]} s`;
+  const cancel = FAILED_CANCEL.exec(detail);
+  if (cancel) return cancel[2] ? 'the parcel could not be stopped automatically; support will stop it' : `stopping the parcel: attempt ${cancel[1]} failed, retrying`;
+  if (OPERATOR_RETRY.test(detail)) return 'retry requested by support';
+  return detail;
 }
 
 function toLineView(row: history.LineRow, detailed: boolean, events: Map<string, history.EventRow[]>): OrderLineView {
