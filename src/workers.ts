@@ -10,6 +10,9 @@ import { startShopifySimulator } from '../tools/shopify-simulator/simulator.js';
 
 /** Parallel delivery runs per process: outside calls wait on the network, not on CPU. */
 const DELIVERY_CONCURRENCY = 4;
+/** Jobs a worker fetches at once (each still settles on its own): enough to keep up with a burst between polls. */
+const DELIVERY_BATCH = 5;
+const WEBHOOK_BATCH = 25;
 const SIMULATOR_STEP_MS = 4000;
 
 export async function startWorkers(deps: CoreDeps, services: Services): Promise<void> {
@@ -47,10 +50,12 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
   };
 
   for (let i = 0; i < DELIVERY_CONCURRENCY; i++) {
-    await jobs.work<{ fulfillmentId: string }>(QUEUES.fulfillmentDeliver, (data, job: JobInfo) => fulfillment.deliver(data.fulfillmentId, job));
+    await jobs.work<{ fulfillmentId: string }>(QUEUES.fulfillmentDeliver, (data, job: JobInfo) => fulfillment.deliver(data.fulfillmentId, job), { batchSize: DELIVERY_BATCH });
   }
   await jobs.work<{ orderId: string; externalId: string | null; attempt?: number }>(QUEUES.shopifyCancel, (data, job: JobInfo) => fulfillment.cancelShopifyOrder(data, job));
-  await jobs.work<{ webhookEventId: string }>(QUEUES.shopifyWebhook, (data) => withRefunds((refund) => fulfillment.processShopifyWebhook(data.webhookEventId, refund)));
+  // A worker waits out its polling interval (0.5 s) after every fetch: one job per fetch made a storm of 90 webhooks
+  // take 45 s to apply. Batches keep up with bursts; each job still completes or fails on its own (jobs.work).
+  await jobs.work<{ webhookEventId: string }>(QUEUES.shopifyWebhook, (data) => withRefunds((refund) => fulfillment.processShopifyWebhook(data.webhookEventId, refund)), { batchSize: WEBHOOK_BATCH });
   await jobs.work(QUEUES.shopifyReconcile, () => withRefunds((refund) => fulfillment.reconcileShopify(refund)), { pollingIntervalSeconds: 5 });
   await jobs.work(QUEUES.maintenance, async () => {
     const purged = await purgeExpiredKeys(db);

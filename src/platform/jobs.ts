@@ -117,19 +117,32 @@ export class Jobs {
     await this.boss.insert(data.map((item) => ({ name, data: item })), { db: adapter(executor) });
   }
 
+  /**
+   * Runs `handler` for each job of the queue. A worker fetches up to `batchSize` jobs at a time and then waits out
+   * its polling interval, so a queue that must keep up with bursts (webhooks, deliveries) takes batches. Each job of
+   * a batch still settles on its own: it is completed or failed (retried, dead-lettered) as soon as its handler
+   * settles, never with its batch (pg-boss fails a whole batch when the handler throws).
+   */
   async work<T>(name: QueueName, handler: JobHandler<T>, options: { batchSize?: number; pollingIntervalSeconds?: number } = {}): Promise<void> {
     const workOptions = { batchSize: options.batchSize ?? 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5, includeMetadata: true as const };
-    await this.boss.work<T>(name, workOptions, async (jobs) => {
+    await this.boss.work<T>(name, workOptions, async (batch) => {
+      // In the queue's own order: pg-boss fetches by priority and age but hands the batch over in no set order, and
+      // a webhook about a parcel must not be applied before the one sent ahead of it.
+      const jobs = [...batch].sort((a, b) => b.priority - a.priority || a.createdOn.getTime() - b.createdOn.getTime());
       for (const job of jobs) {
         const run = handler(job.data, { id: job.id, retryCount: job.retryCount });
         this.running.add(run);
         try {
           await run;
           metrics.jobs.inc({ queue: name, outcome: 'completed' });
+          if (jobs.length > 1) await this.boss.complete(name, job.id);
         } catch (error) {
           metrics.jobs.inc({ queue: name, outcome: 'failed' });
           this.options.logger.warn({ err: error, queue: name, jobId: job.id }, 'job failed; pg-boss will retry or dead-letter it');
-          throw error;
+          if (jobs.length === 1) throw error;
+          // pg-boss's own completion of the batch afterwards touches only the jobs still active, so this one stays failed.
+          await this.boss.fail(name, job.id, { message: error instanceof Error ? error.message : String(error) })
+            .catch((failError: unknown) => this.options.logger.warn({ err: failError, queue: name, jobId: job.id }, 'could not fail the job; pg-boss retries it after its expiry'));
         } finally {
           this.running.delete(run);
         }

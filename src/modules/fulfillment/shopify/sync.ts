@@ -3,7 +3,6 @@
 import type { Logger } from 'pino';
 import type { Database, Tx } from '../../../platform/db.js';
 import { QUEUES, type Jobs } from '../../../platform/jobs.js';
-import { metrics } from '../../../platform/metrics.js';
 import * as repo from '../fulfillment.repository.js';
 import { OPEN_STATUSES, statusesBefore, type FulfillmentStatus } from '../fulfillment.status.js';
 import { orderTag, type ShopifyClient, type ShopifyOrderSummary } from './client.js';
@@ -20,10 +19,6 @@ export interface ShopifyUpdate {
   tracking: repo.TrackingUpdate;
   detail: string;
 }
-
-/** A webhook job drains the queue's other waiting webhook jobs: at most this many, for at most this long. */
-const DRAIN_MAX_JOBS = 500;
-const DRAIN_MAX_MS = 5_000;
 
 const TAG_RE = /bb-order-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
 const gid = (id: unknown) => (typeof id === 'number' || (typeof id === 'string' && /^\d+$/.test(id)) ? `gid://shopify/Order/${id}` : undefined);
@@ -142,36 +137,6 @@ export function createShopifySync({ db, jobs, logger, shopify }: { db: Database;
     }
   }
 
-  /**
-   * Takes the queue's waiting webhook jobs one at a time (pg-boss's fetch: each is ours alone, as a worker's would
-   * be) and completes or fails each as its own worker run would. One at a time, so a process killed meanwhile
-   * leaves at most one job to pg-boss's expiry.
-   */
-  async function drain(refund: RefundHook): Promise<void> {
-    const deadline = Date.now() + DRAIN_MAX_MS;
-    for (let n = 0; n < DRAIN_MAX_JOBS && Date.now() < deadline; n++) {
-      let next: { id: string; data: { webhookEventId?: unknown } } | undefined;
-      try {
-        [next] = await jobs.boss.fetch<{ webhookEventId?: unknown }>(QUEUES.shopifyWebhook, { batchSize: 1 });
-      } catch (error) {
-        logger.warn({ err: error }, 'shopify webhook drain: fetch failed; the queue\'s workers take the rest');
-        return;
-      }
-      if (!next) return;
-      try {
-        if (typeof next.data?.webhookEventId !== 'string') throw new Error('a shopify-webhook job without webhookEventId');
-        await processOne(next.data.webhookEventId, refund);
-        await jobs.boss.complete(QUEUES.shopifyWebhook, next.id);
-        metrics.jobs.inc({ queue: QUEUES.shopifyWebhook, outcome: 'completed' });
-      } catch (error) {
-        metrics.jobs.inc({ queue: QUEUES.shopifyWebhook, outcome: 'failed' });
-        logger.warn({ err: error, queue: QUEUES.shopifyWebhook, jobId: next.id }, 'job failed; pg-boss will retry or dead-letter it');
-        await jobs.boss.fail(QUEUES.shopifyWebhook, next.id, { message: error instanceof Error ? error.message : String(error) })
-          .catch((failError: unknown) => logger.warn({ err: failError, jobId: next.id }, 'could not fail the job; pg-boss retries it after its expiry'));
-      }
-    }
-  }
-
   return {
     async recordWebhook(event: { webhookId: string; eventId: string | null; topic: string; payload: unknown }): Promise<boolean> {
       return db.withTx(async (tx) => {
@@ -181,22 +146,8 @@ export function createShopifySync({ db, jobs, logger, shopify }: { db: Database;
       });
     },
 
-    /**
-     * The shopify-webhook job: its own event, then the queue's other waiting webhook jobs while there are any (up
-     * to DRAIN_MAX_JOBS or DRAIN_MAX_MS). A worker takes one job per polling tick (0.5 s), so a storm of 90
-     * webhooks took 45 s to apply; drained, it takes about a second, and each job's outcome is still its own
-     * (completed, or failed back to pg-boss for its retry when its order is not known yet).
-     */
-    async processWebhook(webhookEventId: string, refund: RefundHook): Promise<void> {
-      let failure: unknown;
-      try {
-        await processOne(webhookEventId, refund);
-      } catch (error) {
-        failure = error;
-      }
-      await drain(refund);
-      if (failure) throw failure;
-    },
+    /** The shopify-webhook job: one stored webhook, applied once (src/workers.ts takes them in batches). */
+    processWebhook: processOne,
 
     async reconcile(refund: RefundHook, options: { minAgeSeconds?: number; limit?: number }): Promise<number> {
       const open = await repo.openShopifyOrders(db, options.limit ?? 50, options.minAgeSeconds ?? 600);
