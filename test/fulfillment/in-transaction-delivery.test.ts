@@ -50,13 +50,17 @@ describe('deliveries inside the purchase transaction', () => {
     expect(await q('SELECT count(*)::int AS n FROM fulfillments WHERE user_id = $1', [userId])).toEqual([{ n: 0 }]);
   });
 
-  it('when a refund cancels an email line before its mail was attempted, then the code returns to the pool', async () => {
+  it('when a refund cancels an email line before its mail was attempted, then the code stays burnt: its owner could already read it on the order', async () => {
     const voucher = await createItem(t, { deliveryType: 'email' });
-    await t.request('POST', `/admin/items/${voucher}/vouchers`, { token: t.adminToken, body: { codes: ['BACK-1'] } });
-    const { orderId, fulfillments: [f] } = await placeOrder(t, { userId: await createUser(t), items: [{ itemId: voucher }] });
+    await t.request('POST', `/admin/items/${voucher}/vouchers`, { token: t.adminToken, body: { codes: ['SEEN-1'] } });
+    const buyer = await createUser(t);
+    const { orderId, fulfillments: [f] } = await placeOrder(t, { userId: buyer, items: [{ itemId: voucher }] });
     const cancelled = await t.runtime.deps.db.withTx((tx) => t.runtime.services.fulfillment.cancelOpenForOrderInTx(tx, orderId, 'refunded by test'));
     expect(cancelled).toEqual([f!.fulfillmentId]);
-    expect(await q('SELECT claimed_at, fulfillment_id FROM voucher_codes WHERE item_id = $1', [voucher])).toEqual([{ claimed_at: null, fulfillment_id: null }]);
+    const [code] = await q<{ claimed: boolean; fulfillment_id: string }>('SELECT claimed_at IS NOT NULL AS claimed, fulfillment_id FROM voucher_codes WHERE item_id = $1', [voucher]);
+    expect(code).toEqual({ claimed: true, fulfillment_id: f!.fulfillmentId });
+    // The next buyer finds the pool empty rather than the code the first buyer may already have redeemed.
+    await expect(placeOrder(t, { userId: await createUser(t), items: [{ itemId: voucher }] })).rejects.toMatchObject({ code: 'out_of_stock' });
     const again = await t.runtime.deps.db.withTx((tx) => t.runtime.services.fulfillment.cancelOpenForOrderInTx(tx, orderId, 'again'));
     expect(again).toEqual([]);
   });

@@ -128,8 +128,8 @@ export function createFulfillmentService(
     async cancelOpenForOrderInTx(tx: Tx, orderId: string, detail: string): Promise<string[]> {
       const cancelled = await repo.cancelOpen(tx, orderId);
       await repo.insertEvents(tx, cancelled.map((f) => ({ fulfillmentId: f.id, status: 'cancelled' as const, detail })));
-      // A code never handed to the mailer goes back to the pool; one whose mail may have left stays burnt.
-      await vouchers.releaseCodes(tx, cancelled.filter((f) => f.deliveryType === 'email' && !f.deliveryStarted).map((f) => f.id));
+      // Claimed voucher codes stay with the cancelled line, never back in the pool: the buyer could read them on
+      // the order (GET /user/purchases/:id) from the purchase on, mailed or not, so the next buyer could get a used one.
       const inShopify = cancelled.filter((f) => f.deliveryType === 'shopify' && (f.externalId || f.deliveryStarted));
       if (inShopify.length > 0) {
         // An attempt still holding its lease may create the order after this commits: cancel once it is over

@@ -27,16 +27,6 @@ export async function codesOf(db: Executor, fulfillmentId: string): Promise<stri
   return rows.map((row) => row.code);
 }
 
-/** Puts never-mailed codes of cancelled fulfillments back into the pool. */
-export async function releaseCodes(tx: Tx, fulfillmentIds: readonly string[]): Promise<number> {
-  if (fulfillmentIds.length === 0) return 0;
-  const { rowCount } = await tx.query(
-    'UPDATE voucher_codes SET claimed_at = NULL, fulfillment_id = NULL WHERE fulfillment_id = ANY($1::uuid[])',
-    [fulfillmentIds],
-  );
-  return rowCount;
-}
-
 /**
  * Adds codes, skipping those already in the item's pool; returns how many were new. Inserted in one fixed order
  * (byte order of the code): two uploads sharing codes in different orders each waited on a code the other had

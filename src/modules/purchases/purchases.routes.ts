@@ -119,7 +119,7 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
       status: 200,
       body: await purchases.refundInTx(tx, request.params.id, { reason: request.body?.reason ?? 'refunded by an operator', actor }),
     }), {
-      // A refund gives back stock and unmailed voucher codes: the storefront's counts change too.
+      // A refund gives back a limited listing's stock: the storefront's counts change too.
       afterCommit: async (response) => {
         if (response.status === 200) await Promise.all([inventory.invalidateUser((response.body as { userId: string }).userId), catalog.invalidateStorefront()]);
       },
