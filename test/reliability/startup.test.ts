@@ -166,3 +166,34 @@ describe('bad configuration', () => {
     expect(result.stderr + result.stdout).not.toContain('hunter2-secret');
   });
 });
+
+describe('the README command', () => {
+  it('when `npm start` is stopped with SIGTERM, then the service itself stops and its port is free again (npm runs the script through sh, which must hand over to node)', async () => {
+    const url = await emptyDatabase();
+    const port = await freePort();
+    const npm = spawn('npm', ['start'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: url, JWT_SECRET, SEED_DEMO: 'false', WORKERS: 'false', LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+    const answers = async () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false);
+    const until = async (check: () => Promise<boolean>, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (await check()) return true;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      return false;
+    };
+    try {
+      expect(await until(answers, 90_000)).toBe(true);
+      const npmExited = new Promise((resolve) => npm.once('exit', resolve));
+      npm.kill('SIGTERM');
+      await npmExited;
+      // Before, sh (dash) died with npm and node kept serving, orphaned, on the port.
+      expect(await until(async () => !(await answers()), 20_000)).toBe(true);
+    } finally {
+      npm.kill('SIGKILL');
+    }
+  }, 150_000);
+});
