@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
@@ -55,19 +55,9 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
     if (request.body === undefined) request.body = {};
   };
 
-  // A replayed success invalidates too. The first attempt invalidates after its commit (afterCommit), but a process
-  // that died in between left the player's old pages cached, and the client's retry, possibly on another instance,
-  // is a replay: without this the player would see the stack before the use until the cache's TTL. Before the
-  // response leaves, like afterCommit, so the client's next read is fresh.
-  const replayInvalidates = (userOf: (request: FastifyRequest) => string) => async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    if (reply.statusCode === 200 && reply.getHeader('idempotent-replayed') === 'true') await inventory.invalidateUser(userOf(request));
-    return payload;
-  };
-
   app.post('/user/inventory/:id/use', {
     onRequest: authenticate('player'),
     preValidation: emptyBodyIsDefault,
-    onSend: replayInvalidates((request) => principalOf(request).userId),
     schema: useSchema('Use units of a consumable entry (applies its effect); Idempotency-Key required', EntryParams),
   }, async (request, reply) => {
     const { userId } = principalOf(request);
@@ -81,7 +71,6 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
   app.post('/service/users/:userId/inventory/:id/consume', {
     onRequest: authenticate('service'),
     preValidation: emptyBodyIsDefault,
-    onSend: replayInvalidates((request) => (request.params as { userId: string }).userId),
     schema: useSchema("A game server consumes units of a player's consumable entry (e.g. an extra life mid-match)", ServiceEntryParams),
   }, async (request, reply) => {
     const userId = request.params.userId.toLowerCase();

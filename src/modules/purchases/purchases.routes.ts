@@ -1,5 +1,4 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
@@ -22,20 +21,8 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
   const player = { onRequest: authenticate('player') };
   const admin = { onRequest: authenticate('admin') };
 
-  // A replayed success invalidates too. The first attempt invalidates after its commit (afterCommit), but a process
-  // that died in between left the old pages cached, and the client's retry, possibly on another instance, is a
-  // replay: without this the buyer would read the inventory and the storefront the stock from before the purchase
-  // (or the refund) until the cache's TTL. Before the response is serialized, so the client's next read is fresh.
-  // A replay does not know whether its listing counts stock, so it drops the storefront's version either way.
-  const onReplayed = (status: number, invalidate: (request: FastifyRequest, body: { userId?: string }) => Promise<unknown>) =>
-    async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-      if (reply.statusCode === status && reply.getHeader('idempotent-replayed') === 'true') await invalidate(request, payload as { userId?: string });
-      return payload;
-    };
-
   app.post('/store/purchases', {
     ...player,
-    preSerialization: onReplayed(201, (request) => Promise.all([inventory.invalidateUser(principalOf(request).userId), catalog.invalidateStorefront()])),
     schema: {
       tags: ['purchases'],
       summary: 'Buy a listing with gems, in one transaction (Idempotency-Key required)',
@@ -57,7 +44,8 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
         afterCommit: async (response) => {
           outcome = response.status === 201 ? 'created' : String((response.body as { code?: string }).code ?? response.status);
           if (response.status !== 201) return;
-          await Promise.all([inventory.invalidateUser(userId), effects.storefrontChanged ? catalog.invalidateStorefront() : undefined]);
+          // A replay cannot tell whether its listing counts stock: it drops the storefront's pages either way.
+          await Promise.all([inventory.invalidateUser(userId), effects.storefrontChanged || response.replayed ? catalog.invalidateStorefront() : undefined]);
         },
       });
       if (reply.getHeader('idempotent-replayed') === 'true') outcome = 'replayed';
@@ -99,7 +87,6 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
 
   app.post('/admin/orders/:id/refund', {
     ...admin,
-    preSerialization: onReplayed(200, (_request, body) => Promise.all([body.userId ? inventory.invalidateUser(body.userId) : undefined, catalog.invalidateStorefront()])),
     // The body is optional: a bare POST is a refund with the default reason.
     preValidation: async (request) => {
       if (request.body === undefined || request.body === null) request.body = {};

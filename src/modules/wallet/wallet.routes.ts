@@ -1,5 +1,4 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
 import { Cursor, IdempotencyHeaders, Limit, Page, Uuid, errorResponses } from '../../platform/http/schemas.js';
@@ -58,16 +57,6 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
 
   app.post('/service/grants', {
     onRequest: authenticate('service'),
-    // A replayed grant invalidates too: the first attempt may have died between its commit and its afterCommit, and
-    // the retry (possibly on another instance) is a replay; without this the player reads the inventory from before
-    // the grant until the cache's TTL. Before the response is serialized, so the next read is fresh.
-    preSerialization: async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-      const grant = payload as { userId?: string; items?: unknown[] };
-      if (reply.statusCode === 201 && reply.getHeader('idempotent-replayed') === 'true' && grant.userId && (grant.items?.length ?? 0) > 0) {
-        await services.inventory.invalidateUser(grant.userId);
-      }
-      return payload;
-    },
     schema: {
       tags: ['service', 'wallet'],
       summary: 'Grant gems and/or items (tournament rewards, promotions, collabs); creates the user if new',

@@ -20,7 +20,7 @@ export async function replyIdempotent<R>(
   request: FastifyRequest,
   reply: FastifyReply,
   work: IdempotentWork<R>,
-  options: { afterCommit?: (response: StoredResponse) => Promise<void> } = {},
+  options: { afterCommit?: (response: StoredResponse & { replayed: boolean }) => Promise<void> } = {},
 ): Promise<FastifyReply> {
   const key = idempotencyKeyOf(request);
   const principal = principalOf(request);
@@ -35,7 +35,9 @@ export async function replyIdempotent<R>(
   );
   // Runs after the commit but before the client hears back, so a read that follows the response sees the change
   // (cache invalidation belongs here, not inside the transaction where a reader could re-cache the old state).
-  if (!result.replayed && options.afterCommit) await options.afterCommit(result);
+  // A replayed success runs it too: the first attempt may have died between its commit and this line, and the
+  // client's retry, possibly on another instance, is a replay; without it the old pages would stay cached.
+  if (options.afterCommit && (!result.replayed || result.status < 400)) await options.afterCommit(result);
   if (result.replayed) reply.header('idempotent-replayed', 'true');
   if (result.status >= 400) reply.type('application/problem+json');
   return reply.status(result.status).send(result.body);
