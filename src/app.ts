@@ -28,6 +28,7 @@ import { answerClientError } from './platform/http/client-errors.js';
 import { installJsonBodyParser } from './platform/http/json-body.js';
 import { drainArrivals } from './platform/http/drain.js';
 import { documentPlatformResponses } from './platform/http/openapi.js';
+import { restrictDateTimeToStorableInstants } from './platform/http/date-time-format.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -57,7 +58,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : randomUUID();
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false }, onCreate: restrictDateTimeToStorableInstants },
     schemaController: { compilersFactory: { buildValidator: buildValidatorWithStrictBodies() } },
     // Our own refusal below, as problem+json with Retry-After (Fastify's is a bare JSON 503).
     return503OnClosing: false,

@@ -321,3 +321,24 @@ describe('values PostgreSQL cannot store', () => {
     expect(await balanceOf(t, userId)).toBe(0);
   });
 });
+
+describe('campaign windows at the edges of what can be stored', () => {
+  it('when a campaign names an instant outside years 1–9999 in UTC, then it is 400 and stored nowhere, and the admin list still answers', async () => {
+    const before = await count(t, 'reward_campaigns');
+    // Year 10000 in UTC through its offset, or through PostgreSQL rounding the fraction; year 0 through its offset.
+    for (const instant of ['9999-12-31T23:59:59-14:00', '9999-12-31T23:59:59.9999999Z', '0001-01-01T00:00:00+01:00']) {
+      const response = await t.request('POST', '/admin/campaigns', { token: t.adminToken, body: { slug: slug(), name: 'Edge', kind: 'promotion', endsAt: instant } });
+      expect(response.status, instant).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+    expect(await count(t, 'reward_campaigns')).toBe(before);
+    expect((await t.request('GET', '/admin/campaigns', { token: t.adminToken })).status).toBe(200);
+  });
+
+  it('when a campaign names the last storable second or the Unix epoch itself, then it is accepted and read back as sent', async () => {
+    const late = await createCampaign({ startsAt: '1970-01-01T00:00:00Z', endsAt: '9999-12-31T23:59:59Z' });
+    expect(late.startsAt).toBe('1970-01-01T00:00:00.000Z');
+    expect(late.endsAt).toBe('9999-12-31T23:59:59.000Z');
+    expect((await t.request('GET', '/admin/campaigns', { token: t.adminToken })).status).toBe(200);
+  });
+});
