@@ -55,6 +55,22 @@ describe('voucher code upload', () => {
     const { rows } = await t.runtime.deps.db.query('SELECT 1 FROM voucher_codes WHERE item_id = ANY($1::uuid[])', [[inventoryItem, emailItem]]);
     expect(rows).toHaveLength(0);
   });
+  it('when an operator deletes the item while its codes are being uploaded, then the upload waits and answers 404, never 500', async () => {
+    const itemId = await createItem(t, { deliveryType: 'email' });
+    const deleter = await t.runtime.deps.db.withTx(async (tx) => {
+      // The DELETE holds the item's row; the upload arrives meanwhile, and the DELETE commits under it.
+      await tx.query('DELETE FROM item_definitions WHERE id = $1', [itemId]);
+      const uploading = upload(itemId, ['GONE-1', 'GONE-2']);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return { uploading };
+    });
+    const response = await deleter.uploading;
+    expect(response.status, response.text).toBe(404);
+    expect(response.body.code).toBe('not_found');
+    const { rows } = await t.runtime.deps.db.query('SELECT 1 FROM voucher_codes WHERE item_id = $1', [itemId]);
+    expect(rows).toEqual([]);
+  });
+
   it('when codes are uploaded for a listed voucher, then the storefront shows the new stock at once, not after its cache expires', async () => {
     const itemId = await createItem(t, { deliveryType: 'email' });
     const listing = await t.request('POST', '/admin/listings', { token: t.adminToken, body: { title: 'Gift card', price: 10, items: [{ itemId, quantity: 1 }] } });

@@ -214,15 +214,20 @@ export function createFulfillmentService(
 
     /** Adds codes to an email item's pool; duplicates (in the upload or already pooled) are counted and skipped. */
     async addVoucherCodes(itemId: string, codes: readonly string[]): Promise<{ added: number; duplicates: number; available: number }> {
-      const [item] = await services.catalog.getItemsInTx(db, [itemId]);
-      if (!item) throw notFound('item');
-      if (item.deliveryType !== 'email') throw new DomainError('invalid_state', 'voucher codes belong to items delivered by email', { deliveryType: item.deliveryType });
       const cleaned = codes.map((code) => code.trim());
       if (cleaned.some((code) => code.length === 0 || code.length > 200)) throw new DomainError('validation_failed', 'codes must be 1-200 characters after trimming');
-      const added = await vouchers.addCodes(db, itemId, cleaned);
+      // One transaction: the item's read locks it (FOR KEY SHARE), so an operator's DELETE of the item waits for the
+      // upload, or the upload for the DELETE and then answers 404 — never a foreign-key failure (500) in between.
+      const result = await db.withTx(async (tx) => {
+        const [item] = await services.catalog.getItemsInTx(tx, [itemId]);
+        if (!item) throw notFound('item');
+        if (item.deliveryType !== 'email') throw new DomainError('invalid_state', 'voucher codes belong to items delivered by email', { deliveryType: item.deliveryType });
+        const added = await vouchers.addCodes(tx, itemId, cleaned);
+        return { added, duplicates: cleaned.length - added, available: await vouchers.countFree(tx, itemId) };
+      });
       // A voucher listing's stock is its pool of free codes: the storefront must show the new codes now.
-      if (added > 0) await services.catalog.invalidateStorefront();
-      return { added, duplicates: cleaned.length - added, available: await vouchers.countFree(db, itemId) };
+      if (result.added > 0) await services.catalog.invalidateStorefront();
+      return result;
     },
 
     /** Codes mailed for a fulfillment: only for its owner's purchase view. */
