@@ -13,6 +13,7 @@ import * as repo from './fulfillment.repository.js';
 import { statusesBefore } from './fulfillment.status.js';
 import type { DeliveryHandlers } from './handlers/registry.js';
 import { DeliveryError } from './handlers/types.js';
+import { eventDetail } from './event-details.js';
 
 /** Longer than any outside call's timeout, so a lease only lapses when its holder is gone. */
 export const LEASE_SECONDS = 120;
@@ -78,9 +79,7 @@ export function createDelivery(deps: { db: Database; jobs: Jobs; logger: Logger;
         // Lines that travel together (one Shopify order) fail together: nothing else would ever deliver them.
         const siblings = terminal && handler.oneJobPerOrder ? await repo.pendingSiblings(tx, leased.orderId, leased.id, current.deliveryType) : [];
         const touched = await repo.recordFailure(tx, [leased.id, ...siblings], message, terminal);
-        const detail = terminal
-          ? `attempt ${leased.attempts} failed: ${message}`
-          : `attempt ${leased.attempts} failed: ${message}; retrying in ${Math.ceil(delay / 1000)} s`;
+        const detail = eventDetail.attemptFailed(leased.attempts, message, terminal ? undefined : delay);
         await repo.insertEvents(tx, touched.map((id) => ({ fulfillmentId: id, status: terminal ? 'failed' as const : 'pending' as const, detail })));
         if (!terminal && touched.length > 0) {
           await jobs.send(tx, QUEUES.fulfillmentDeliver, { fulfillmentId }, { startAfter: new Date(Date.now() + delay) });

@@ -27,6 +27,7 @@ import { createShopifyClient, type ShopifyClient, type ShopifyEndpoint } from '.
 import { createDelivery } from './delivery.js';
 import { createShopifySync, type RefundHook } from './shopify/sync.js';
 import { createShopifyCancel, type ShopifyCancelJob } from './shopify/cancel.js';
+import { eventDetail } from './event-details.js';
 
 export type { FulfillmentStatus, ShippingAddress, OrderLineToFulfill, CreatedFulfillment };
 
@@ -205,7 +206,7 @@ export function createFulfillmentService(
         await repo.insertEvents(tx, reopened.map((fulfillmentId) => ({
           fulfillmentId,
           status: 'pending' as const,
-          detail: fulfillmentId === id ? `retry requested by ${actor}` : `retry requested by ${actor} (with ${id}, same Shopify order)`,
+          detail: eventDetail.retryRequested(actor, fulfillmentId === id ? undefined : id),
         })));
         await jobs.send(tx, QUEUES.fulfillmentDeliver, { fulfillmentId: id });
       });

@@ -11,6 +11,7 @@ import type { UsersService } from '../users/index.js';
 import * as history from './order-history.repository.js';
 import { purchaseWork, type PurchaseEffects, type PurchaseRequest, type PurchaseView } from './place-purchase.js';
 import { refundOrderInTx } from './refund-order.js';
+import { PLAYER_DELIVERY_ERROR, playerEventDetail } from '../fulfillment/index.js';
 
 export type { PurchaseEffects, PurchaseRequest, PurchaseView };
 
@@ -63,32 +64,6 @@ function voucherFields(row: history.LineRow): { code: string | null; codes: stri
   return { code: codes[0] ?? null, codes };
 }
 
-// A player sees that delivery stopped, not the mail server's or Shopify's own words (those are for operators:
-// GET /admin/fulfillments shows them).
-const PLAYER_DELIVERY_ERROR = 'delivery failed after every retry; support can retry it or refund the order';
-
-// Events written for operators, read back in the player's words (fulfillment/ writes them):
-// - a failed delivery attempt, `attempt N failed: <the mail server's or Shopify's message>[; retrying in S s]`
-//   (delivery.ts): the attempt and the wait, not the message;
-// - a failed cancel of the Shopify order after a refund, `shopify cancel attempt N failed[ for good]: <message>…`
-//   (shopify/cancel.ts): that the parcel is being stopped, not Shopify's message nor the operators' instructions;
-// - an operator's retry, `retry requested by admin:<user id>…` (fulfillment.service.ts): by support, not by whom.
-const FAILED_ATTEMPT = /^attempt (\d+) failed: [\s\S]*?(?:; retrying in (\d+) s)?$/;
-const FAILED_CANCEL = /^shopify cancel attempt (\d+) failed( for good)?:/;
-const OPERATOR_RETRY = /^retry requested by \S+/;
-
-function playerEventDetail(event: history.EventRow): string | null {
-  if (event.status === 'failed') return PLAYER_DELIVERY_ERROR;
-  const detail = event.detail;
-  if (detail === null) return null;
-  const attempt = FAILED_ATTEMPT.exec(detail);
-  if (attempt) return attempt[2] === undefined ? `delivery attempt ${attempt[1]} failed` : `delivery attempt ${attempt[1]} failed; retrying in ${attempt[2]} s`;
-  const cancel = FAILED_CANCEL.exec(detail);
-  if (cancel) return cancel[2] ? 'the parcel could not be stopped automatically; support will stop it' : `stopping the parcel: attempt ${cancel[1]} failed, retrying`;
-  if (OPERATOR_RETRY.test(detail)) return 'retry requested by support';
-  return detail;
-}
-
 function toLineView(row: history.LineRow, detailed: boolean, events: Map<string, history.EventRow[]>): OrderLineView {
   const fulfillment = row.fulfillment_id
     ? {
@@ -99,7 +74,7 @@ function toLineView(row: history.LineRow, detailed: boolean, events: Map<string,
         trackingCompany: row.tracking_company,
         ...(detailed
           ? {
-              events: (events.get(row.fulfillment_id) ?? []).map((e) => ({ status: e.status, at: e.created_at.toISOString(), detail: playerEventDetail(e) })),
+              events: (events.get(row.fulfillment_id) ?? []).map((e) => ({ status: e.status, at: e.created_at.toISOString(), detail: playerEventDetail(e.status, e.detail) })),
               ...(row.fulfillment_status === 'failed' ? { error: PLAYER_DELIVERY_ERROR } : {}),
               ...(row.delivery_type === 'email' ? voucherFields(row) : {}),
             }

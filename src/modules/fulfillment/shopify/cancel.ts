@@ -13,6 +13,7 @@ import * as repo from '../fulfillment.repository.js';
 import { judgeFailure } from '../delivery.js';
 import { DeliveryError } from '../handlers/types.js';
 import { orderTag, type OrderCancelUserError, type ShopifyClient } from './client.js';
+import { eventDetail } from '../event-details.js';
 
 export interface ShopifyCancelJob {
   orderId: string;
@@ -82,9 +83,7 @@ export function createShopifyCancel(deps: { db: Database; jobs: Jobs; logger: Lo
       logger.info({ orderId: job.orderId, outcome: outcome.done, jobId: info?.id }, detail);
     } catch (error) {
       const { terminal, message, delayMs: delay } = judgeFailure(error, attemptNo, deps);
-      const detail = terminal
-        ? `shopify cancel attempt ${attemptNo} failed for good: ${message} — the parcel may still ship; cancel the order in Shopify`
-        : `shopify cancel attempt ${attemptNo} failed: ${message}; retrying in ${Math.ceil(delay / 1000)} s`;
+      const detail = eventDetail.cancelFailed(attemptNo, message, terminal ? undefined : delay);
       if (terminal) logger.error({ err: error, orderId: job.orderId, attempt: attemptNo }, 'Shopify order cancellation failed for good: an operator must cancel it in Shopify');
       else logger.warn({ err: error, orderId: job.orderId, attempt: attemptNo }, 'Shopify order cancellation failed; retry scheduled');
       await db.withTx(async (tx) => {
