@@ -70,16 +70,6 @@ export async function findCharactersByIds(db: Executor, characterIds: readonly s
 }
 
 /**
- * Whether the game exists, keeping it so until the transaction ends (FOR KEY SHARE: the lock the characters row's
- * foreign key would take anyway). An operator's delete in flight is waited for and then seen as gone (404); without
- * the lock the game could be deleted between this check and the insert, whose foreign key check then failed (500).
- */
-export async function lockGameForCharacter(tx: Tx, gameId: string): Promise<boolean> {
-  const { rowCount } = await tx.query('SELECT 1 FROM games WHERE id = $1 FOR KEY SHARE', [gameId]);
-  return rowCount === 1;
-}
-
-/**
  * Serializes character creation per user (the users row is the lock), so the per-user cap holds under
  * concurrent creates; FOR NO KEY UPDATE does not block the FK checks other tables make against users.
  */

@@ -23,7 +23,7 @@ const withoutOwner = ({ userId: _userId, ...character }: repo.CharacterView): Ch
 
 export function createCharactersService(deps: CoreDeps, services: { inventory: InventoryService; games: GamesService }) {
   const { db, cache } = deps;
-  const { inventory } = services; // the create checks (and locks) the game row itself: lockGameForCharacter
+  const { inventory, games } = services;
 
   // Equipment shows item names and kinds: keys embed the item definitions' version, so an operator's edit shows at
   // once, and the generation each process start bumps (a crashed process's uninvalidated entries are left behind).
@@ -70,7 +70,7 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
 
     async create(userId: string, input: { name: string; gameId: string | null }): Promise<Character> {
       const id = await db.withTx(async (tx) => {
-        if (input.gameId !== null && !(await repo.lockGameForCharacter(tx, input.gameId))) throw notFound('game');
+        if (input.gameId !== null) await games.lockForReferenceInTx(tx, input.gameId);
         await repo.lockUserForCharacters(tx, userId);
         if ((await repo.countCharacters(tx, userId)) >= MAX_CHARACTERS_PER_USER) {
           throw new DomainError('limit_reached', `a player can have at most ${MAX_CHARACTERS_PER_USER} characters`, { limit: MAX_CHARACTERS_PER_USER });

@@ -24,6 +24,11 @@ export async function findGame(db: Executor, id: string): Promise<GameRecord | u
   return (await db.query<GameRecord>(`${SELECT_GAME} WHERE g.id = $1`, [id])).rows[0];
 }
 
+/** Locks the game against deletion until the transaction ends (FOR KEY SHARE); false when there is none. */
+export async function lockGameKey(tx: Executor, id: string): Promise<boolean> {
+  return (await tx.query('SELECT 1 FROM games WHERE id = $1 FOR KEY SHARE', [id])).rowCount === 1;
+}
+
 export async function insertGame(db: Executor, game: { slug: string; name: string }): Promise<string> {
   const { rows } = await db.query<{ id: string }>('INSERT INTO games (slug, name) VALUES ($1, $2) RETURNING id', [game.slug, game.name]);
   return rows[0]!.id;

@@ -1,5 +1,5 @@
 import type { CoreDeps } from '../../context.js';
-import type { Executor } from '../../platform/db.js';
+import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError, PG, notFound, pgConstraint, pgErrorCode } from '../../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { invalidateSharedReads } from '../../platform/replica.js';
@@ -104,8 +104,12 @@ export function createGamesService({ db, cache, logger }: Pick<CoreDeps, 'db' | 
     },
 
     /** Throws not_found when the game does not exist; used by other modules inside their transactions. */
-    async assertExists(executor: Executor, id: string): Promise<void> {
-      if (!(await repo.findGame(executor, id))) throw notFound('game');
+    /**
+     * For a row about to reference the game, in the caller's transaction: 404 unless it exists, and it stays until
+     * the transaction ends (an operator's DELETE waits), so the insert never meets a foreign-key failure (a 500).
+     */
+    async lockForReferenceInTx(tx: Tx, id: string): Promise<void> {
+      if (!(await repo.lockGameKey(tx, id))) throw notFound('game');
     },
 
     slotExists(executor: Executor, gameId: string, slot: string): Promise<boolean> {
