@@ -308,7 +308,10 @@ export class Cache {
     const known = this.versions.get(ns);
     if (known !== undefined) return known;
     const remote = await this.redisCall((r) => r.get(this.versionKey(ns)));
-    const version = remote ? Number(remote) : 0;
+    // The answer may arrive after the announcement of a newer version (two sockets, no order between them): a
+    // version heard meanwhile stays. Taking the answer as it is would send this instance back to the entries of
+    // the version before a write already acknowledged, for as long as it trusts that version (versionTtlMs).
+    const version = Math.max(remote ? Number(remote) : 0, this.versions.get(ns) ?? 0);
     // Without the invalidation channel nobody tells us of a bump: re-read the version soon instead of for 30 s.
     this.versions.set(ns, version, this.subscribed || !this.subscriber ? undefined : { ttl: UNSUBSCRIBED_VERSION_TTL_MS });
     return version;

@@ -1,0 +1,60 @@
+// Races between an instance reading a namespace's version from Redis and another instance's invalidation of it.
+// The version read (GET on the command connection) and the announcement (a pub/sub message on the subscriber
+// connection) travel on two sockets, so an instance may hear the new version first and receive the GET's older
+// answer afterwards. Real Redis; each test uses its own key prefix.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cache } from '../../src/platform/cache.js';
+import { TEST_REDIS_URL } from '../support/env.js';
+
+const logger = pino({ level: 'silent' });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const connections: Redis[] = [];
+const connection = () => {
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  connections.push(redis);
+  return redis;
+};
+
+beforeAll(async () => {
+  await connection().ping();
+});
+afterAll(() => connections.forEach((redis) => redis.disconnect()));
+
+describe('version read racing an invalidation', () => {
+  it('when the answer to a version read arrives after the announcement of a newer version, then the instance keeps the newer one and its next read is fresh', async () => {
+    const keyPrefix = `bb-test-${randomUUID()}`;
+    const writer = new Cache({ redis: connection(), subscriber: connection(), logger, keyPrefix });
+    const readerRedis = connection();
+    const reader = new Cache({ redis: readerRedis, subscriber: connection(), logger, keyPrefix });
+    await Promise.all([writer.start(), reader.start()]);
+    await sleep(50);
+
+    let loads = 0;
+    const read = () => reader.wrap('inv:u1', 'page', 60_000, async () => ({ load: ++loads }));
+    expect(await read()).toEqual({ load: 1 }); // filed under version 0, in Redis and in process
+    reader.clearLocal(); // the reader's trust in version 0 has lapsed: its next read asks Redis for the version
+
+    // The reader's GET of the version is answered (0), but the answer reaches it only after the writer's bump and
+    // its announcement (version 1) have: the network, not the code, orders the two sockets.
+    const get = readerRedis.get.bind(readerRedis);
+    let delayed = 0;
+    (readerRedis as unknown as { get: (key: string) => Promise<string | null> }).get = async (key: string) => {
+      const answer = await get(key);
+      if (key.endsWith(':cv:inv:u1') && delayed++ === 0) {
+        await writer.invalidate('inv:u1');
+        await sleep(100); // the announcement has reached the reader by now
+      }
+      return answer;
+    };
+    await read(); // concurrent with the write: either answer is acceptable
+    (readerRedis as unknown as { get: typeof get }).get = get;
+    expect(delayed).toBe(1);
+
+    // The write has committed and been announced to every instance: the reader must not go back to version 0.
+    expect(await reader.versionOf('inv:u1')).toBe(1);
+    expect(await read()).toEqual({ load: 2 });
+  });
+});
