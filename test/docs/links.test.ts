@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { codePathReferences, headingAnchors, linkReferences } from './markdown-references.js';
+import { codePathReferences, fileNameReferences, headingAnchors, linkReferences } from './markdown-references.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -29,6 +29,23 @@ function anchorsOf(file: string): Set<string> {
     anchorCache.set(file, anchors);
   }
   return anchors;
+}
+
+// The team's contract and style guide live beside the repository, not in it; the documents name them as such.
+const OUTSIDE_REPOSITORY = new Set(['API.md', 'STYLE.md']);
+
+function repositoryFiles(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    if (entry.name === 'node_modules' || entry.name === '.git') return [];
+    const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
+    return entry.isDirectory() ? repositoryFiles(path.join(dir, entry.name), relative) : [relative];
+  });
+}
+
+let filesCache: string[] | undefined;
+function namesAFile(name: string): boolean {
+  filesCache ??= repositoryFiles(ROOT);
+  return OUTSIDE_REPOSITORY.has(name) || filesCache.some((file) => file === name || file.endsWith(`/${name}`));
 }
 
 /** Every broken link or code path of one document, as "file:line: what" lines. */
@@ -60,6 +77,9 @@ function brokenReferences(document: string): string[] {
       problems.push(`${document}:${reference.line}: code path \`${reference.path}\` does not exist`);
     }
   }
+  for (const reference of fileNameReferences(markdown)) {
+    if (!namesAFile(reference.name)) problems.push(`${document}:${reference.line}: file \`${reference.name}\` is no file of the repository`);
+  }
   return problems;
 }
 
@@ -69,7 +89,7 @@ describe('documentation links', () => {
     expect(DOCUMENTS).toContain(path.join('docs', 'schema.md'));
   });
 
-  it.each(DOCUMENTS)('when %s is read, then every relative link, #anchor and code path in it resolves', (document) => {
+  it.each(DOCUMENTS)('when %s is read, then every relative link, #anchor, code path and file name in it resolves', (document) => {
     const problems = brokenReferences(document);
     expect(problems, `broken references:\n${problems.join('\n')}`).toEqual([]);
   });

@@ -1,7 +1,7 @@
 // The link checker's parsing, on documents made up to hold each case: a checker that finds nothing proves
 // nothing, so these show what it does find and what it rightly ignores.
 import { describe, expect, it } from 'vitest';
-import { codePathReferences, headingAnchors, linkReferences } from './markdown-references.js';
+import { codePathReferences, fileNameReferences, headingAnchors, linkReferences } from './markdown-references.js';
 
 describe('markdown references', () => {
   it('when a document has inline, image, reference and HTML links, then each relative target is found with its anchor', () => {
@@ -40,6 +40,21 @@ describe('markdown references', () => {
       [1, 'src/app.ts', 'src/app.ts'],
       [2, 'src/modules/<name>/', 'src/modules/'],
       [2, 'src/db/migrations/00NN_*.sql', 'src/db/migrations/'],
+    ]);
+  });
+
+  it('when inline code names files without their directory, then those names are found and patterns are not', () => {
+    const markdown = [
+      'The cache is `cache.ts` (`platform/cache.ts:12`); the sync `shopify/sync.ts`, the body `{"a": 1}`.',
+      'Rooted `src/app.ts` is a code path; `handlers/<type>.ts` a pattern; `GET /openapi.json` and `npm test` no file.',
+      '```',
+      'fenced.ts',
+      '```',
+    ].join('\n');
+    expect(fileNameReferences(markdown).map((r) => [r.line, r.name])).toEqual([
+      [1, 'cache.ts'],
+      [1, 'platform/cache.ts'],
+      [1, 'shopify/sync.ts'],
     ]);
   });
 

@@ -114,6 +114,31 @@ export function codePathReferences(markdown: string): CodePathReference[] {
   return references;
 }
 
+export interface FileNameReference {
+  line: number;
+  /** A file named by its name or a tail of its path (`cache.ts`, `shopify/sync.ts`), as written. */
+  name: string;
+}
+
+const FILE_NAME = /^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*\.(?:ts|mjs|js|sql|md|json|svg|dbml)$/;
+
+/**
+ * Files a document names without their directory (`cache.ts`, `shopify/sync.ts`): each should be some file in the
+ * repository whose path ends with that name. Paths under a code root are `codePathReferences`' business; names with
+ * placeholders (`handlers/<type>.ts`) are patterns, not files.
+ */
+export function fileNameReferences(markdown: string): FileNameReference[] {
+  const references: FileNameReference[] = [];
+  for (const { line, text } of proseLines(markdown)) {
+    for (const span of codeSpans(text)) {
+      const first = span.split(/\s+/)[0]!.replace(/#L?\d.*$/, '').replace(/:\d+(-\d+)?$/, '').replace(/[,;:)]+$/, '');
+      if (CODE_PATH_ROOTS.test(first) || PLACEHOLDER.test(first) || !FILE_NAME.test(first)) continue;
+      references.push({ line, name: first });
+    }
+  }
+  return references;
+}
+
 /** GitHub's heading ids: lower case, punctuation dropped, spaces to hyphens, repeats numbered -1, -2, … */
 export function headingAnchors(markdown: string): Set<string> {
   const anchors = new Set<string>();
