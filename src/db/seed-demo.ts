@@ -1,6 +1,10 @@
 // Demo catalog for the embedded start: a few games with slots and one of every kind of item and listing, so a
 // fresh `npm start` has a storefront to browse. Written through the catalog services, so it obeys the same
-// rules as the admin API. Idempotent: nothing happens when the first demo game already exists.
+// rules as the admin API, which means one transaction per game, item and listing, not one for the whole catalog.
+// A seed that stops half-way (Ctrl-C during the first start with PGLITE_DATA_DIR) is therefore resumed at the next
+// start: each game, item and listing is looked up by its slug, SKU or title and created only when missing, and
+// the catalog counts as seeded only once a marker row is written after the last listing. From then on nothing
+// happens, so what an operator deletes from the demo catalog stays deleted.
 import type { Logger } from 'pino';
 import type { Database } from '../platform/db.js';
 import type { Services } from '../services.js';
@@ -10,21 +14,28 @@ export const DEMO_GAME_SLUGS = ['skyfall-royale', 'neon-drift', 'dungeon-tactics
 export const DEMO_TSHIRT_VARIANT = 'gid://shopify/ProductVariant/1001';
 const DEMO_VOUCHER_CODES = 20;
 const HOUR_MS = 3_600_000;
+// Written after the last listing: a row in schema_migrations, which already records what was applied to this
+// database (readiness counts only the migration files' names, so the row changes nothing else).
+export const DEMO_SEED_MARKER = 'seed:demo-catalog';
 
 export async function seedDemoCatalog(services: Services, db: Database, logger: Logger): Promise<void> {
-  const existing = await db.query('SELECT 1 FROM games WHERE slug = $1', [DEMO_GAME_SLUGS[0]]);
-  if (existing.rowCount > 0) {
+  const marked = await db.query('SELECT 1 FROM schema_migrations WHERE name = $1', [DEMO_SEED_MARKER]);
+  if (marked.rowCount > 0) {
     logger.debug('demo catalog already present');
     return;
   }
   const { games } = services;
   const { items, listings } = services.catalog;
+  const idOf = async (sql: string, key: string) => (await db.query<{ id: string }>(sql, [key])).rows[0]?.id;
 
-  const skyfall = await games.create({ slug: 'skyfall-royale', name: 'Skyfall Royale', slots: ['weapon_skin', 'character_skin', 'emote', 'glider'] });
-  const neon = await games.create({ slug: 'neon-drift', name: 'Neon Drift', slots: ['car_skin', 'emote', 'banner'] });
-  const dungeon = await games.create({ slug: 'dungeon-tactics', name: 'Dungeon Tactics', slots: ['character_skin', 'weapon_skin', 'pet'] });
+  const game = async (input: { slug: string; name: string; slots: string[] }) =>
+    (await idOf('SELECT id FROM games WHERE slug = $1', input.slug)) ?? (await games.create(input)).id;
+  const skyfall = { id: await game({ slug: 'skyfall-royale', name: 'Skyfall Royale', slots: ['weapon_skin', 'character_skin', 'emote', 'glider'] }) };
+  const neon = { id: await game({ slug: 'neon-drift', name: 'Neon Drift', slots: ['car_skin', 'emote', 'banner'] }) };
+  const dungeon = { id: await game({ slug: 'dungeon-tactics', name: 'Dungeon Tactics', slots: ['character_skin', 'weapon_skin', 'pet'] }) };
 
-  const item = async (input: CreateItemInput) => (await items.create(input)).id;
+  const item = async (input: CreateItemInput) =>
+    (await idOf('SELECT id FROM item_definitions WHERE sku = $1', input.sku)) ?? (await items.create(input)).id;
   const dragonRifle = await item({ sku: 'SKY-WEAPON-DRAGON', name: 'Dragon Fang Rifle', kind: 'game_skin', deliveryType: 'inventory', gameId: skyfall.id, slot: 'weapon_skin', attributes: { rarity: 'legendary' } });
   const arctic = await item({ sku: 'SKY-CHAR-ARCTIC', name: 'Arctic Commando', kind: 'game_skin', deliveryType: 'inventory', gameId: skyfall.id, slot: 'character_skin', attributes: { rarity: 'epic' } });
   const floss = await item({ sku: 'SKY-EMOTE-FLOSS', name: 'Victory Floss', kind: 'game_item', deliveryType: 'inventory', gameId: skyfall.id, slot: 'emote' });
@@ -57,8 +68,10 @@ export async function seedDemoCatalog(services: Services, db: Database, logger: 
   );
 
   const now = Date.now();
-  const offer = (title: string, price: number, lines: Array<[string, number]>, extra: Record<string, unknown> = {}) =>
-    listings.create({ title, price, items: lines.map(([itemId, quantity]) => ({ itemId, quantity })), ...extra });
+  const offer = async (title: string, price: number, lines: Array<[string, number]>, extra: Record<string, unknown> = {}) => {
+    if (await idOf('SELECT id FROM listings WHERE title = $1 LIMIT 1', title)) return;
+    await listings.create({ title, price, items: lines.map(([itemId, quantity]) => ({ itemId, quantity })), ...extra });
+  };
   await offer('Skyfall Starter Bundle', 1800, [[dragonRifle, 1], [arctic, 1], [floss, 1], [extraLife, 3]], { featuredRank: 1, tags: ['bundle', 'skyfall'] });
   await offer('Dragon Fang Rifle', 1200, [[dragonRifle, 1]], { featuredRank: 2, tags: ['legendary', 'skyfall'] });
   await offer('Phoenix Avatar', 1500, [[phoenix, 1]], { featuredRank: 3, tags: ['collab', 'platform'] });
@@ -79,5 +92,6 @@ export async function seedDemoCatalog(services: Services, db: Database, logger: 
   await offer('Extra Life ×10', 400, [[extraLife, 10]], { tags: ['utility', 'value'] });
   await offer('Gem Chest', 500, [[gemChest, 1]], { tags: ['gems'] });
 
+  await db.query('INSERT INTO schema_migrations (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [DEMO_SEED_MARKER]);
   logger.info({ games: DEMO_GAME_SLUGS.length }, 'demo catalog seeded');
 }
