@@ -15,5 +15,11 @@ if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(sub)
   console.error(`the user id must be a UUID (got "${sub}"); leave it out for a new random one`);
   process.exit(2);
 }
-const token = await signToken(process.env.JWT_SECRET ?? DEV_JWT_SECRET, { sub, role, email: `${sub.slice(0, 8)}@example.com`, name: `dev ${role}` }, '12h');
+// The service refuses to start with a blank JWT_SECRET; a token signed with it could never be checked.
+const secret = process.env.JWT_SECRET;
+if (secret !== undefined && secret.trim() === '') {
+  console.error('JWT_SECRET is set but empty (the service refuses to start with it): set it, or unset it for the development secret');
+  process.exit(2);
+}
+const token = await signToken(secret ?? DEV_JWT_SECRET, { sub, role, email: `${sub.slice(0, 8)}@example.com`, name: `dev ${role}` }, '12h');
 console.log(token);
