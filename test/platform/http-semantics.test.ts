@@ -201,3 +201,18 @@ describe('content codings', () => {
     expect(response.status).toBe(201);
   });
 });
+
+describe('problems stored under an Idempotency-Key', () => {
+  it('when a refused purchase is answered and then replayed, then both problems name the request path in instance, like every other problem', async () => {
+    const player = await t.player();
+    const headers = { 'idempotency-key': randomUUID() };
+    const body = { listingId: randomUUID() };
+    const first = await t.request('POST', '/store/purchases', { token: player.token, headers, body });
+    const replay = await t.request('POST', '/store/purchases', { token: player.token, headers, body });
+    for (const response of [first, replay]) {
+      isProblem(response, 404, 'not_found');
+      expect(response.body.instance).toBe('/store/purchases');
+    }
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+  });
+});

@@ -39,6 +39,10 @@ export async function replyIdempotent<R>(
   // client's retry, possibly on another instance, is a replay; without it the old pages would stay cached.
   if (options.afterCommit && (!result.replayed || result.status < 400)) await options.afterCommit(result);
   if (result.replayed) reply.header('idempotent-replayed', 'true');
-  if (result.status >= 400) reply.type('application/problem+json');
+  if (result.status >= 400) {
+    // A stored problem names no request; like every other problem it names this one (a replay names the retry's).
+    reply.type('application/problem+json');
+    return reply.status(result.status).send({ ...(result.body as object), instance: request.url.split('?')[0] });
+  }
   return reply.status(result.status).send(result.body);
 }
