@@ -28,6 +28,12 @@ export interface CacheOptions {
    * open, no answers) then costs one command timeout per period instead of one or more per request.
    */
   retryAfterErrorMs?: number;
+  /**
+   * While Redis is not asked after a failed command, how often one PING checks whether it answers again; the first
+   * answer ends the pause at once and announces the invalidations made meanwhile (other instances serve the entries
+   * those writes replaced until then).
+   */
+  probeIntervalMs?: number;
 }
 
 type Loader<T> = () => Promise<T>;
@@ -73,6 +79,8 @@ export class Cache {
   private readonly localTtlMs: number;
   private readonly versionTtlMs: number;
   private readonly retryAfterErrorMs: number;
+  private readonly probeIntervalMs: number;
+  private probing = false;
   private redisDownSince = 0;
   /** Until then Redis is not asked (a command failed on a connection that still looks ready). */
   private suspendedUntil = 0;
@@ -98,6 +106,7 @@ export class Cache {
     this.localTtlMs = options.localTtlMs ?? 5_000;
     this.versionTtlMs = options.versionTtlMs ?? 30_000;
     this.retryAfterErrorMs = options.retryAfterErrorMs ?? 2_000;
+    this.probeIntervalMs = options.probeIntervalMs ?? 200;
     this.local = new LRUCache({ max: options.maxEntries ?? 50_000, ttl: this.localTtlMs });
     this.versions = new LRUCache({ max: 200_000, ttl: this.versionTtlMs });
     this.redis?.on('ready', () => void this.announcePending());
@@ -347,13 +356,41 @@ export class Cache {
   }
 
   /**
-   * Stops asking Redis for retryAfterErrorMs, then announces what was invalidated meanwhile (which is also the probe
-   * of whether Redis answers again): without it, a write on an idle instance would stay unannounced.
+   * Stops asking Redis for retryAfterErrorMs (requests then never wait on it), probing it meanwhile; once it answers,
+   * or the period is over, announces what was invalidated meanwhile: without it, a write on an idle instance would
+   * stay unannounced.
    */
   private suspend(): void {
     if (Date.now() < this.suspendedUntil) return;
     this.suspendedUntil = Date.now() + this.retryAfterErrorMs;
-    setTimeout(() => void this.announcePending(), this.retryAfterErrorMs + 1).unref();
+    void this.probeWhileSuspended();
+  }
+
+  /**
+   * One PING at a time, every probeIntervalMs, while Redis is suspended: the writes made while it hung reach the other
+   * instances as soon as it answers again, not up to retryAfterErrorMs (plus a command timeout) later. Their entries
+   * are meanwhile served by every other instance, and by this one's Redis reads too.
+   */
+  private async probeWhileSuspended(): Promise<void> {
+    const redis = this.redis;
+    if (this.probing || !redis) return;
+    this.probing = true;
+    try {
+      while (Date.now() < this.suspendedUntil) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(this.probeIntervalMs, Math.max(1, this.suspendedUntil - Date.now()))).unref());
+        // Not connected: the connection's own 'ready' announces (constructor); nothing to probe.
+        if (redis.status !== 'ready' || Date.now() >= this.suspendedUntil) continue;
+        try {
+          await redis.ping();
+          this.suspendedUntil = 0;
+        } catch {
+          // still not answering: the period runs on
+        }
+      }
+    } finally {
+      this.probing = false;
+    }
+    await this.announcePending();
   }
 
   private noteRedisDown(error: unknown): void {

@@ -285,4 +285,38 @@ describe('Redis hanging', () => {
       await proxy.close();
     }
   }, 20_000);
+  it('when a write is made while Redis hangs and Redis then answers again, then the other instance hears of it at once, not when the retry period is over', async () => {
+    // The bug this pins: an instance that stopped asking a hung Redis announced the writes made meanwhile only when
+    // its retry period (2 s, plus a command timeout if Redis still hung then) was over, so for up to 2.5 s after
+    // Redis was back every other instance served the entries those writes replaced (a purchase missing from the
+    // inventory read on the other instance).
+    const proxy = await redisThroughProxy();
+    try {
+      const options = { logger, keyPrefix: `bb-test-${randomUUID()}`, localTtlMs: 60_000, versionTtlMs: 60_000, retryAfterErrorMs: 3_000 };
+      const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+      const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+      await proxy.waitUntilReady();
+      await Promise.all([writer.start(), reader.start()]);
+      let value = 1;
+      const load = async () => ({ value });
+      expect(await reader.wrap('ns', 'k', 60_000, load)).toEqual({ value: 1 });
+      expect(await writer.wrap('ns', 'k', 60_000, load)).toEqual({ value: 1 });
+
+      proxy.hang();
+      await writer.wrap('other', 'k', 60_000, load); // a read that times out: the writer stops asking Redis
+      expect(writer.distributed).toBe(false);
+      value = 2;
+      await writer.invalidate('ns'); // not sent: Redis is not asked until it answers again
+      await sleep(300);
+      proxy.resume();
+      const resumed = Date.now();
+      while ((await reader.wrap('ns', 'k', 60_000, load)).value !== 2 && Date.now() - resumed < 5_000) await sleep(20);
+      expect(await reader.wrap('ns', 'k', 60_000, load)).toEqual({ value: 2 });
+      expect(Date.now() - resumed).toBeLessThan(1_000);
+      expect(writer.distributed).toBe(true);
+    } finally {
+      await proxy.close();
+    }
+  }, 20_000);
 });
+
