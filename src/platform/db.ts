@@ -106,7 +106,22 @@ interface TxSession {
   end(): void;
 }
 
-function openSession(client: pg.PoolClient, pipelined: boolean): TxSession {
+/** Rewrites an engine's error into what the services expect; only PGlite has one (pgliteError). */
+type ErrorRewrite = (error: unknown) => never;
+
+// PGlite is PostgreSQL 18, which reports a row still referenced through an ON DELETE RESTRICT foreign key (every
+// foreign key of the schema) as 23001 restrict_violation; PostgreSQL up to 17 (the CI runs 15) reports the same
+// violation as 23503 foreign_key_violation, the code the services translate (409 conflict, or a listing deactivated
+// instead of deleted). Without this an operator's DELETE of a game, item or listing still in use, or a PATCH
+// removing a slot still in use, answered 500 in the embedded mode only.
+const pgliteError: ErrorRewrite = (error) => {
+  if (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23001') {
+    (error as { code: string }).code = '23503';
+  }
+  throw error;
+};
+
+function openSession(client: pg.PoolClient, pipelined: boolean, rewrite?: ErrorRewrite): TxSession {
   const inFlight = new Set<Promise<unknown>>();
   let ended = false;
   // Without pipeline mode (PGlite) a statement is handed to the client only after the previous one answered: pg
@@ -120,7 +135,8 @@ function openSession(client: pg.PoolClient, pipelined: boolean): TxSession {
       // transaction rolled back) must not reach the connection: it would run outside any transaction, or inside
       // the next borrower's.
       if (ended) return refused();
-      const run = () => (ended ? refused() : client.query(toQuery(text, params)));
+      const send = () => client.query(toQuery(text, params));
+      const run = () => (ended ? refused() : rewrite ? send().catch(rewrite) : send());
       const answered = pipelined ? run() : previous.then(run, run);
       previous = answered.catch(() => undefined);
       const sent = answered.then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
@@ -138,6 +154,36 @@ function wrapPool(pool: pg.Pool): Executor {
     async query<R>(text: string, params?: readonly unknown[]) {
       const result = await pool.query(toQuery(text, params));
       return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+    },
+  };
+}
+
+/**
+ * PGlite's statements outside a transaction. pg-pool's own query() hands a failed statement's error to release(),
+ * which ends that client and makes a new one: on PostgreSQL a reconnect, but PGlite's node-postgres adapter has ONE
+ * connection object that every client of the pool shares, and ending a client while its Sync is still to be answered
+ * hands the rest of that exchange to the next client. A statement right after a failed one (an operator's DELETE of
+ * a listing with orders, which then deactivates it) hung about 10 s and failed with 'Connection terminated
+ * unexpectedly' (503), and the connection's messages went out of step ('unexpected parseComplete message'). A
+ * server's error leaves the connection usable (ReadyForQuery follows it), so the client goes back as it is; only an
+ * error of the connection itself drops it.
+ */
+function wrapPglitePool(pool: pg.Pool): Executor {
+  return {
+    async query<R>(text: string, params?: readonly unknown[]) {
+      const client = await pool.connect();
+      let lost: Error | undefined;
+      try {
+        const result = await client.query(toQuery(text, params));
+        return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
+      } catch (error) {
+        // The server's errors carry a severity (the adapter parses them with its own copy of pg-protocol, so
+        // instanceof pg.DatabaseError does not hold).
+        if (typeof (error as { severity?: unknown } | null)?.severity !== 'string') lost = error as Error;
+        return pgliteError(error);
+      } finally {
+        client.release(lost);
+      }
     },
   };
 }
@@ -194,6 +240,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   let replicaPool: pg.Pool | undefined;
   let engine: Database['engine'];
   let closePglite: (() => Promise<void>) | undefined;
+  let rewrite: ErrorRewrite | undefined;
 
   if (options.url) {
     engine = 'postgres';
@@ -214,6 +261,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
     const instance = await PGlite.create(options.pgliteDataDir ?? 'memory://');
     closePglite = () => instance.close();
+    rewrite = pgliteError;
     // PGlite is a single connection: the pool must be 1 (a larger pool crashes the process).
     pool = new pg.Pool({ ...(createPgConfig(instance) as unknown as pg.PoolConfig), max: 1 });
   }
@@ -222,7 +270,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle database client error'));
   replicaPool?.on('error', (error) => options.logger?.warn({ err: error }, 'idle replica client error'));
 
-  const primary = wrapPool(pool);
+  const primary = engine === 'pglite' ? wrapPglitePool(pool) : wrapPool(pool);
   const replicaExecutor = replicaPool ? withPrimaryFallback(wrapPool(replicaPool), primary, options.logger) : undefined;
   const replica = replicaExecutor ?? primary;
   const reads = createReadRouter({ primary, replica: replicaExecutor, logger: options.logger });
@@ -242,7 +290,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       // uncaught 'error' event that kills the process. The next statement fails instead, and the client is dropped.
       const onLost = (error: Error) => options.logger?.warn({ err: error }, 'database connection lost inside a transaction');
       client.on('error', onLost);
-      const session = openSession(client, pipelined(client));
+      const session = openSession(client, pipelined(client), rewrite);
       let broken = false;
       let committed = false;
       try {
@@ -299,7 +347,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     query: primary.query,
     withTx,
     async ping() {
-      await pool.query('SELECT 1');
+      if (engine === 'pglite') await primary.query('SELECT 1');
+      else await pool.query('SELECT 1');
     },
     async close() {
       await pool.end();

@@ -255,6 +255,27 @@ describe('embedded mode under concurrency (PGlite is one connection: everything 
   }, 60_000);
 });
 
+describe('operator deletes of rows still in use (PGlite is PostgreSQL 18: RESTRICT foreign keys fail with 23001)', () => {
+  it('when a game, an item or a slot still in use is removed, then 409 conflict as on PostgreSQL, and a listing with orders is deactivated', async () => {
+    const admin = await signToken(runtime.config.jwtSecret, { sub: randomUUID(), role: 'admin' }, '1h');
+    const call = async (method: 'DELETE' | 'PATCH', url: string, payload?: object) => {
+      const response = await runtime.app.inject({ method, url, payload, headers: { authorization: `Bearer ${admin}` } });
+      return { status: response.statusCode, body: response.body ? response.json() : undefined };
+    };
+    const skyfall = (await get('/games')).body.items.find((g: any) => g.slug === 'skyfall-royale');
+    const rifle = (await get('/store/items?q=dragon')).body.items.find((l: any) => l.title === 'Dragon Fang Rifle'); // ordered above
+
+    expect(await call('DELETE', `/admin/games/${skyfall.id}`)).toMatchObject({ status: 409, body: { code: 'conflict' } });
+    expect(await call('PATCH', `/admin/games/${skyfall.id}`, { slots: ['character_skin', 'emote', 'glider'] })).toMatchObject({ status: 409, body: { code: 'conflict' } });
+    expect(await call('DELETE', `/admin/items/${rifle.items[0].itemId}`)).toMatchObject({ status: 409, body: { code: 'conflict' } });
+    const del = await call('DELETE', `/admin/listings/${rifle.id}`);
+    expect(del).toMatchObject({ status: 204 });
+    expect((await get(`/store/items/${rifle.id}`)).status).toBe(404);
+    const { rows } = await runtime.deps.db.query<{ active: boolean }>('SELECT active FROM listings WHERE id = $1', [rifle.id]);
+    expect(rows).toEqual([{ active: false }]);
+  });
+});
+
 describe('statements on the single embedded connection', () => {
   it('when idempotent writes and purchases ran above, then no statement was queued on a busy client', () => {
     expect(warnings.filter((w) => w.includes('already executing a query'))).toEqual([]);
