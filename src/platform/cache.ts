@@ -45,13 +45,24 @@ const MAX_UNANNOUNCED = 100_000;
 // INCR each namespace's version key and publish them all as one message of "<ns>|<version>" lines: one round trip
 // and one pub/sub message per batch, and no instance can see a bumped version without its announcement following
 // (the script runs atomically).
+// A version is never below Redis's clock in microseconds: a Redis that lost its data (a restart without persistence,
+// or from an older snapshot) would otherwise count again from 0 (or from the snapshot) through numbers already used,
+// and an entry filed under such a number by an instance that had not yet noticed the restart (a fill in flight) would
+// be served as current once the count reached it again. Versions stay below 2^53 (exact in Lua and JavaScript).
 const BUMP_AND_PUBLISH = `
+if redis.replicate_commands then redis.replicate_commands() end
+local now = redis.call('TIME')
+local floor = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local versions = {}
 local announced = {}
 for i, key in ipairs(KEYS) do
   local version = redis.call('INCR', key)
+  if version < floor then
+    version = floor
+    redis.call('SET', key, string.format('%.0f', version))
+  end
   versions[i] = version
-  announced[i] = ARGV[i + 1] .. '|' .. version
+  announced[i] = ARGV[i + 1] .. '|' .. string.format('%.0f', version)
 end
 redis.call('PUBLISH', ARGV[1], table.concat(announced, '\\n'))
 return versions`;
