@@ -137,6 +137,16 @@ describe('functional utility items', () => {
     expect(await entitlement(player.id, 'name_change')).toBe(2);
   });
 
+  it('when a name-change card is spelled as a functional effect is (name_change), then its use works the same', async () => {
+    // Operators write effects in lower case with underscores (the item validation asks it of functional items, the
+    // entitlement is name_change); the camel-case key is the older spelling, kept for the items that carry it.
+    const { player, entryId } = await stack(1, { effect: { name_change: 1 } });
+    const response = await use(player.token, entryId);
+    expect(response.status, response.text).toBe(200);
+    expect(response.body.effects).toEqual({ name_change: { added: 1, total: 1 } });
+    expect(await entitlement(player.id, 'name_change')).toBe(1);
+  });
+
   it('when an item carries an effect that is not registered, then the use is refused and the stack is untouched', async () => {
     const { player, entryId } = await stack(1, { effect: { gems: 500 } });
     const response = await use(player.token, entryId);

@@ -1,5 +1,6 @@
 // The effects a used (or consumed) inventory item applies: the ONE place that knows them.
-// An item definition's `effect` is an object such as `{ "nameChange": 1 }`; each key must be registered here.
+// An item definition's `effect` is an object such as `{ "name_change": 1 }`; each key must be registered here (names
+// in lower case with underscores, as functional effects are written).
 // Using `quantity` units of an item applies every key `quantity` times, in the same transaction as the
 // decrement, so an item is never used up without its effect (or the reverse).
 //
@@ -41,6 +42,8 @@ export function entitlementEffect(entitlement: string): EffectHandler {
 
 export const EFFECTS: Readonly<Record<string, EffectHandler>> = {
   /** A name-change card: one credit the profile service spends on a rename. */
+  name_change: entitlementEffect('name_change'),
+  /** The same card under its older key (the demo catalog's and earlier items' spelling). */
   nameChange: entitlementEffect('name_change'),
   /** Extra lives banked on the account (a game server spends them from user_entitlements). */
   lives: entitlementEffect('lives'),
