@@ -10,7 +10,8 @@ export interface Config {
   /** Prefix of every Redis key and channel: instances sharing one database share it (tests isolate with it). */
   redisKeyPrefix: string;
   jwtSecret: string;
-  jwtSecretIsDefault: boolean;
+  /** The secrets left unset and running on the published development values (a warning at start names them). */
+  developmentSecrets: string[];
   smtpUrl: string | undefined;
   mailFrom: string;
   shopifyAdminUrl: string | undefined; // undefined → the built-in simulator
@@ -139,7 +140,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisKeyPrefix: str(env, 'REDIS_KEY_PREFIX') ?? 'bb',
     jwtSecret: jwtSecret ?? DEV_JWT_SECRET,
-    jwtSecretIsDefault: jwtSecret === undefined,
+    developmentSecrets: [
+      ...(jwtSecret === undefined ? ['JWT_SECRET'] : []),
+      ...(secret(env, 'PAYMENTS_WEBHOOK_SECRET') === undefined ? ['PAYMENTS_WEBHOOK_SECRET'] : []),
+      ...(secret(env, 'SHOPIFY_WEBHOOK_SECRET') === undefined ? ['SHOPIFY_WEBHOOK_SECRET'] : []),
+      // Only a real Shopify needs a real token: the built-in simulator takes the development one.
+      ...(str(env, 'SHOPIFY_ADMIN_URL') !== undefined && str(env, 'SHOPIFY_ACCESS_TOKEN') === undefined ? ['SHOPIFY_ACCESS_TOKEN'] : []),
+    ],
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: str(env, 'MAIL_FROM') ?? 'BattleBucks Store <store@battlebucks.local>',
     shopifyAdminUrl: url(env, 'SHOPIFY_ADMIN_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),

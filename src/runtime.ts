@@ -47,7 +47,10 @@ export function createLogger(config: Config): Logger {
 
 export async function createRuntime(config: Config, options: { logger?: Logger; db?: Database } = {}): Promise<Runtime> {
   const logger = options.logger ?? createLogger(config);
-  if (config.jwtSecretIsDefault) logger.warn('JWT_SECRET is not set: using the development secret. Never do this in production.');
+  // The development values are published in the README: anyone could sign tokens, top-ups or Shopify webhooks.
+  if (config.developmentSecrets.length > 0) {
+    logger.warn({ secrets: config.developmentSecrets }, `${config.developmentSecrets.join(', ')} not set: using the published development values. Never do this in production.`);
+  }
 
   const db = options.db ?? (await openDatabase({
     url: config.databaseUrl,

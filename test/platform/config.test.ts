@@ -25,3 +25,16 @@ describe('DB_POOL_SIZE', () => {
     expect(() => loadConfig({ DB_POOL_SIZE: value })).toThrow(/DB_POOL_SIZE must be an integer >= 1/);
   });
 });
+
+describe('secrets left on their published development values', () => {
+  it('when the webhook secrets are unset, then they are named among the development secrets the start warns about, as JWT_SECRET is', () => {
+    expect(loadConfig({}).developmentSecrets).toEqual(['JWT_SECRET', 'PAYMENTS_WEBHOOK_SECRET', 'SHOPIFY_WEBHOOK_SECRET']);
+    expect(loadConfig({ JWT_SECRET: 'a-real-secret', PAYMENTS_WEBHOOK_SECRET: 'p', SHOPIFY_WEBHOOK_SECRET: 's' }).developmentSecrets).toEqual([]);
+  });
+
+  it('when a real Shopify is configured without its access token, then the token is named too; the built-in simulator needs none', () => {
+    const secrets = { JWT_SECRET: 'j', PAYMENTS_WEBHOOK_SECRET: 'p', SHOPIFY_WEBHOOK_SECRET: 's' };
+    expect(loadConfig({ ...secrets, SHOPIFY_ADMIN_URL: 'https://shop.example' }).developmentSecrets).toEqual(['SHOPIFY_ACCESS_TOKEN']);
+    expect(loadConfig({ ...secrets, SHOPIFY_ADMIN_URL: 'https://shop.example', SHOPIFY_ACCESS_TOKEN: 'shpat_real' }).developmentSecrets).toEqual([]);
+  });
+});
