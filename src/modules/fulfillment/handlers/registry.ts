@@ -1,5 +1,5 @@
-// The delivery handlers, one per delivery type. Adding a type: write handlers/<type>.ts and register it here
-// (and allow the type in item_definitions.delivery_type).
+// The delivery handlers, one per delivery type. Adding a type: write handlers/<type>.ts and register it here; the
+// type itself is also named elsewhere (docs/fulfillment.md § Adding a type lists where).
 import type { DeliveryType } from '../../catalog/index.js';
 import type { DeliveryHandler } from './types.js';
 
