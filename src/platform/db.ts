@@ -2,10 +2,13 @@
 // node-postgres adapter, so type parsing and SQL are identical). Repositories take an `Executor` first, so the
 // same function runs on the pool or inside a caller's transaction.
 import net from 'node:net';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import { createReadRouter, withPrimaryFallback } from './replica.js';
+import { ConfigError } from '../config.js';
 
 // int8 (bigint) → number: gem amounts stay far below 2^53, and numbers keep the JSON contract simple.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -226,6 +229,60 @@ function corkEachTick(socket: net.Socket): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The file in PGLITE_DATA_DIR that says which process has the embedded database open. */
+export const PGLITE_LOCK_FILE = 'battlebucks.lock';
+/** Lock files this process wrote: one naming our pid that is not here was left by an earlier process (a container's pid 1). */
+const locksHeld = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
+}
+
+/**
+ * PGlite is PostgreSQL inside this process, without the postmaster.pid that keeps a second server off a data
+ * directory: a second `npm start` with the same PGLITE_DATA_DIR (another port, or the first still shutting down)
+ * opened the same files with its own buffers, and what one process committed the other overwrote (a grant answered
+ * 201 by one instance was gone after both stopped). The directory is taken with a lock file holding the pid; one
+ * left by a process that no longer runs (kill -9, a crash) is taken over. Returns the release.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  await mkdir(dataDir, { recursive: true });
+  const lockPath = path.resolve(dataDir, PGLITE_LOCK_FILE);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const file = await open(lockPath, 'wx');
+      await file.writeFile(`${process.pid}\n`);
+      await file.close();
+      locksHeld.add(lockPath);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 3) throw error;
+    }
+    const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
+    if (Number.isNaN(holder) && attempt === 1) {
+      await sleep(200); // just created by another process, its pid not written yet
+      continue;
+    }
+    const ours = holder === process.pid;
+    if (Number.isInteger(holder) && holder > 0 && (ours ? locksHeld.has(lockPath) : processAlive(holder))) {
+      throw new ConfigError(
+        `PGLITE_DATA_DIR: ${dataDir} is in use by process ${holder} (another instance of the service); stop it or use another directory (if no such instance runs, delete ${lockPath})`,
+      );
+    }
+    await unlink(lockPath).catch(() => undefined); // stale: its process is gone
+  }
+  return async () => {
+    const holder = await readFile(lockPath, 'utf8').catch(() => '');
+    locksHeld.delete(lockPath);
+    if (Number.parseInt(holder, 10) === process.pid) await unlink(lockPath).catch(() => undefined);
+  };
+}
+
 export interface OpenDatabaseOptions {
   url?: string;
   replicaUrl?: string;
@@ -259,8 +316,22 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     engine = 'pglite';
     const { PGlite } = await import('@electric-sql/pglite');
     const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
-    const instance = await PGlite.create(options.pgliteDataDir ?? 'memory://');
-    closePglite = () => instance.close();
+    const dataDir = options.pgliteDataDir && !options.pgliteDataDir.startsWith('memory://') ? options.pgliteDataDir : undefined;
+    const unlock = dataDir ? await lockDataDir(dataDir) : async () => undefined;
+    let instance: Awaited<ReturnType<typeof PGlite.create>>;
+    try {
+      instance = await PGlite.create(options.pgliteDataDir ?? 'memory://');
+    } catch (error) {
+      await unlock();
+      throw error;
+    }
+    closePglite = async () => {
+      try {
+        await instance.close();
+      } finally {
+        await unlock();
+      }
+    };
     rewrite = pgliteError;
     // PGlite is a single connection: the pool must be 1 (a larger pool crashes the process).
     pool = new pg.Pool({ ...(createPgConfig(instance) as unknown as pg.PoolConfig), max: 1 });
