@@ -244,19 +244,12 @@ export class Cache {
    * (measured: ~10 purchases per batch, Redis's CPU per purchase ~0.10 → ~0.03 ms; docs/performance.md).
    */
   private async invalidateNow(namespaces: string[]): Promise<void> {
-    const bump = (evenIfSuspended: boolean) => this.redisCall((r) => this.bumpAndPublish(r, namespaces), evenIfSuspended);
     const wasDistributed = this.distributed;
-    let bumped = await bump(false);
-    // A lost invalidation leaves other instances serving the old entries until they re-read the version
-    // (versionTtlMs), so a bump that failed on a live connection (a command timeout under load) is tried again
-    // before giving up, although that failure suspended Redis for everyone else. Bumping twice is harmless:
-    // versions only need to move forward. While Redis is down, or was already suspended when this batch began (it
-    // hangs), nothing is retried: the bump is announced when Redis answers again.
-    for (const delayMs of [50, 250]) {
-      if (bumped !== undefined || !wasDistributed || this.redis?.status !== 'ready') break;
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      bumped = await bump(true);
-    }
+    // One attempt: the write's response waits for it. A bump that fails is remembered and announced as soon as Redis
+    // answers again (the probe of probeWhileSuspended, every probeIntervalMs), and one that timed out on a slow Redis
+    // has usually run there anyway (bumping twice is harmless: versions only need to move forward). Retrying here
+    // made every write of the first batch after Redis hung wait three command timeouts (1.8 s) instead of one.
+    const bumped = await this.redisCall((r) => this.bumpAndPublish(r, namespaces));
     if (bumped === undefined && this.redis) {
       if (wasDistributed) {
         this.logger.warn({ namespaces }, 'cache invalidation did not reach redis: announcing it when redis answers again');

@@ -318,5 +318,34 @@ describe('Redis hanging', () => {
       await proxy.close();
     }
   }, 20_000);
-});
+  it('when the first write after Redis starts hanging invalidates, then it waits for one command timeout, not three, and the write still reaches the other instance once Redis answers', async () => {
+    // The bug this pins: the bump was retried twice on a live connection, so every write of the first batch after
+    // Redis hung waited three 500 ms command timeouts and two pauses (~1.8 s; a purchase answered in 2.3 s).
+    const proxy = await redisThroughProxy();
+    try {
+      const options = { logger, keyPrefix: `bb-test-${randomUUID()}`, localTtlMs: 60_000, versionTtlMs: 60_000 };
+      const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+      const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+      await proxy.waitUntilReady();
+      await Promise.all([writer.start(), reader.start()]);
+      let value = 1;
+      const load = async () => ({ value });
+      expect(await reader.wrap('ns', 'k', 60_000, load)).toEqual({ value: 1 });
 
+      proxy.hang();
+      value = 2;
+      const started = Date.now();
+      await writer.invalidate('ns');
+      const waited = Date.now() - started;
+      await sleep(200);
+      proxy.resume();
+      const resumed = Date.now();
+      while ((await reader.wrap('ns', 'k', 60_000, load)).value !== 2 && Date.now() - resumed < 5_000) await sleep(20);
+      expect(await reader.wrap('ns', 'k', 60_000, load)).toEqual({ value: 2 });
+      expect(Date.now() - resumed).toBeLessThan(1_000);
+      expect(waited).toBeLessThan(900);
+    } finally {
+      await proxy.close();
+    }
+  }, 20_000);
+});
