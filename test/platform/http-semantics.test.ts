@@ -216,3 +216,13 @@ describe('problems stored under an Idempotency-Key', () => {
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
   });
 });
+
+describe('validation problems', () => {
+  it('when a value must be one of several constants (a sort, a kind), then the problem names them once instead of one failure per branch', async () => {
+    const response = await t.request('GET', '/store/items?sort=cheapest');
+    isProblem(response, 400, 'validation_failed');
+    expect(response.body.detail).toMatch(/sort must be one of: .*"price_asc".*"price_desc"/);
+    expect(response.body.detail).not.toMatch(/must be equal to constant/);
+    expect(response.body.errors).toHaveLength(1);
+  });
+});

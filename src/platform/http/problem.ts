@@ -41,13 +41,36 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'validation_failed',
 };
 
+type AjvError = { keyword?: string; instancePath?: string; message?: string; params?: Record<string, unknown> };
+
+/**
+ * A choice among constants (a union of literals: `sort`, `kind`, a status) fails once per branch — "must be equal
+ * to constant" four to eight times, then "must match a schema in anyOf" — and names none of them. One line per
+ * field instead, naming what it may be.
+ */
+function withAllowedValuesNamed(validation: AjvError[]): AjvError[] {
+  const allowed = new Map<string, unknown[]>();
+  for (const v of validation) {
+    if (v.keyword === 'const') allowed.set(v.instancePath ?? '', [...(allowed.get(v.instancePath ?? '') ?? []), v.params?.allowedValue]);
+  }
+  if (allowed.size === 0) return validation;
+  const named = new Set<string>();
+  return validation.flatMap((v) => {
+    const path = v.instancePath ?? '';
+    if (!allowed.has(path) || (v.keyword !== 'const' && v.keyword !== 'anyOf')) return [v];
+    if (named.has(path)) return [];
+    named.add(path);
+    return [{ ...v, keyword: 'enum', message: `must be one of: ${allowed.get(path)!.map((value) => JSON.stringify(value)).join(', ')}` }];
+  });
+}
+
 export function toProblem(error: unknown, request: FastifyRequest): Problem {
   if (error instanceof DomainError) {
     return problem(error.code, error.message, error.details ?? {});
   }
-  const fastifyError = error as FastifyError & { validation?: Array<{ instancePath?: string; message?: string; params?: Record<string, unknown> }>; validationContext?: string };
+  const fastifyError = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
   if (fastifyError.validation) {
-    const errors = fastifyError.validation.map((v) => {
+    const errors = withAllowedValuesNamed(fastifyError.validation).map((v) => {
       const missing = v.params?.missingProperty ? `/${String(v.params.missingProperty)}` : '';
       const extraProp = v.params?.additionalProperty ? `/${String(v.params.additionalProperty)}` : '';
       return { path: `${fastifyError.validationContext ?? ''}${v.instancePath ?? ''}${missing}${extraProp}`, message: v.message ?? 'invalid' };
