@@ -143,6 +143,27 @@ describe('the OpenAPI document describes the answers the platform sends', () => 
     expect(doc.paths['/user/characters/{id}'].delete.responses['415'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
   });
 
+  it('then every operation taking an Idempotency-Key documents Idempotent-Replayed on its answers, and every conditional read its ETag, Cache-Control and If-None-Match', async () => {
+    const keyed = operations().filter(({ operation }) => (operation.parameters ?? []).some((p: any) => p.in === 'header' && p.name === 'idempotency-key'));
+    expect(keyed.map(({ method, path }) => `${method} ${path}`)).toContain('post /store/purchases');
+    const unmarked = keyed.flatMap(({ path, method, operation }) =>
+      Object.entries<any>(operation.responses)
+        .filter(([status, response]) => (status.startsWith('2') || status === '404' || status === '409') && !response.headers?.['idempotent-replayed'])
+        .map(([status]) => `${method} ${path} ${status}`));
+    expect(keyed.every(({ operation }) => !operation.responses['401']?.headers?.['idempotent-replayed'])).toBe(true); // refused before the key
+    expect(unmarked).toEqual([]);
+    const conditional = operations().filter(({ operation }) => operation.responses?.['304']);
+    expect(conditional.map(({ method, path }) => `${method} ${path}`)).toEqual(expect.arrayContaining(['get /store/items', 'get /store/items/{id}', 'get /games']));
+    for (const { operation } of conditional) {
+      expect(Object.keys(operation.responses['200'].headers ?? {})).toEqual(expect.arrayContaining(['etag', 'cache-control']));
+      expect(operation.parameters.filter((p: any) => p.in === 'header' && p.name === 'if-none-match')).toHaveLength(1);
+    }
+    // and what the document says is what a storefront read sends
+    const page = await t.request('GET', '/store/items');
+    expect(page.headers.get('etag')).toBeTruthy();
+    expect(page.headers.get('cache-control')).toBeTruthy();
+  });
+
   it('then /metrics is documented as text/plain and /openapi.json as a JSON object', () => {
     expect(doc.paths['/metrics'].get.responses['200'].content['text/plain'].schema.type).toBe('string');
     expect(doc.paths['/openapi.json'].get.responses['200'].content['application/json'].schema.type).toBe('object');

@@ -9,6 +9,9 @@
 //    database or a transaction that kept colliding is 503 service_unavailable with Retry-After.
 //  - A 401 carries its WWW-Authenticate challenge (problem.ts).
 //  - /metrics answers Prometheus text and /openapi.json this document, which their route schemas leave undescribed.
+//  - An operation taking an Idempotency-Key may answer a replay, marked `Idempotent-Replayed: true`, with a status
+//    its key stored: a success, or a domain refusal (404, 409) (platform/http/idempotent-reply.ts).
+//  - A conditional read (one that documents 304) sends ETag and Cache-Control with its 200 and takes If-None-Match.
 
 type Json = Record<string, any>;
 
@@ -32,6 +35,15 @@ const PLATFORM_RESPONSES = {
   }),
 };
 
+const IDEMPOTENT_REPLAYED = { schema: { type: 'string', enum: ['true'] }, description: 'Present on a replay: the first response to this Idempotency-Key, sent again' };
+/** What a key stores and replays: the work's success and its domain refusals (validation, auth and limits come first). */
+const REPLAYABLE = (status: string) => (Number(status) >= 200 && Number(status) < 300) || status === '404' || status === '409';
+const CONDITIONAL_HEADERS = {
+  etag: { schema: { type: 'string' }, description: 'A weak validator of this representation; send it back in If-None-Match' },
+  'cache-control': { schema: { type: 'string' }, description: 'How long shared and private caches may keep this answer' },
+};
+const IF_NONE_MATCH = { name: 'if-none-match', in: 'header', required: false, schema: { type: 'string' }, description: 'An ETag of an earlier answer: 304 Not Modified when it still matches' };
+
 const WWW_AUTHENTICATE = { schema: { type: 'string' }, description: 'The challenge: `Bearer realm="battlebucks"`, with `error="invalid_token"` when a token was sent and refused' };
 
 function isProblem(schema: unknown): boolean {
@@ -50,6 +62,18 @@ export function documentPlatformResponses({ openapiObject }: { openapiObject: Js
           response.content = { 'application/problem+json': json, ...response.content };
         }
         if (status === '401') response.headers = { ...response.headers, 'www-authenticate': WWW_AUTHENTICATE };
+      }
+      const parameters: Json[] = operation.parameters ?? [];
+      if (parameters.some((parameter) => parameter.in === 'header' && String(parameter.name).toLowerCase() === 'idempotency-key')) {
+        for (const [status, response] of Object.entries<Json>(responses)) {
+          if (REPLAYABLE(status)) response.headers = { ...response.headers, 'idempotent-replayed': IDEMPOTENT_REPLAYED };
+        }
+      }
+      if (responses['304'] && responses['200']) {
+        responses['200'].headers = { ...CONDITIONAL_HEADERS, ...responses['200'].headers };
+        if (!parameters.some((parameter) => parameter.in === 'header' && String(parameter.name).toLowerCase() === 'if-none-match')) {
+          operation.parameters = [...parameters, IF_NONE_MATCH];
+        }
       }
       // Fastify reads a body sent with any of these methods, whether the operation takes one or not.
       if (operation.requestBody || BODY_METHODS.has(method)) {
