@@ -107,7 +107,11 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
   const timers = new Set<NodeJS.Timeout>();
   let webhookUrl = options.webhookUrl;
   let nextOrder = 1001;
-  let nextNumericId = 5_000_000_001;
+  // Order ids must not repeat across restarts: the service matches webhooks to parcels by them, so a restarted
+  // simulator counting from the same number again gave a new parcel an old one's id, and one player's tracking landed
+  // on another's parcel. Start from the clock (100 per millisecond of the previous run's life before a repeat; line
+  // item ids, ×10, stay exact integers).
+  let nextNumericId = Date.now() * 100;
 
   const findOrder = (idOrTag: string) =>
     orders.find((o) => o.id === idOrTag || String(o.numericId) === idOrTag || o.tags.includes(idOrTag) || o.tags.includes(`bb-order-${idOrTag}`));
