@@ -109,22 +109,7 @@ interface TxSession {
   end(): void;
 }
 
-/** Rewrites an engine's error into what the services expect; only PGlite has one (pgliteError). */
-type ErrorRewrite = (error: unknown) => never;
-
-// PGlite is PostgreSQL 18, which reports a row still referenced through an ON DELETE RESTRICT foreign key (every
-// foreign key of the schema) as 23001 restrict_violation; PostgreSQL up to 17 (the CI runs 15) reports the same
-// violation as 23503 foreign_key_violation, the code the services translate (409 conflict, or a listing deactivated
-// instead of deleted). Without this an operator's DELETE of a game, item or listing still in use, or a PATCH
-// removing a slot still in use, answered 500 in the embedded mode only.
-const pgliteError: ErrorRewrite = (error) => {
-  if (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23001') {
-    (error as { code: string }).code = '23503';
-  }
-  throw error;
-};
-
-function openSession(client: pg.PoolClient, pipelined: boolean, rewrite?: ErrorRewrite): TxSession {
+function openSession(client: pg.PoolClient, pipelined: boolean): TxSession {
   const inFlight = new Set<Promise<unknown>>();
   let ended = false;
   // Without pipeline mode (PGlite) a statement is handed to the client only after the previous one answered: pg
@@ -139,7 +124,7 @@ function openSession(client: pg.PoolClient, pipelined: boolean, rewrite?: ErrorR
       // the next borrower's.
       if (ended) return refused();
       const send = () => client.query(toQuery(text, params));
-      const run = () => (ended ? refused() : rewrite ? send().catch(rewrite) : send());
+      const run = () => (ended ? refused() : send());
       const answered = pipelined ? run() : previous.then(run, run);
       previous = answered.catch(() => undefined);
       const sent = answered.then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
@@ -183,7 +168,7 @@ function wrapPglitePool(pool: pg.Pool): Executor {
         // The server's errors carry a severity (the adapter parses them with its own copy of pg-protocol, so
         // instanceof pg.DatabaseError does not hold).
         if (typeof (error as { severity?: unknown } | null)?.severity !== 'string') lost = error as Error;
-        return pgliteError(error);
+        throw error;
       } finally {
         client.release(lost);
       }
@@ -297,7 +282,6 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   let replicaPool: pg.Pool | undefined;
   let engine: Database['engine'];
   let closePglite: (() => Promise<void>) | undefined;
-  let rewrite: ErrorRewrite | undefined;
 
   if (options.url) {
     engine = 'postgres';
@@ -332,7 +316,6 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
         await unlock();
       }
     };
-    rewrite = pgliteError;
     // PGlite is a single connection: the pool must be 1 (a larger pool crashes the process).
     pool = new pg.Pool({ ...(createPgConfig(instance) as unknown as pg.PoolConfig), max: 1 });
   }
@@ -361,7 +344,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       // uncaught 'error' event that kills the process. The next statement fails instead, and the client is dropped.
       const onLost = (error: Error) => options.logger?.warn({ err: error }, 'database connection lost inside a transaction');
       client.on('error', onLost);
-      const session = openSession(client, pipelined(client), rewrite);
+      const session = openSession(client, pipelined(client));
       let broken = false;
       let committed = false;
       try {

@@ -116,9 +116,16 @@ export const PG = {
   lockNotAvailable: '55P03',
 } as const;
 
+/**
+ * The SQLSTATE of a database error. PostgreSQL 18 (and PGlite, which is PostgreSQL 18) reports a row still referenced
+ * through an ON DELETE RESTRICT foreign key — every foreign key of this schema — as 23001 restrict_violation, where
+ * up to 17 (CI runs 15) it is 23503 foreign_key_violation: read as the one the services translate (409 conflict, a
+ * listing deactivated instead of deleted), whichever server answered.
+ */
 export function pgErrorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const code = (error as { code?: unknown }).code;
+  if (code === '23001') return PG.foreignKeyViolation;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
