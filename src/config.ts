@@ -130,6 +130,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     throw new ConfigError(`WORKERS must be true, false or only, got "${workersRaw}"`);
   }
   const workers = workersRaw === 'only' ? 'only' : bool({ WORKERS: workersRaw }, 'WORKERS', true) ? 'true' : 'false';
+  // The embedded database lives inside one process: a worker-only process on it would work a queue nobody fills.
+  if (workers === 'only' && databaseUrl === undefined) {
+    throw new ConfigError('WORKERS=only needs DATABASE_URL: the embedded database is private to its process, so a separate worker would have nothing to work on');
+  }
   const port = int(env, 'PORT', 3000, 0, 65_535);
   const config: Config = {
     port,

@@ -38,3 +38,10 @@ describe('secrets left on their published development values', () => {
     expect(loadConfig({ ...secrets, SHOPIFY_ADMIN_URL: 'https://shop.example', SHOPIFY_ACCESS_TOKEN: 'shpat_real' }).developmentSecrets).toEqual([]);
   });
 });
+
+describe('WORKERS=only (npm run worker)', () => {
+  it('when there is no DATABASE_URL, then the worker refuses to start: the embedded database is private to its process', () => {
+    expect(() => loadConfig({ WORKERS: 'only' })).toThrow(/WORKERS=only needs DATABASE_URL/);
+    expect(loadConfig({ WORKERS: 'only', DATABASE_URL: 'postgres://127.0.0.1/x' }).workers).toBe('only');
+  });
+});
