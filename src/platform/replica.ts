@@ -19,14 +19,14 @@ import type { Executor } from './db.js';
 export async function invalidateSharedReads(
   deps: { db: { noteWrite(...scopes: string[]): Promise<void> }; cache: { invalidate(...namespaces: string[]): Promise<void> }; logger?: Logger },
   scope: string,
-  namespace: string,
+  ...namespaces: string[]
 ): Promise<void> {
   try {
     await deps.db.noteWrite(scope);
   } catch (error) {
     deps.logger?.warn({ err: error, scope }, 'could not note the write position for read-your-writes');
   }
-  await deps.cache.invalidate(namespace);
+  await deps.cache.invalidate(...namespaces);
 }
 
 /** PostgreSQL LSN text `16/B374D848` → fixed-width hex (`00000016B374D848`), so string order is WAL order. */

@@ -3,6 +3,7 @@ import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError } from '../../platform/errors.js';
 import { ITEM_DEFINITIONS_CACHE_NS, type CatalogService, type ItemDefinition } from '../catalog/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import { invalidateSharedReads } from '../../platform/replica.js';
 import { PLAYER_CACHE_GENERATION_NS, inventoryCacheNs, userCacheNamespaces } from './cache-namespaces.js';
 import { applyItemEffect, type AppliedEffect } from './effects.js';
 import * as repo from './inventory.repository.js';
@@ -177,7 +178,9 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
 
     /** Drops the user's cached inventory and loadouts; call after every committed change. */
     async invalidateUser(userId: string): Promise<void> {
-      await cache.invalidate(...userCacheNamespaces(userId));
+      // The write's position first: the refills the invalidation causes, on any instance, read through
+      // readerFor(userId), which must already know to skip a replica that has not replayed the write.
+      await invalidateSharedReads({ db: deps.db, cache, logger: deps.logger }, userId, ...userCacheNamespaces(userId));
     },
   };
 }
