@@ -1,42 +1,15 @@
 // Two instances with SEED_DEMO=true starting at the same instant on an empty PostgreSQL database (a demo or staging
 // deploy scaled to two). Both must come up, and the demo catalog must exist once.
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_DATABASE_URL, databaseUrlFor } from '../support/env.js';
-import { buildService, freePort, killAllChildren, serviceProcess, type ServiceBuild, type ServiceProcess } from '../../tools/chaos/processes.js';
+import { describe, expect, it } from 'vitest';
+import { freePort, serviceProcess, type ServiceProcess } from '../../tools/chaos/processes.js';
+import { useStartedProcesses, withClient } from '../support/started-processes.js';
 
 const JWT_SECRET = 'seed-startup-test-secret-seed-startup';
-let build: ServiceBuild;
-const databases: string[] = [];
-
-async function admin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-beforeAll(async () => {
-  build = await buildService();
-});
-afterAll(async () => {
-  await killAllChildren();
-  await build?.dispose();
-  await admin(TEST_DATABASE_URL, async (client) => {
-    for (const name of databases) await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
-  });
-});
+const service = useStartedProcesses('bb_test_seed');
 
 describe('instances seeding the demo catalog at once', () => {
   it('when two instances with SEED_DEMO=true start at the same instant on an empty database, then both become ready and the catalog is seeded once', async () => {
-    const name = `bb_test_seed_${randomBytes(5).toString('hex')}`;
-    await admin(TEST_DATABASE_URL, (client) => client.query(`CREATE DATABASE ${name}`));
-    databases.push(name);
-    const url = databaseUrlFor(name);
+    const url = await service.emptyDatabase();
     const instances: ServiceProcess[] = [];
     for (let i = 0; i < 2; i++) {
       instances.push(serviceProcess({
@@ -44,7 +17,7 @@ describe('instances seeding the demo catalog at once', () => {
         role: 'api',
         workersInApi: false,
         port: await freePort(),
-        build,
+        build: service.build(),
         readyTimeoutMs: 90_000,
         env: { DATABASE_URL: url, JWT_SECRET, LOG_LEVEL: 'info', SEED_DEMO: 'true' },
       }));
@@ -55,7 +28,7 @@ describe('instances seeding the demo catalog at once', () => {
     expect(failures).toEqual([]);
     for (const instance of instances) expect((await fetch(`${instance.baseUrl}/readyz`)).status).toBe(200);
 
-    await admin(url, async (client) => {
+    await withClient(async (client) => {
       const { rows } = await client.query<{ listings: string; titles: string; skus: string; items: string; games: string }>(
         `SELECT (SELECT count(*) FROM listings) AS listings, (SELECT count(DISTINCT title) FROM listings) AS titles,
                 (SELECT count(*) FROM item_definitions) AS items, (SELECT count(DISTINCT sku) FROM item_definitions) AS skus,
@@ -66,7 +39,7 @@ describe('instances seeding the demo catalog at once', () => {
       expect(counts.listings).toBe(counts.titles);
       expect(counts.items).toBe(counts.skus);
       expect(Number(counts.games)).toBe(3);
-    });
+    }, url);
     const [first, second] = await Promise.all(instances.map(async (instance) => (await (await fetch(`${instance.baseUrl}/store/items?limit=100`)).json()) as { items: unknown[] }));
     expect(first!.items.length).toBeGreaterThan(0);
     expect(second!.items.length).toBe(first!.items.length);

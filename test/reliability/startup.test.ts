@@ -4,44 +4,16 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_DATABASE_URL, databaseUrlFor } from '../support/env.js';
-import { buildService, freePort, killAllChildren, REPO_ROOT, serviceProcess, type ServiceBuild, type ServiceProcess } from '../../tools/chaos/processes.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { databaseUrlFor } from '../support/env.js';
+import { useStartedProcesses } from '../support/started-processes.js';
+import { freePort, REPO_ROOT, serviceProcess, type ServiceProcess } from '../../tools/chaos/processes.js';
 import { listMigrations } from '../../src/db/migrate.js';
 import { DEAD_LETTER_QUEUE, QUEUES } from '../../src/platform/jobs.js';
 
 const JWT_SECRET = 'startup-test-secret-startup-test';
-let build: ServiceBuild;
-const databases: string[] = [];
-
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** An empty database: no template, no migrations, no pg-boss schema. */
-async function emptyDatabase(): Promise<string> {
-  const name = `bb_test_startup_${randomBytes(5).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
-  databases.push(name);
-  return databaseUrlFor(name);
-}
-
-beforeAll(async () => {
-  build = await buildService();
-});
-afterAll(async () => {
-  await killAllChildren();
-  await build?.dispose();
-  await admin(async (client) => {
-    for (const name of databases) await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
-  });
-});
+const service = useStartedProcesses('bb_test_startup');
+const emptyDatabase = () => service.emptyDatabase();
 
 describe('several instances starting at once on an empty database', () => {
   it('when three API+worker instances start at the same instant, then all three become ready and each migration is applied once', async () => {
@@ -53,7 +25,7 @@ describe('several instances starting at once on an empty database', () => {
         role: 'api',
         workersInApi: true,
         port: await freePort(),
-        build,
+        build: service.build(),
         readyTimeoutMs: 90_000,
         env: { DATABASE_URL: url, JWT_SECRET, LOG_LEVEL: 'info', SEED_DEMO: 'false' },
       }));
@@ -85,7 +57,7 @@ describe('several instances starting at once on an empty database', () => {
     await holder.connect();
     try {
       await holder.query('SELECT pg_advisory_lock(4242001)');
-      const instance = serviceProcess({ name: 'waiting', role: 'api', port: await freePort(), build, readyTimeoutMs: 90_000, env: { DATABASE_URL: url, JWT_SECRET, SEED_DEMO: 'false' } });
+      const instance = serviceProcess({ name: 'waiting', role: 'api', port: await freePort(), build: service.build(), readyTimeoutMs: 90_000, env: { DATABASE_URL: url, JWT_SECRET, SEED_DEMO: 'false' } });
       const started = instance.start();
       await new Promise((resolve) => setTimeout(resolve, 12_000));
       expect(instance.running).toBe(true);
@@ -102,7 +74,7 @@ describe('several instances starting at once on an empty database', () => {
 /** Runs the built service with `env` and resolves with its exit code and output (or null if it was still up). */
 function runToExit(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stderr: string; stdout: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [build.entry], {
+    const child = spawn(process.execPath, [service.build().entry], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', SEED_DEMO: 'false', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
