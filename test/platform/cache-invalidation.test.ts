@@ -1,25 +1,14 @@
 // Invalidations are batched: the namespaces of every write made while an earlier batch is on its way go to Redis in
 // one command and reach the other instances in one pub/sub message. Real Redis; each test uses its own key prefix.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/platform/cache.js';
-import { TEST_REDIS_URL } from '../support/env.js';
+import { useRedisConnections } from '../support/redis-connections.js';
 
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const connections: Redis[] = [];
-const connection = () => {
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-  connections.push(redis);
-  return redis;
-};
-
-beforeAll(async () => {
-  await connection().ping();
-});
-afterAll(() => connections.forEach((redis) => redis.disconnect()));
+const connection = useRedisConnections();
 
 /** Two instances sharing one Redis, and a raw subscriber that records every announcement on their channel. */
 async function twoInstances() {

@@ -3,25 +3,14 @@
 // connection) travel on two sockets, so an instance may hear the new version first and receive the GET's older
 // answer afterwards. Real Redis; each test uses its own key prefix.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Cache } from '../../src/platform/cache.js';
-import { TEST_REDIS_URL } from '../support/env.js';
+import { useRedisConnections } from '../support/redis-connections.js';
 
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const connections: Redis[] = [];
-const connection = () => {
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-  connections.push(redis);
-  return redis;
-};
-
-beforeAll(async () => {
-  await connection().ping();
-});
-afterAll(() => connections.forEach((redis) => redis.disconnect()));
+const connection = useRedisConnections();
 
 describe('version read racing an invalidation', () => {
   it('when the answer to a version read arrives after the announcement of a newer version, then the instance keeps the newer one and its next read is fresh', async () => {

@@ -8,7 +8,7 @@ import { DomainError, notFound } from '../../platform/errors.js';
 import { QUEUES, type JobInfo } from '../../platform/jobs.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { metrics } from '../../platform/metrics.js';
-import type { CatalogService, DeliveryType } from '../catalog/index.js';
+import type { CatalogService } from '../catalog/index.js';
 import type { InventoryService } from '../inventory/index.js';
 import type { WalletService } from '../wallet/index.js';
 import type { UsersService } from '../users/index.js';
