@@ -177,17 +177,21 @@ async function redisThroughProxy() {
   };
 }
 
+/** Two instances (a writer and a reader) sharing Redis through `proxy`, started and subscribed. */
+async function twoInstances(
+  proxy: Awaited<ReturnType<typeof redisThroughProxy>>,
+  lifetimes: { localTtlMs: number; versionTtlMs?: number; retryAfterErrorMs?: number },
+) {
+  const options = { logger, keyPrefix: `bb-test-${randomUUID()}`, versionTtlMs: 30_000, ...lifetimes };
+  const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+  const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
+  await proxy.waitUntilReady();
+  await Promise.all([writer.start(), reader.start()]);
+  return { writer, reader };
+}
+
 describe('Redis going away and coming back', () => {
   // The "database" both instances cache: a loader reads the current value.
-  /** Two instances (a writer and a reader) sharing Redis through `proxy`, started and subscribed. */
-  async function twoInstances(proxy: Awaited<ReturnType<typeof redisThroughProxy>>, localTtlMs: number) {
-    const options = { logger, keyPrefix: `bb-test-${randomUUID()}`, localTtlMs, versionTtlMs: 30_000 };
-    const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-    const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-    await proxy.waitUntilReady();
-    await Promise.all([writer.start(), reader.start()]);
-    return { writer, reader };
-  }
 
   function source() {
     let value = 1;
@@ -199,7 +203,7 @@ describe('Redis going away and coming back', () => {
     // away, so another instance's write stayed invisible far longer than the documented 5 s.
     const proxy = await redisThroughProxy();
     try {
-      const { writer, reader } = await twoInstances(proxy, 150);
+      const { writer, reader } = await twoInstances(proxy, { localTtlMs: 150 });
       const db = source();
       expect(await reader.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 1 });
 
@@ -219,7 +223,7 @@ describe('Redis going away and coming back', () => {
     // read the namespace's old version from Redis and served the entry filled before the write, for its full ttl.
     const proxy = await redisThroughProxy();
     try {
-      const { writer, reader } = await twoInstances(proxy, 100);
+      const { writer, reader } = await twoInstances(proxy, { localTtlMs: 100 });
       const db = source();
       expect(await writer.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 1 });
       expect(await reader.wrap('ns', 'k', 60_000, db.load)).toEqual({ value: 1 });
@@ -251,11 +255,7 @@ describe('Redis hanging', () => {
     // and a purchase 3.8 s for as long as Redis hung.
     const proxy = await redisThroughProxy();
     try {
-      const options = { logger, keyPrefix: `bb-test-${randomUUID()}`, localTtlMs: 100, versionTtlMs: 30_000, retryAfterErrorMs: 1_500 };
-      const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-      const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-      await proxy.waitUntilReady();
-      await Promise.all([writer.start(), reader.start()]);
+      const { writer, reader } = await twoInstances(proxy, { localTtlMs: 100, versionTtlMs: 30_000, retryAfterErrorMs: 1_500 });
       let value = 1;
       const load = async () => ({ value });
       expect(await reader.wrap('ns', 'k', 60_000, load)).toEqual({ value: 1 });
@@ -292,11 +292,7 @@ describe('Redis hanging', () => {
     // inventory read on the other instance).
     const proxy = await redisThroughProxy();
     try {
-      const options = { logger, keyPrefix: `bb-test-${randomUUID()}`, localTtlMs: 60_000, versionTtlMs: 60_000, retryAfterErrorMs: 3_000 };
-      const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-      const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-      await proxy.waitUntilReady();
-      await Promise.all([writer.start(), reader.start()]);
+      const { writer, reader } = await twoInstances(proxy, { localTtlMs: 60_000, versionTtlMs: 60_000, retryAfterErrorMs: 3_000 });
       let value = 1;
       const load = async () => ({ value });
       expect(await reader.wrap('ns', 'k', 60_000, load)).toEqual({ value: 1 });
@@ -323,11 +319,7 @@ describe('Redis hanging', () => {
     // Redis hung waited three 500 ms command timeouts and two pauses (~1.8 s; a purchase answered in 2.3 s).
     const proxy = await redisThroughProxy();
     try {
-      const options = { logger, keyPrefix: `bb-test-${randomUUID()}`, localTtlMs: 60_000, versionTtlMs: 60_000 };
-      const writer = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-      const reader = new Cache({ ...options, redis: proxy.connect('cache'), subscriber: proxy.connect('sub') });
-      await proxy.waitUntilReady();
-      await Promise.all([writer.start(), reader.start()]);
+      const { writer, reader } = await twoInstances(proxy, { localTtlMs: 60_000, versionTtlMs: 60_000 });
       let value = 1;
       const load = async () => ({ value });
       expect(await reader.wrap('ns', 'k', 60_000, load)).toEqual({ value: 1 });
