@@ -1,6 +1,6 @@
 // Wires one process: database (migrated), Redis (optional), cache, job queue, services and the HTTP app.
 // main.ts, the worker role, tests and the benchmark all start the service through here.
-import pg from 'pg';
+import { whileHoldingSessionLock } from './platform/session-lock.js';
 import { pino, type Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import { ConfigError, type Config } from './config.js';
@@ -52,21 +52,12 @@ const DEMO_SEED_LOCK_KEY = 4242003;
 /**
  * Runs the demo seed with no other instance seeding the same database: the seed looks each game, item and listing up
  * and creates it when missing, so two instances started together on an empty database both found a SKU missing and
- * the second create failed ("an item with this sku already exists"), which stopped that instance at start. The lock
- * is held on a connection of its own, outside the pool (which may have one connection, and the seed needs it), and
- * dies with that connection if the process does. The second instance then finds the seed done (its marker row).
+ * the second create failed ("an item with this sku already exists"), which stopped that instance at start. The second
+ * instance now waits for the lock (platform/session-lock.ts) and then finds the seed done (its marker row).
  */
 async function whileSeedingAlone(config: Config, db: Database, logger: Logger, work: () => Promise<void>): Promise<void> {
   if (db.engine !== 'postgres' || !config.databaseUrl) return work();
-  const client = new pg.Client({ connectionString: config.databaseUrl, connectionTimeoutMillis: 5000, application_name: 'battlebucks-demo-seed' });
-  client.on('error', (error) => logger.warn({ err: error }, 'demo seed lock connection error'));
-  await client.connect();
-  try {
-    await client.query('SELECT pg_advisory_lock($1)', [DEMO_SEED_LOCK_KEY]);
-    await work();
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  await whileHoldingSessionLock({ connectionString: config.databaseUrl, applicationName: 'battlebucks-demo-seed' }, DEMO_SEED_LOCK_KEY, logger, work);
 }
 
 export async function createRuntime(config: Config, options: { logger?: Logger; db?: Database } = {}): Promise<Runtime> {

@@ -8,7 +8,7 @@
 //   retried by pg-boss with its own exponential backoff (`retryDelay` in whole seconds from JOB_RETRY_BASE_MS),
 //   and after the last retry lands in the `dead-letter` queue.
 import PgBoss from 'pg-boss';
-import pg from 'pg';
+import { whileHoldingSessionLock } from './session-lock.js';
 import type { Logger } from 'pino';
 import type { Database, Executor } from './db.js';
 import { metrics } from './metrics.js';
@@ -95,15 +95,12 @@ export class Jobs {
   private async whileProvisioningAlone(work: () => Promise<void>): Promise<void> {
     const connectionString = (this.db.pool as unknown as { options?: { connectionString?: string } }).options?.connectionString;
     if (this.db.engine !== 'postgres' || !connectionString) return work();
-    const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000, statement_timeout: 120_000, application_name: 'battlebucks-jobs-setup' });
-    client.on('error', (error) => this.options.logger.warn({ err: error }, 'job queue setup connection error'));
-    await client.connect();
-    try {
-      await client.query('SELECT pg_advisory_lock($1)', [JOBS_SETUP_LOCK_KEY]);
-      await work();
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    await whileHoldingSessionLock(
+      { connectionString, applicationName: 'battlebucks-jobs-setup', statementTimeoutMs: 120_000 },
+      JOBS_SETUP_LOCK_KEY,
+      this.options.logger,
+      work,
+    );
   }
 
   /** Enqueues through `executor`: pass the transaction that writes the data the job acts on. */
