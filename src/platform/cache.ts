@@ -331,9 +331,9 @@ export class Cache {
   }
 
   /** Redis is an accelerator, never a dependency: on failure we log (once per outage) and fall back to local. */
-  private async redisCall<T>(fn: (redis: Redis) => Promise<T>, evenIfSuspended = false): Promise<T | undefined> {
+  private async redisCall<T>(fn: (redis: Redis) => Promise<T>): Promise<T | undefined> {
     if (!this.redis) return undefined;
-    if (this.redis.status !== 'ready' || (!evenIfSuspended && !this.distributed)) {
+    if (!this.distributed) {
       this.noteRedisDown(new Error(this.redis.status === 'ready' ? 'redis suspended after a failed command' : `redis status ${this.redis.status}`));
       return undefined;
     }
