@@ -103,6 +103,7 @@ export async function createRuntime(config: Config, options: { logger?: Logger; 
 
   const deps: CoreDeps = { config, db, cache, jobs, logger, redis };
   const services = createServices(deps);
+  await services.inventory.beginCacheGeneration();
   if (config.seedDemo) await whileSeedingAlone(config, db, logger, () => seedDemoCatalog(services, db, logger));
   const app = await buildApp(deps, services);
 

@@ -174,8 +174,21 @@ export class Cache {
     if (subscriber.status === 'ready') await subscribe();
   }
 
-  /** Reads through both layers; on a full miss runs `loader` once per key across concurrent callers. */
-  wrap<T>(ns: string, key: string, ttlMs: number, loader: Loader<T>): Promise<T> {
+  /**
+   * Reads through both layers; on a full miss runs `loader` once per key across concurrent callers. `dependsOn`
+   * names other namespaces whose data the entry shows too (a player's page showing item names): their versions join
+   * the key, so invalidating any of them leaves the entry behind, as invalidating `ns` does.
+   */
+  wrap<T>(ns: string, key: string, ttlMs: number, loader: Loader<T>, options?: { dependsOn?: readonly string[] }): Promise<T> {
+    const dependsOn = options?.dependsOn;
+    if (!dependsOn || dependsOn.length === 0) return this.wrapOwn(ns, key, ttlMs, loader);
+    const known = dependsOn.map((dependency) => this.versions.get(dependency));
+    if (known.every((version) => version !== undefined)) return this.wrapOwn(ns, `${known.join('.')}:${key}`, ttlMs, loader);
+    return Promise.all(dependsOn.map((dependency) => this.versionOf(dependency)))
+      .then((versions) => this.wrapOwn(ns, `${versions.join('.')}:${key}`, ttlMs, loader));
+  }
+
+  private wrapOwn<T>(ns: string, key: string, ttlMs: number, loader: Loader<T>): Promise<T> {
     // The hit path does not wait on anything: the namespace's version is usually known, and a local hit is
     // answered at once (this is most of a cached read's work).
     const known = this.versions.get(ns);
@@ -313,10 +326,7 @@ export class Cache {
     return this.announcing;
   }
 
-  /**
-   * The namespace's current version. A cache keyed by another namespace can embed it in its keys, so that entries
-   * derived from this namespace's data (per-user pages showing item names) are left behind when it is invalidated.
-   */
+  /** The namespace's current version (what `wrap`'s keys embed). */
   async versionOf(ns: string): Promise<number> {
     const known = this.versions.get(ns);
     if (known !== undefined) return known;

@@ -2,7 +2,7 @@ import type { CoreDeps } from '../../context.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import type { GamesService } from '../games/index.js';
-import { charactersCacheNs, type InventoryService } from '../inventory/index.js';
+import { charactersCacheNs, PLAYER_PAGE_DEPENDENCIES, type InventoryService } from '../inventory/index.js';
 import * as repo from './characters.repository.js';
 import { checkEquip } from './equip-rules.js';
 
@@ -25,24 +25,19 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
   const { db, cache } = deps;
   const { inventory, games } = services;
 
-  // Equipment shows item names and kinds: keys embed the item definitions' version, so an operator's edit shows at
-  // once, and the generation each process start bumps (a crashed process's uninvalidated entries are left behind).
-  const cacheGeneration = () => inventory.cacheGeneration();
-
   async function get(userId: string, characterId: string): Promise<Character> {
-    const key = `one:${await cacheGeneration()}:${characterId}`;
-    const character = await cache.wrap(charactersCacheNs(userId), key, CHARACTERS_TTL_MS, async () => {
+    // Equipment shows item names and kinds: an operator's edit of an item leaves the cached character behind.
+    const character = await cache.wrap(charactersCacheNs(userId), `one:${characterId}`, CHARACTERS_TTL_MS, async () => {
       const found = await repo.findCharacter(await db.readerFor(userId), userId, characterId);
       return found ? withoutOwner(found) : null;
-    });
+    }, { dependsOn: PLAYER_PAGE_DEPENDENCIES });
     if (!character) throw notFound('character');
     return character;
   }
 
   /** Every change ends here: both the character and inventory (equippedBy) caches of the user are dropped. */
   async function changed(userId: string, characterId: string): Promise<Character> {
-    // Noted before the read-back, so the response itself never comes from a replica that lags this write.
-    await db.noteWrite(userId);
+    // invalidateUser notes the write first, so the read-back never comes from a replica that lags it.
     await inventory.invalidateUser(userId);
     return get(userId, characterId);
   }
@@ -50,10 +45,9 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
   return {
     get,
 
-    async list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
+    list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
       const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
-      const key = `list:${await cacheGeneration()}:${query.limit}:${query.cursor ?? ''}`;
-      return cache.wrap(charactersCacheNs(userId), key, CHARACTERS_TTL_MS, async () => {
+      return cache.wrap(charactersCacheNs(userId), `list:${query.limit}:${query.cursor ?? ''}`, CHARACTERS_TTL_MS, async () => {
         const rows = await repo.listCharacters(await db.readerFor(userId), {
           userId,
           after: after && { createdAt: after[0] as string, id: after[1] as string },
@@ -65,7 +59,7 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
           items: page.map(({ sortKey: _sortKey, ...row }) => withoutOwner(row)),
           nextCursor: rows.length > query.limit && last ? encodeCursor([last.sortKey, last.id]) : null,
         };
-      });
+      }, { dependsOn: PLAYER_PAGE_DEPENDENCIES });
     },
 
     async create(userId: string, input: { name: string; gameId: string | null }): Promise<Character> {

@@ -1,10 +1,10 @@
 import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError } from '../../platform/errors.js';
-import { ITEM_DEFINITIONS_CACHE_NS, type CatalogService, type ItemDefinition } from '../catalog/index.js';
+import type { CatalogService, ItemDefinition } from '../catalog/index.js';
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { invalidateSharedReads } from '../../platform/replica.js';
-import { PLAYER_CACHE_GENERATION_NS, inventoryCacheNs, userCacheNamespaces } from './cache-namespaces.js';
+import { PLAYER_CACHE_GENERATION_NS, PLAYER_PAGE_DEPENDENCIES, inventoryCacheNs, userCacheNamespaces } from './cache-namespaces.js';
 import { applyItemEffect, type AppliedEffect } from './effects.js';
 import * as repo from './inventory.repository.js';
 import { listInventoryPage, type InventoryEntry, type InventoryFilter } from './inventory-list.repository.js';
@@ -64,20 +64,6 @@ function mergeLines(items: GrantItems['items']): Map<string, number> {
 
 export function createInventoryService(deps: CoreDeps, services: { catalog: CatalogService }) {
   const { cache } = deps;
-  // This process starts: whatever a crashed process cached without invalidating it is left behind (cache-namespaces.ts).
-  // Reads wait for the bump, so none of them can run at the old generation.
-  const generationBumped = cache.invalidate(PLAYER_CACHE_GENERATION_NS)
-    .catch((error: unknown) => deps.logger.warn({ err: error }, 'player cache generation not bumped at start'));
-
-  /**
-   * What every cached player page's key embeds besides the player's own namespace: the item definitions' version (an
-   * operator's rename shows at once) and the generation (bumped by each process start).
-   */
-  async function cacheGeneration(): Promise<string> {
-    await generationBumped;
-    const [definitions, generation] = await Promise.all([cache.versionOf(ITEM_DEFINITIONS_CACHE_NS), cache.versionOf(PLAYER_CACHE_GENERATION_NS)]);
-    return `${definitions}.${generation}`;
-  }
 
   return {
     /**
@@ -137,10 +123,9 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
     },
 
     /** One page of the user's inventory, newest first, from the per-user cache. */
-    async listForUser(userId: string, query: { filter: InventoryFilter; cursor?: string; limit: number }): Promise<InventoryPage> {
+    listForUser(userId: string, query: { filter: InventoryFilter; cursor?: string; limit: number }): Promise<InventoryPage> {
       const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
-      // A page shows (and filters on) item definitions: an operator's edit of one must not wait for the player's next write.
-      const key = JSON.stringify([await cacheGeneration(), query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
+      const key = JSON.stringify([query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
       return cache.wrap(inventoryCacheNs(userId), key, INVENTORY_TTL_MS, async () => {
         // The replica only once it has replayed this user's last write, so a refill never caches an older page.
         const rows = await listInventoryPage(await deps.db.readerFor(userId), {
@@ -155,7 +140,8 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
           items: page.map(({ sortKey: _sortKey, ...entry }) => entry),
           nextCursor: rows.length > query.limit && last ? encodeCursor([last.sortKey, last.id]) : null,
         };
-      });
+        // A page shows (and filters on) item definitions: an operator's edit of one must not wait for the player's next write.
+      }, { dependsOn: PLAYER_PAGE_DEPENDENCIES });
     },
 
     /**
@@ -174,7 +160,14 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
       return { id: used.id, itemId: used.itemId, quantity: used.quantity, effects };
     },
 
-    cacheGeneration,
+    /**
+     * Leaves behind whatever a process that died before invalidating cached for players (cache-namespaces.ts): once
+     * per process start, before it serves (runtime.ts).
+     */
+    async beginCacheGeneration(): Promise<void> {
+      await cache.invalidate(PLAYER_CACHE_GENERATION_NS)
+        .catch((error: unknown) => deps.logger.warn({ err: error }, 'player cache generation not bumped at start'));
+    },
 
     /** Drops the user's cached inventory and loadouts; call after every committed change. */
     async invalidateUser(userId: string): Promise<void> {
