@@ -123,8 +123,7 @@ function openSession(client: pg.PoolClient, pipelined: boolean): TxSession {
       // transaction rolled back) must not reach the connection: it would run outside any transaction, or inside
       // the next borrower's.
       if (ended) return refused();
-      const send = () => client.query(toQuery(text, params));
-      const run = () => (ended ? refused() : send());
+      const run = () => (ended ? refused() : client.query(toQuery(text, params)));
       const answered = pipelined ? run() : previous.then(run, run);
       previous = answered.catch(() => undefined);
       const sent = answered.then((result) => ({ rows: result.rows as R[], rowCount: result.rowCount ?? 0 }));
