@@ -5,6 +5,7 @@ import type { Database } from '../db.js';
 import { DomainError } from '../errors.js';
 import { fingerprintRequest, runIdempotent, type IdempotentWork, type StoredResponse } from '../idempotency.js';
 import { principalOf } from './auth-hooks.js';
+import { instanceOf } from './problem.js';
 
 export function idempotencyKeyOf(request: FastifyRequest): string {
   const raw = request.headers['idempotency-key'];
@@ -42,7 +43,7 @@ export async function replyIdempotent<R>(
   if (result.status >= 400) {
     // A stored problem names no request; like every other problem it names this one (a replay names the retry's).
     reply.type('application/problem+json');
-    return reply.status(result.status).send({ ...(result.body as object), instance: request.url.split('?')[0] });
+    return reply.status(result.status).send({ ...(result.body as object), instance: instanceOf(request) });
   }
   return reply.status(result.status).send(result.body);
 }

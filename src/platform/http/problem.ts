@@ -64,6 +64,11 @@ function withAllowedValuesNamed(validation: AjvError[]): AjvError[] {
   });
 }
 
+/** A problem's `instance`: the request's path, without its query. */
+export function instanceOf(request: FastifyRequest): string {
+  return request.url.split('?')[0] ?? '/';
+}
+
 export function toProblem(error: unknown, request: FastifyRequest): Problem {
   if (error instanceof DomainError) {
     return problem(error.code, error.message, error.details ?? {});
@@ -148,10 +153,10 @@ export function registerProblemHandlers(app: FastifyInstance): void {
       if (retryAfter === undefined) reply.header('retry-after', '1');
     }
     if (body.status === 503) reply.header('retry-after', '1');
-    return sendProblem(reply, { ...body, instance: request.url.split('?')[0] });
+    return sendProblem(reply, { ...body, instance: instanceOf(request) });
   });
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '/';
+    const path = instanceOf(request);
     const allowed = allowedMethods(path);
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));
@@ -171,6 +176,6 @@ export function answerFrameworkError(securityHeaders: Readonly<Record<string, st
     const started = performance.now();
     reply.headers(securityHeaders).header('x-request-id', request.id);
     reply.raw.once('finish', () => recordHttpRequest(request.method, 'unmatched', reply.statusCode, (performance.now() - started) / 1000));
-    void sendProblem(reply, { ...toProblem(error, request), instance: request.url.split('?')[0] });
+    void sendProblem(reply, { ...toProblem(error, request), instance: instanceOf(request) });
   };
 }
