@@ -119,24 +119,6 @@ export function createShopifySync({ db, jobs, logger, shopify }: { db: Database;
     return true;
   }
 
-  /** One stored webhook, applied once (the row lock and processed_at make a second run a no-op). */
-  async function processOne(webhookEventId: string, refund: RefundHook): Promise<void> {
-    const unmatched = await db.withTx(async (tx) => {
-      const event = await repo.lockWebhookEvent(tx, webhookEventId);
-      if (!event || event.processed) return undefined;
-      const update = interpretWebhook(event.topic, event.payload ?? {});
-      if (update && !(await applyUpdate(tx, update, refund, true))) return update.externalId;
-      await repo.markWebhookProcessed(tx, webhookEventId, update ? null : 'not about an order of ours');
-      return undefined;
-    });
-    if (unmatched) {
-      // Shopify can be faster than our own bookkeeping (the order id is stored after orderCreate answers):
-      // throw so pg-boss retries with backoff, and dead-letters it if the order never turns up.
-      await repo.markWebhookError(db, webhookEventId, `no fulfillment for ${unmatched} yet`);
-      throw new Error(`no fulfillment for Shopify order ${unmatched} yet`);
-    }
-  }
-
   return {
     async recordWebhook(event: { webhookId: string; eventId: string | null; topic: string; payload: unknown }): Promise<boolean> {
       return db.withTx(async (tx) => {
@@ -146,8 +128,23 @@ export function createShopifySync({ db, jobs, logger, shopify }: { db: Database;
       });
     },
 
-    /** The shopify-webhook job: one stored webhook, applied once (src/workers.ts takes them in batches). */
-    processWebhook: processOne,
+    /** The shopify-webhook job (src/workers.ts takes them in batches): one stored webhook, applied once. */
+    async processWebhook(webhookEventId: string, refund: RefundHook): Promise<void> {
+      const unmatched = await db.withTx(async (tx) => {
+        const event = await repo.lockWebhookEvent(tx, webhookEventId);
+        if (!event || event.processed) return undefined;
+        const update = interpretWebhook(event.topic, event.payload ?? {});
+        if (update && !(await applyUpdate(tx, update, refund, true))) return update.externalId;
+        await repo.markWebhookProcessed(tx, webhookEventId, update ? null : 'not about an order of ours');
+        return undefined;
+      });
+      if (unmatched) {
+        // Shopify can be faster than our own bookkeeping (the order id is stored after orderCreate answers):
+        // throw so pg-boss retries with backoff, and dead-letters it if the order never turns up.
+        await repo.markWebhookError(db, webhookEventId, `no fulfillment for ${unmatched} yet`);
+        throw new Error(`no fulfillment for Shopify order ${unmatched} yet`);
+      }
+    },
 
     async reconcile(refund: RefundHook, options: { minAgeSeconds?: number; limit?: number }): Promise<number> {
       const open = await repo.openShopifyOrders(db, options.limit ?? 50, options.minAgeSeconds ?? 600);
