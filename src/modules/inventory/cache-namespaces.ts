@@ -10,9 +10,10 @@ export const charactersCacheNs = (userId: string) => `chars:${userId.toLowerCase
 export const userCacheNamespaces = (userId: string) => [inventoryCacheNs(userId), charactersCacheNs(userId)];
 /**
  * One namespace every player's inventory and character cache entries depend on. Each process bumps it when it
- * starts (inventory.beginCacheGeneration, from runtime.ts, before it serves): a process that died between a write's commit and that write's invalidation (a crash, a kill -9, an OOM)
- * left the player's old pages in Redis under a version nobody will ever bump, and a client retrying its request gets
- * a replay, which writes nothing and invalidates nothing. The restarted process (or any other one starting) drops
+ * starts (inventory.beginCacheGeneration, from runtime.ts, before it serves): a process that died between a write's
+ * commit and that write's invalidation (a crash, a kill -9, an OOM) left the player's old pages in Redis under a
+ * version nobody will ever bump, and a client retrying its request gets a replay, which writes nothing and
+ * invalidates nothing. The restarted process (or any other one starting) drops
  * them all instead; inventory pages and characters are one cheap statement each to read again.
  */
 export const PLAYER_CACHE_GENERATION_NS = 'player-cache-generation';

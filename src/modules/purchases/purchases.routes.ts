@@ -3,14 +3,13 @@ import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
 import { metrics } from '../../platform/metrics.js';
-import { IdParams, IdempotencyHeaders, Page, errorResponses } from '../../platform/http/schemas.js';
+import { IdParams, IdempotencyHeaders, NoQuery, Page, errorResponses } from '../../platform/http/schemas.js';
 import { principalOf } from '../../platform/http/auth-hooks.js';
 import { idempotencyKeyOf, replyIdempotent } from '../../platform/http/idempotent-reply.js';
 import {
   ADMIN_ORDER_FIELDS, AdminOrder, AdminOrdersQuery, ORDER_FIELDS, Order, OrderDetail, OrdersQuery, Purchase, PurchaseBody, RefundBody, RefundedOrder, ShippingAddressSchema, presentAddressLines,
 } from './purchases.schemas.js';
 import { applyFields, sparseItem } from '../list-fields.js';
-import { NoQuery } from '../wallet/wallet.schemas.js';
 
 // API.md: this route requires the key (missing → 400), so the document says so; the handler checks it too.
 

@@ -2,10 +2,9 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
-import { IdParams, Page, errorResponses } from '../../platform/http/schemas.js';
+import { IdParams, NoQuery, Page, errorResponses } from '../../platform/http/schemas.js';
 import { CampaignDetailSchema, CampaignSchema, CreateCampaignBody, ListCampaignsQuery, UpdateCampaignBody } from './campaigns.schemas.js';
 import { createCampaignsAdmin } from './campaigns.service.js';
-import { NoQuery } from './wallet.schemas.js';
 import { applyFields, sparseItem } from '../list-fields.js';
 
 export async function campaignsAdminRoutes(app: App, { db, authenticate }: RouteContext): Promise<void> {

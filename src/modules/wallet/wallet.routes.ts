@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
-import { Cursor, IdempotencyHeaders, Limit, Page, Uuid, errorResponses } from '../../platform/http/schemas.js';
+import { Cursor, IdempotencyHeaders, Limit, NoQuery, Page, Uuid, errorResponses } from '../../platform/http/schemas.js';
 import { principalOf } from '../../platform/http/auth-hooks.js';
 import { replyIdempotent } from '../../platform/http/idempotent-reply.js';
-import { Adjustment, AdjustmentBody, Grant, GrantBody, NoQuery, Wallet, WalletTransaction } from './wallet.schemas.js';
+import { Adjustment, AdjustmentBody, Grant, GrantBody, Wallet, WalletTransaction } from './wallet.schemas.js';
 import { createGrantsFlow } from './grants.js';
 import { Fields, applyFields, sparseItem } from '../list-fields.js';
 import { paymentsWebhookRoutes } from './payments-webhook.routes.js';

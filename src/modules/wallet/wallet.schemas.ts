@@ -11,9 +11,6 @@ export const MAX_GEMS = 1_000_000_000;
  */
 export const MAX_WALLET_BALANCE = 1_000_000_000_000_000;
 
-/** The query of a route that takes none: an unknown parameter is 400, as on every list (docs/catalog.md § Bad input). */
-export const NoQuery = Type.Object({}, { additionalProperties: false });
-
 export const Wallet = Type.Object({ balance: Type.Integer(), currency: Type.Literal('gems') }, { $id: 'Wallet' });
 
 export const WalletTransaction = Type.Object(

@@ -3,6 +3,8 @@ import { Type, type TSchema } from '@sinclair/typebox';
 
 export const Uuid = Type.String({ format: 'uuid' });
 export const IdParams = Type.Object({ id: Uuid });
+/** The query of a route that takes none: an unknown parameter is 400, as on every list (docs/catalog.md § Bad input). */
+export const NoQuery = Type.Object({}, { additionalProperties: false });
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
