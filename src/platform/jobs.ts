@@ -7,6 +7,7 @@
 // - Anything that escapes a handler (the database gone, a crash, a shutdown that outlived its grace period) is
 //   retried by pg-boss with its own exponential backoff (`retryDelay` in whole seconds from JOB_RETRY_BASE_MS),
 //   and after the last retry lands in the `dead-letter` queue.
+import { createRequire } from 'node:module';
 import PgBoss from 'pg-boss';
 import { whileHoldingSessionLock } from './session-lock.js';
 import type { Logger } from 'pino';
@@ -48,19 +49,25 @@ function adapter(executor: Executor): PgBoss.Db {
   return { executeSql: (text, values) => executor.query(text, values ?? []) };
 }
 
+// pg-boss's statements that settle jobs (the package's own SQL, pinned by the lockfile; not part of its typed API).
+const plans = createRequire(import.meta.url)('pg-boss/src/plans.js') as { completeJobs(schema: string): string; failJobsById(schema: string): string };
+const SCHEMA = 'pgboss';
+
 export class Jobs {
   readonly boss: PgBoss;
   private started = false;
   private readonly stopHooks: Array<() => Promise<void>> = [];
   private readonly running = new Set<Promise<unknown>>();
+  /** pg-boss's statements still on the wire (its fetches, its settling of jobs): the database closes after them. */
+  private readonly statements = new Set<Promise<unknown>>();
 
   constructor(
     private readonly db: Database,
     readonly options: JobsOptions,
   ) {
     this.boss = new PgBoss({
-      db: adapter(db),
-      schema: 'pgboss',
+      db: this.bossAdapter(),
+      schema: SCHEMA,
       // pg-boss counts retries, we count attempts: the first run plus retryLimit retries.
       retryLimit: Math.max(0, options.maxAttempts - 1),
       retryDelay: Math.max(1, Math.round(options.retryBaseMs / 1000)),
@@ -70,6 +77,30 @@ export class Jobs {
       monitorStateIntervalSeconds: 30,
     });
     this.boss.on('error', (error) => options.logger.error({ err: error }, 'job queue error'));
+  }
+
+  /**
+   * The connection pg-boss runs its own statements on. pg-boss settles each batch with a complete() or fail() it does
+   * not await (manager.js, onFetch): when the database is unreachable at that moment, or already closed by a
+   * shutdown, that rejection is unhandled and Node ends the process (a worker lost to a database blip). Settling
+   * therefore never rejects: a job that could not be settled stays active, and pg-boss takes it back after its
+   * expiry (`expireInMinutes`), the at-least-once delivery every handler is written for.
+   */
+  private bossAdapter(): PgBoss.Db {
+    const settling = new Set([plans.completeJobs(SCHEMA), plans.failJobsById(SCHEMA)]);
+    return {
+      executeSql: (text, values) => {
+        const sent = this.db.query(text, values ?? []);
+        const tracked = sent.then(() => undefined, () => undefined);
+        this.statements.add(tracked);
+        void tracked.then(() => this.statements.delete(tracked));
+        if (!settling.has(text)) return sent;
+        return sent.catch((error: unknown) => {
+          this.options.logger.warn({ err: error, jobIds: values?.[1] }, 'could not settle jobs; pg-boss takes them back after their expiry');
+          return { rows: [{ count: '0' }], rowCount: 0 };
+        });
+      },
+    };
   }
 
   async start(): Promise<void> {
@@ -138,13 +169,30 @@ export class Jobs {
           this.options.logger.warn({ err: error, queue: name, jobId: job.id }, 'job failed; pg-boss will retry or dead-letter it');
           if (jobs.length === 1) throw error;
           // pg-boss's own completion of the batch afterwards touches only the jobs still active, so this one stays failed.
-          await this.boss.fail(name, job.id, { message: error instanceof Error ? error.message : String(error) })
-            .catch((failError: unknown) => this.options.logger.warn({ err: failError, queue: name, jobId: job.id }, 'could not fail the job; pg-boss retries it after its expiry'));
+          await this.boss.fail(name, job.id, { message: error instanceof Error ? error.message : String(error) });
         } finally {
           this.running.delete(run);
         }
       }
     });
+  }
+
+  /**
+   * pg-boss's stop waits only for batches it has in hand: a fetch on the wire when it stopped still hands its jobs to
+   * a handler afterwards, and the statement settling the last batch is sent after pg-boss counts it done. Both would
+   * otherwise meet a closed database. Waits (up to `deadline`) until no statement or handler of the queue is left,
+   * letting each settled one's continuation start whatever it starts next.
+   */
+  private async untilQuiet(deadline: number): Promise<void> {
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const pending = [...this.statements, ...this.running];
+      const left = deadline - Date.now();
+      if (pending.length === 0 || left <= 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled(pending), new Promise((resolve) => { timer = setTimeout(resolve, left); })]);
+      clearTimeout(timer);
+    }
   }
 
   /** Settles when every handler started in this process has returned (also those outliving a stop). */
@@ -169,7 +217,10 @@ export class Jobs {
   async stop(options: { timeoutMs?: number } = {}): Promise<void> {
     if (!this.started) return;
     this.started = false;
-    await this.boss.stop({ graceful: true, wait: true, timeout: options.timeoutMs ?? 20_000, close: false });
+    const timeoutMs = options.timeoutMs ?? 20_000;
+    const deadline = Date.now() + timeoutMs;
+    await this.boss.stop({ graceful: true, wait: true, timeout: timeoutMs, close: false });
+    await this.untilQuiet(deadline);
     for (const hook of this.stopHooks.splice(0)) {
       await hook().catch((error: unknown) => this.options.logger.warn({ err: error }, 'job queue stop hook failed'));
     }

@@ -1,0 +1,122 @@
+// pg-boss settles a batch (complete/fail) without awaiting it, and its stop() waits only for batches it has in hand.
+// A database that is gone at the wrong moment must neither end the process (an unhandled rejection) nor lose a
+// job, and a stop must not close the database under a fetch still on the wire. Real PostgreSQL and pg-boss.
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../../src/platform/db.js';
+import { Jobs, QUEUES } from '../../src/platform/jobs.js';
+import { createTestDatabase } from '../support/database.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let scratch: Awaited<ReturnType<typeof createTestDatabase>>;
+let observer: Database;
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+
+beforeAll(async () => {
+  scratch = await createTestDatabase();
+  observer = await openDatabase({ url: scratch.url, poolSize: 2 });
+  process.on('unhandledRejection', onUnhandled);
+});
+afterAll(async () => {
+  process.off('unhandledRejection', onUnhandled);
+  await observer?.close();
+  await scratch?.drop();
+});
+beforeEach(() => void (unhandled.length = 0));
+
+function capturingLogger(lines: string[]) {
+  return pino({ level: 'warn' }, new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } }));
+}
+
+async function stateOf(jobId: string): Promise<string | undefined> {
+  const { rows } = await observer.query<{ state: string }>('SELECT state FROM pgboss.job WHERE id = $1', [jobId]);
+  return rows[0]?.state;
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('a job whose settling meets a database that is gone', () => {
+  let db: Database;
+  let jobs: Jobs;
+  afterEach(async () => {
+    await jobs?.stop({ timeoutMs: 1000 });
+    await db?.close().catch(() => undefined);
+  });
+
+  it('when the database closes while the handler runs, then nothing escapes as an unhandled rejection and the job stays active for pg-boss to take back', async () => {
+    const logged: string[] = [];
+    db = await openDatabase({ url: scratch.url, poolSize: 2 });
+    jobs = new Jobs(db, { retryBaseMs: 1000, maxAttempts: 2, logger: capturingLogger(logged) });
+    await jobs.start();
+    const jobId = (await jobs.send(db, QUEUES.maintenance, { task: 'settle-on-a-closed-database' }))!;
+
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    let started = false;
+    await jobs.work(QUEUES.maintenance, async () => {
+      started = true;
+      await gate;
+    });
+    await until(() => started, 'the handler to start');
+    await db.close(); // the database goes away between the fetch and pg-boss's complete()
+    release();
+    await until(() => unhandled.length > 0 || logged.some((line) => line.includes('could not settle jobs')), 'the settling failure to be logged');
+    await sleep(50);
+
+    expect(unhandled).toEqual([]);
+    expect(await stateOf(jobId)).toBe('active'); // not lost: it expires and is retried like a job of a crashed worker
+  });
+});
+
+describe('a stop while a fetch is on the wire', () => {
+  let db: Database;
+  let jobs: Jobs;
+  afterEach(async () => {
+    await jobs?.stop({ timeoutMs: 1000 });
+    await db?.close();
+  });
+
+  it('when pg-boss stops with no batch in hand but a fetch answered after, then stop returns only once that job ran and was completed', async () => {
+    db = await openDatabase({ url: scratch.url, poolSize: 2 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    let fetchHeld = false;
+    // The queue's database, with the worker's fetch held back until the test lets it go.
+    const held: Database = Object.create(db, {
+      query: {
+        value: async (text: string, params?: readonly unknown[]) => {
+          if (!fetchHeld && text.includes('SKIP LOCKED') && params?.[0] === QUEUES.maintenance) {
+            fetchHeld = true;
+            await gate;
+          }
+          return db.query(text, params);
+        },
+      },
+    });
+    jobs = new Jobs(held, { retryBaseMs: 1000, maxAttempts: 2, logger: pino({ level: 'silent' }) });
+    await jobs.start();
+    const jobId = (await jobs.send(db, QUEUES.maintenance, { task: 'fetched-during-stop' }))!;
+    let ran = false;
+    await jobs.work(QUEUES.maintenance, async () => void (ran = true));
+    await until(() => fetchHeld, 'the fetch to be on the wire');
+
+    let stopped = false;
+    const stopping = jobs.stop({ timeoutMs: 5000 }).then(() => void (stopped = true));
+    await sleep(1200); // pg-boss's own stop sees no batch in hand and finishes
+    release();
+    await stopping;
+
+    expect(stopped).toBe(true);
+    expect(ran).toBe(true);
+    expect(await stateOf(jobId)).toBe('completed');
+    expect(unhandled).toEqual([]);
+  });
+});
