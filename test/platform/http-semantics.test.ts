@@ -164,6 +164,17 @@ describe('the OpenAPI document describes the answers the platform sends', () => 
     expect(page.headers.get('cache-control')).toBeTruthy();
   });
 
+  it('then a body property the service fills in when left out (a default) is not listed as required', () => {
+    const purchase = doc.paths['/store/purchases'].post.requestBody.content['application/json'].schema;
+    expect(purchase.properties.quantity.default).toBe(1);
+    expect(purchase.required).toEqual(['listingId']);
+    const defaulted = operations().flatMap(({ path, method, operation }) =>
+      Object.values<any>(operation.requestBody?.content ?? {}).flatMap((media) =>
+        (media.schema?.required ?? []).filter((name: string) => media.schema.properties?.[name]?.default !== undefined).map((name: string) => `${method} ${path} ${name}`)));
+    expect(defaulted).toEqual([]);
+    expect(JSON.stringify(doc)).not.toContain('x-body-optional');
+  });
+
   it('then /metrics is documented as text/plain and /openapi.json as a JSON object', () => {
     expect(doc.paths['/metrics'].get.responses['200'].content['text/plain'].schema.type).toBe('string');
     expect(doc.paths['/openapi.json'].get.responses['200'].content['application/json'].schema.type).toBe('object');

@@ -12,6 +12,9 @@
 //  - An operation taking an Idempotency-Key may answer a replay, marked `Idempotent-Replayed: true`, with a status
 //    its key stored: a success, or a domain refusal (404, 409) (platform/http/idempotent-reply.ts).
 //  - A conditional read (one that documents 304) sends ETag and Cache-Control with its 200 and takes If-None-Match.
+//  - A body property with a default may be left out (the validator fills it in, `useDefaults`), so it is not listed
+//    as required; typebox lists every property that is not `Optional`, defaulted ones included. An operation whose
+//    schema says `'x-body-optional': true` (its route turns a missing body into `{}`) does not require a body.
 
 type Json = Record<string, any>;
 
@@ -46,6 +49,25 @@ const IF_NONE_MATCH = { name: 'if-none-match', in: 'header', required: false, sc
 
 const WWW_AUTHENTICATE = { schema: { type: 'string' }, description: 'The challenge: `Bearer realm="battlebucks"`, with `error="invalid_token"` when a token was sent and refused' };
 
+const BODY_OPTIONAL = 'x-body-optional';
+
+/** What a client must send: defaulted properties are not required, and a body its route fills in is optional. */
+function documentRequestBody(operation: Json): void {
+  const bodyOptional = operation[BODY_OPTIONAL] === true;
+  delete operation[BODY_OPTIONAL];
+  const requestBody: Json | undefined = operation.requestBody;
+  if (!requestBody) return;
+  for (const media of Object.values<Json>(requestBody.content ?? {})) {
+    const schema: Json | undefined = media?.schema;
+    if (!Array.isArray(schema?.required) || typeof schema.properties !== 'object') continue;
+    // A new object: the document must not share (and change) what the route's validator was compiled from.
+    const { required: listed, ...rest } = schema;
+    const required = (listed as string[]).filter((name) => schema.properties[name]?.default === undefined);
+    media.schema = required.length > 0 ? { ...rest, required } : rest;
+  }
+  if (bodyOptional) requestBody.required = false;
+}
+
 function isProblem(schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && (schema as Json).$ref === PROBLEM_REF;
 }
@@ -55,6 +77,7 @@ export function documentPlatformResponses({ openapiObject }: { openapiObject: Js
     for (const method of HTTP_METHODS) {
       const operation: Json | undefined = item[method];
       if (!operation) continue;
+      documentRequestBody(operation);
       const responses: Json = (operation.responses ??= {});
       for (const [status, response] of Object.entries<Json>(responses)) {
         const json = response?.content?.['application/json'];
