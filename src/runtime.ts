@@ -15,6 +15,7 @@ import { buildApp } from './app.js';
 import { seedDemoCatalog } from './db/seed-demo.js';
 import { startWorkers } from './workers.js';
 import type { App } from './platform/http/types.js';
+import { watchPool } from './platform/metrics.js';
 
 export interface Runtime {
   config: Config;
@@ -85,6 +86,7 @@ export async function createRuntime(config: Config, options: { logger?: Logger; 
       throw new ConfigError(`DATABASE_URL: cannot use the database at ${redactUrl(config.databaseUrl)}: ${(error as Error).message}`);
     }
   }
+  const unwatchPool = watchPool(db.pool);
   const applied = await migrate(db);
   if (applied.length) logger.info({ applied, engine: db.engine }, 'migrations applied');
 
@@ -122,6 +124,7 @@ export async function createRuntime(config: Config, options: { logger?: Logger; 
       redis?.disconnect();
       subscriber?.disconnect();
       if (!options.db) await db.close();
+      unwatchPool();
     },
   };
 }

@@ -29,6 +29,20 @@ function flush<L extends string>(counts: Map<string, Pending<L>>, counter: clien
   }
 }
 
+/** The pools /metrics reports on (a process normally has one; tests start several runtimes in one process). */
+interface PoolCounts {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+}
+const watchedPools = new Set<PoolCounts>();
+
+/** Reports the pool in bb_db_pool_connections until the returned function is called (when the pool closes). */
+export function watchPool(pool: PoolCounts): () => void {
+  watchedPools.add(pool);
+  return () => void watchedPools.delete(pool);
+}
+
 export const metrics = {
   httpRequests: new client.Counter({
     name: 'bb_http_requests_total',
@@ -74,6 +88,25 @@ export const metrics = {
         totals.set(labels.namespace, total);
       }
       for (const [namespace, { hits, lookups }] of totals) if (lookups > 0) this.set({ namespace }, hits / lookups);
+    },
+  }),
+  // Requests queue in the pool when every connection is busy: `waiting` above zero for long is the first sign that
+  // the database (or DB_POOL_SIZE) is the bottleneck, before latency says so.
+  dbPool: new client.Gauge({
+    name: 'bb_db_pool_connections',
+    help: 'Primary database pool: connections open (total), idle, and requests waiting for one (waiting)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      let total = 0, idle = 0, waiting = 0;
+      for (const pool of watchedPools) {
+        total += pool.totalCount;
+        idle += pool.idleCount;
+        waiting += pool.waitingCount;
+      }
+      this.set({ state: 'total' }, total);
+      this.set({ state: 'idle' }, idle);
+      this.set({ state: 'waiting' }, waiting);
     },
   }),
   purchases: new client.Counter({
