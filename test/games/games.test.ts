@@ -111,4 +111,26 @@ describe('games', () => {
     expect(after.body.items.find((game: { id: string }) => game.id === created.body.id).slots).toEqual(['emote', 'banner']);
     expect(after.headers.get('etag')).not.toBe(before);
   });
+  it('when a game is named in a platform item\'s compatible games, then DELETE answers 409 and the item stays restricted to it', async () => {
+    const only = await t.request('POST', '/admin/games', { ...admin(), body: { slug: 'compat-only', name: 'Compat Only', slots: [] } });
+    const other = await t.request('POST', '/admin/games', { ...admin(), body: { slug: 'compat-other', name: 'Compat Other', slots: [] } });
+    const avatar = await t.request('POST', '/admin/items', {
+      ...admin(),
+      body: { sku: 'compat-avatar', name: 'Compat Avatar', kind: 'platform_skin', deliveryType: 'inventory', compatibleGameIds: [only.body.id] },
+    });
+    expect(avatar.status, avatar.text).toBe(201);
+
+    const refused = await t.request('DELETE', `/admin/games/${only.body.id}`, admin());
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.code).toBe('conflict');
+    // Deleting it used to cascade the compatibility row away, and an empty list means "every game".
+    expect((await t.request('GET', `/admin/items/${avatar.body.id}`, admin())).body.compatibleGameIds).toEqual([only.body.id]);
+    expect((await t.request('GET', `/admin/games/${only.body.id}`, admin())).status).toBe(200);
+
+    // Once no item names it, the game can go; a game nothing refers to is deleted as before.
+    const moved = await t.request('PATCH', `/admin/items/${avatar.body.id}`, { ...admin(), body: { compatibleGameIds: [other.body.id] } });
+    expect(moved.status, moved.text).toBe(200);
+    expect((await t.request('DELETE', `/admin/games/${only.body.id}`, admin())).status).toBe(204);
+    expect((await t.request('DELETE', `/admin/games/${other.body.id}`, admin())).status).toBe(409);
+  });
 });

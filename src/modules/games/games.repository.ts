@@ -53,6 +53,20 @@ export async function replaceSlots(db: Executor, gameId: string, slots: string[]
   );
 }
 
+/**
+ * Locks the game row for its DELETE (FOR UPDATE): a concurrent insert referencing the game (its foreign-key check
+ * takes KEY SHARE) waits, and then fails its foreign key, instead of slipping in after the checks below.
+ */
+export async function lockGameForDelete(tx: Executor, id: string): Promise<boolean> {
+  return (await tx.query('SELECT 1 FROM games WHERE id = $1 FOR UPDATE', [id])).rowCount === 1;
+}
+
+/** Whether some platform item names the game among its compatible games. */
+export async function isNamedCompatible(db: Executor, gameId: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM item_compatible_games WHERE game_id = $1 LIMIT 1', [gameId]);
+  return rowCount === 1;
+}
+
 export async function deleteGame(db: Executor, id: string): Promise<boolean> {
   return (await db.query('DELETE FROM games WHERE id = $1', [id])).rowCount === 1;
 }

@@ -97,9 +97,21 @@ export function createGamesService({ db, cache, logger }: Pick<CoreDeps, 'db' | 
       return this.get(id);
     },
 
+    /**
+     * Deletes a game nothing refers to. Items, listings and characters hold it by RESTRICT foreign keys (409), but a
+     * platform item's compatible-games row cascades: deleting the last game of such a list left it empty, and an
+     * empty list means "every game", so the item silently became wearable everywhere. Such a game answers 409 too.
+     */
     async remove(id: string): Promise<void> {
-      const deleted = await repo.deleteGame(db, id).catch(translate);
-      if (!deleted) throw notFound('game');
+      await db
+        .withTx(async (tx) => {
+          if (!(await repo.lockGameForDelete(tx, id))) throw notFound('game');
+          if (await repo.isNamedCompatible(tx, id)) {
+            throw new DomainError('conflict', "the game is named in platform items' compatibleGameIds; change those items first");
+          }
+          await repo.deleteGame(tx, id);
+        })
+        .catch(translate);
       await invalidate();
     },
 
