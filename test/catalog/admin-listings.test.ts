@@ -117,6 +117,20 @@ describe('admin listings', () => {
     expect(response.body).toMatchObject({ code: 'not_found', missingItemIds: [ghost] });
   });
 
+  it('when a line names an existing item by its UUID in capitals, then it is that item (201 / 200), and naming it twice in two cases is a duplicate (400)', async () => {
+    const created = await post({ items: [{ itemId: skin.id.toUpperCase(), quantity: 1 }] });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.items).toMatchObject([{ itemId: skin.id, name: 'Dragon Blade', quantity: 1 }]);
+
+    const patched = await t.request('PATCH', `/admin/listings/${created.body.id}`, { token: t.adminToken, body: { items: [{ itemId: potion.id.toUpperCase(), quantity: 2 }] } });
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.body.items).toMatchObject([{ itemId: potion.id, quantity: 2 }]);
+
+    const twice = await post({ items: [{ itemId: voucher.id.toUpperCase(), quantity: 1 }, { itemId: voucher.id, quantity: 1 }] });
+    expect(twice.status, twice.text).toBe(400);
+    expect(twice.body.code).toBe('validation_failed');
+  });
+
   it('when a PATCH makes the window inverted, then 400 and the listing is unchanged', async () => {
     const listing = await createListing(t, { items: [{ itemId: emote.id, quantity: 1 }], startsAt: '2030-01-01T00:00:00.000Z' });
     const response = await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { endsAt: '2029-12-31T00:00:00.000Z' } });

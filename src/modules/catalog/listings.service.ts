@@ -28,6 +28,14 @@ function checkWindow(startsAt: string | null, endsAt: string | null): void {
   if (startsAt !== null && endsAt !== null && Date.parse(endsAt) <= Date.parse(startsAt)) throw invalid(CONSTRAINT_MESSAGES.listing_window!);
 }
 
+/**
+ * Lines with their item ids in the lower case PostgreSQL answers with: a UUID is case-insensitive, and the checks
+ * below compare ids as strings (an item named in capitals was "not found", and one named twice in two cases passed).
+ */
+function normalizeLines(lines: readonly Line[]): Line[] {
+  return lines.map((line) => ({ itemId: line.itemId.toLowerCase(), quantity: line.quantity }));
+}
+
 function checkLinesShape(lines: readonly Line[]): void {
   const seen = new Set<string>();
   for (const line of lines) {
@@ -80,12 +88,13 @@ export function createListingsAdmin({ db }: Pick<CoreDeps, 'db'>, onCatalogChang
         active: input.active ?? true,
       };
       checkWindow(columns.startsAt, columns.endsAt);
-      checkLinesShape(input.items);
+      const lines = normalizeLines(input.items);
+      checkLinesShape(lines);
       const id = await db
         .withTx(async (tx) => {
-          await lockLineItems(tx, input.items);
+          await lockLineItems(tx, lines);
           const listingId = await repo.insertListing(tx, columns);
-          await repo.replaceLines(tx, listingId, input.items);
+          await repo.replaceLines(tx, listingId, lines);
           await repo.refreshDerivedColumns(tx, [listingId]);
           return listingId;
         })
@@ -95,12 +104,13 @@ export function createListingsAdmin({ db }: Pick<CoreDeps, 'db'>, onCatalogChang
     },
 
     async update(id: string, patch: UpdateListingInput): Promise<AdminListingView> {
-      if (patch.items) checkLinesShape(patch.items);
+      const lines = patch.items && normalizeLines(patch.items);
+      if (lines) checkLinesShape(lines);
       await db
         .withTx(async (tx) => {
           // Items before the listing, the order an item PATCH takes them in (its item, then the listings that
           // contain it): the other order deadlocked against a concurrent item change.
-          if (patch.items) await lockLineItems(tx, patch.items);
+          if (lines) await lockLineItems(tx, lines);
           const current = await repo.lockListing(tx, id);
           if (!current) throw notFound('listing');
           // remaining = total − sold: a total below what was sold would forget the sales, and a later raise would
@@ -120,7 +130,7 @@ export function createListingsAdmin({ db }: Pick<CoreDeps, 'db'>, onCatalogChang
             active: patch.active ?? current.active,
           };
           checkWindow(merged.startsAt, merged.endsAt);
-          if (patch.items) await repo.replaceLines(tx, id, patch.items);
+          if (lines) await repo.replaceLines(tx, id, lines);
           await repo.updateListing(tx, id, merged, patch.stock !== undefined);
           await repo.refreshDerivedColumns(tx, [id]);
         })
