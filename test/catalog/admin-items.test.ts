@@ -185,6 +185,26 @@ describe('admin item definitions', () => {
     expect(ofGame.body.items.every((i: any) => i.gameId === game.id && i.kind === 'game_skin')).toBe(true);
   });
 
+  it('when the last page of items or listings is exactly full, then its nextCursor is null (no empty page to fetch)', async () => {
+    const lonely = await createGame(t, ['emote']);
+    const item = await createItem(t, { kind: 'game_item', gameId: lonely.id, slot: 'emote' });
+    const items = await t.request('GET', `/admin/items?gameId=${lonely.id}&limit=1`, { token: t.adminToken });
+    expect(items.body.items.map((i: { id: string }) => i.id)).toEqual([item.id]);
+    expect(items.body.nextCursor).toBeNull();
+
+    const listing = await createListing(t, { items: [{ itemId: item.id, quantity: 1 }] });
+    const listings = await t.request('GET', `/admin/listings?gameId=${lonely.id}&limit=1`, { token: t.adminToken });
+    expect(listings.body.items.map((l: { id: string }) => l.id)).toEqual([listing.id]);
+    expect(listings.body.nextCursor).toBeNull();
+
+    // A second row makes the first page's cursor lead to it.
+    const second = await createItem(t, { kind: 'game_item', gameId: lonely.id });
+    const first = await t.request('GET', `/admin/items?gameId=${lonely.id}&limit=1`, { token: t.adminToken });
+    expect(first.body.items.map((i: { id: string }) => i.id)).toEqual([second.id]);
+    const next = await t.request('GET', `/admin/items?gameId=${lonely.id}&limit=1&cursor=${first.body.nextCursor}`, { token: t.adminToken });
+    expect(next.body).toEqual({ items: [expect.objectContaining({ id: item.id })], nextCursor: null });
+  });
+
   it('when an item is listed, then deleting it answers 409; an unused item is deleted', async () => {
     const used = await createItem(t, {});
     await createListing(t, { items: [{ itemId: used.id, quantity: 1 }] });

@@ -31,7 +31,7 @@ export async function findItem(db: Executor, id: string, options: { forUpdate?: 
   return rows[0] && toView(rows[0]);
 }
 
-/** Newest first; the cursor is the last row's (created_at, id). */
+/** Newest first; the cursor is the last row's (created_at, id), present only when more rows follow. */
 export async function listItems(
   db: Executor,
   filter: ListItemsFilter,
@@ -44,10 +44,12 @@ export async function listItems(
         AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3::timestamptz, $4::uuid))
       ORDER BY d.created_at DESC, d.id DESC
       LIMIT $5`,
-    [filter.gameId ?? null, filter.kind ?? null, after?.createdAt ?? null, after?.id ?? null, filter.limit],
+    [filter.gameId ?? null, filter.kind ?? null, after?.createdAt ?? null, after?.id ?? null, filter.limit + 1],
   );
-  const lastRow = rows.length === filter.limit ? rows[rows.length - 1] : undefined;
-  return { items: rows.map(toView), last: lastRow && { createdAt: lastRow.created_key, id: lastRow.id } };
+  // One row past the page tells whether another page follows: a full last page has no cursor to an empty one.
+  const shown = rows.slice(0, filter.limit);
+  const lastRow = rows.length > filter.limit ? shown[shown.length - 1] : undefined;
+  return { items: shown.map(toView), last: lastRow && { createdAt: lastRow.created_key, id: lastRow.id } };
 }
 
 export interface ItemColumns {

@@ -79,10 +79,12 @@ export async function listListings(
         AND ($3::timestamptz IS NULL OR (l.created_at, l.id) < ($3::timestamptz, $4::uuid))
       ORDER BY l.created_at DESC, l.id DESC
       LIMIT $5`,
-    [filter.gameId ?? null, filter.active ?? null, after?.createdAt ?? null, after?.id ?? null, filter.limit],
+    [filter.gameId ?? null, filter.active ?? null, after?.createdAt ?? null, after?.id ?? null, filter.limit + 1],
   );
-  const lastRow = rows.length === filter.limit ? rows[rows.length - 1] : undefined;
-  return { items: rows.map(toView), last: lastRow && { createdAt: lastRow.created_key, id: lastRow.id } };
+  // One row past the page tells whether another page follows: a full last page has no cursor to an empty one.
+  const shown = rows.slice(0, filter.limit);
+  const lastRow = rows.length > filter.limit ? shown[shown.length - 1] : undefined;
+  return { items: shown.map(toView), last: lastRow && { createdAt: lastRow.created_key, id: lastRow.id } };
 }
 
 export interface ListingColumns {
