@@ -131,6 +131,26 @@ describe('admin listings', () => {
     expect(twice.body.code).toBe('validation_failed');
   });
 
+  it('when a voucher listing is read by an admin, then stockRemaining is what its code pool still allows, as on the storefront', async () => {
+    const pooled = await createItem(t, { kind: 'voucher', deliveryType: 'email', name: 'Pooled Voucher' });
+    const open = await createListing(t, { items: [{ itemId: pooled.id, quantity: 2 }] });
+    const capped = await createListing(t, { items: [{ itemId: pooled.id, quantity: 1 }], stock: 3 });
+    const admin = async (id: string) => (await t.request('GET', `/admin/listings/${id}`, { token: t.adminToken })).body;
+    // An empty pool is out of stock (API.md), not unlimited.
+    expect(open).toMatchObject({ stock: null, stockRemaining: 0 });
+    expect(await admin(open.id)).toMatchObject({ stock: null, stockRemaining: 0 });
+
+    const upload = await t.request('POST', `/admin/items/${pooled.id}/vouchers`, { token: t.adminToken, body: { codes: ['P1', 'P2', 'P3', 'P4', 'P5'] } });
+    expect(upload.status, upload.text).toBe(200);
+    expect(await admin(open.id)).toMatchObject({ stock: null, stockRemaining: 2 });
+    expect(await admin(capped.id)).toMatchObject({ stock: 3, stockRemaining: 3 });
+    for (const id of [open.id, capped.id]) {
+      expect((await t.request('GET', `/store/items/${id}`)).body.stockRemaining).toBe((await admin(id)).stockRemaining);
+    }
+    const listed = await t.request('GET', '/admin/listings?limit=100', { token: t.adminToken });
+    expect(listed.body.items.find((l: { id: string }) => l.id === open.id).stockRemaining).toBe(2);
+  });
+
   it('when a PATCH makes the window inverted, then 400 and the listing is unchanged', async () => {
     const listing = await createListing(t, { items: [{ itemId: emote.id, quantity: 1 }], startsAt: '2030-01-01T00:00:00.000Z' });
     const response = await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { endsAt: '2029-12-31T00:00:00.000Z' } });

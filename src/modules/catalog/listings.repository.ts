@@ -31,9 +31,20 @@ export const LISTING_LINES_JSON = `
               FROM listing_items li JOIN item_definitions d ON d.id = li.item_id
              WHERE li.listing_id = l.id), '[]'::json)`;
 
+// What is left to sell, as the storefront and the admin show it: a voucher line can sell only as many bundles as its
+// pool has free codes (an empty pool is out of stock, API.md); explicit stock (if any) also caps it.
+// least() ignores NULLs, so an unlimited listing of vouchers shows the pool's size.
+export const STOCK_REMAINING = `
+  CASE WHEN l.delivery_type IN ('email', 'mixed') THEN
+    least(l.stock_remaining::bigint,
+          (SELECT min((SELECT count(*) FROM voucher_codes v WHERE v.item_id = li.item_id AND v.claimed_at IS NULL) / li.quantity)
+             FROM listing_items li JOIN item_definitions d ON d.id = li.item_id
+            WHERE li.listing_id = l.id AND d.delivery_type = 'email'))
+  ELSE l.stock_remaining END`;
+
 const SELECT_ADMIN_LISTING = `
   SELECT l.id, l.title, l.price, ${LISTING_LINES_JSON} AS items, l.game_id, l.delivery_type, l.kinds, l.consumable,
-         l.starts_at, l.ends_at, l.stock_total, l.stock_remaining, l.per_user_limit, l.tags, l.featured_rank, l.active,
+         l.starts_at, l.ends_at, l.stock_total, ${STOCK_REMAINING} AS stock_remaining, l.per_user_limit, l.tags, l.featured_rank, l.active,
          l.created_at, l.updated_at,
          to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_key
     FROM listings l`;

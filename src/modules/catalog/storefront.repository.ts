@@ -1,7 +1,7 @@
 // The storefront's reads: listings on sale at `now`, filtered, in one of four keyset orders. Every order ends in
 // `id`, so the order is total and a cursor (the last row's key) resumes exactly after it, however rows change.
 import type { Executor } from '../../platform/db.js';
-import { LISTING_LINES_JSON } from './listings.repository.js';
+import { LISTING_LINES_JSON, STOCK_REMAINING } from './listings.repository.js';
 
 export type StoreSort = 'featured' | 'price_asc' | 'price_desc' | 'newest';
 
@@ -71,16 +71,6 @@ export const SORTS: Record<StoreSort, SortSpec> = {
     seek: (p) => `(l.created_at, l.id) < ($${p}::timestamptz, $${p + 1}::uuid)`,
   },
 };
-
-// A voucher line can sell only as many bundles as its pool has free codes; explicit stock (if any) also caps it.
-// least() ignores NULLs, so an unlimited listing of vouchers shows the pool's size.
-const STOCK_REMAINING = `
-  CASE WHEN l.delivery_type IN ('email', 'mixed') THEN
-    least(l.stock_remaining::bigint,
-          (SELECT min((SELECT count(*) FROM voucher_codes v WHERE v.item_id = li.item_id AND v.claimed_at IS NULL) / li.quantity)
-             FROM listing_items li JOIN item_definitions d ON d.id = li.item_id
-            WHERE li.listing_id = l.id AND d.delivery_type = 'email'))
-  ELSE l.stock_remaining END`;
 
 const SELECT_STORE_LISTING = `
   SELECT l.id, l.title, l.price, ${LISTING_LINES_JSON} AS items, l.game_id, l.delivery_type, l.consumable,
