@@ -40,6 +40,19 @@ describe('Shopify orders', () => {
     expect(order!.shippingAddress).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace', address1: '12 Analytical St', city: 'London', zip: 'N1 9GU', countryCode: 'GB' });
   });
 
+  it('when a merch item names its variant by the numeric id or by another handle, then the Shopify order is created all the same (the numeric id as its GID)', async () => {
+    const numeric = await createItem(t, { deliveryType: 'shopify', variantId: '44012345678' });
+    const handle = await createItem(t, { deliveryType: 'shopify', variantId: 'tee-black-m' });
+    const userId = await createUser(t, 'variants@players.test');
+    const { orderId, fulfillments } = await placeOrder(t, { userId, items: [{ itemId: numeric }, { itemId: handle }], shippingAddress: ADDRESS });
+    for (const f of fulfillments) await waitForStatus(t, f.fulfillmentId, 'processing');
+    const [order] = ordersTagged(orderId);
+    expect(order!.lineItems).toEqual(expect.arrayContaining([
+      { variantId: 'gid://shopify/ProductVariant/44012345678', quantity: 1 },
+      { variantId: 'tee-black-m', quantity: 1 },
+    ]));
+  });
+
   it('when the order has no shipping address, then the purchase is refused with validation_failed', async () => {
     const itemId = await createItem(t, { deliveryType: 'shopify' });
     await expect(placeOrder(t, { userId: await createUser(t), items: [{ itemId }], shippingAddress: null })).rejects.toMatchObject({ code: 'validation_failed' });

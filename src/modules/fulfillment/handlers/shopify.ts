@@ -11,6 +11,15 @@ import { orderTag, type ShopifyClient } from '../shopify/client.js';
 import { interpretOrder } from '../shopify/sync.js';
 import { DeliveryError, type DeliveryHandler } from './types.js';
 
+/**
+ * The Admin API takes variants by GID only. An operator may have stored the numeric id the Shopify admin shows (and
+ * REST uses): it names exactly `gid://shopify/ProductVariant/<id>`. Anything else is sent as stored.
+ */
+export function variantGid(variantId: string): string {
+  const id = variantId.trim();
+  return /^\d+$/.test(id) ? `gid://shopify/ProductVariant/${id}` : id;
+}
+
 export function createShopifyHandler({ db, shopify }: { db: Database; shopify: () => ShopifyClient }): DeliveryHandler {
   return {
     type: 'shopify',
@@ -51,7 +60,7 @@ export function createShopifyHandler({ db, shopify }: { db: Database; shopify: (
       // The lookup took a round-trip to Shopify: a refund may have come meanwhile. Look again, just before creating.
       if ((await repo.statusOf(db, fulfillment.id))?.status !== 'pending') throw notPending();
       const created = await shopify().createOrder({
-        lineItems: lines.map((line) => ({ variantId: line.variantId!, quantity: line.quantity })),
+        lineItems: lines.map((line) => ({ variantId: variantGid(line.variantId!), quantity: line.quantity })),
         shippingAddress: toShopifyAddress(order.shippingAddress as unknown as ShippingAddress),
         ...(order.email ? { email: order.email } : {}),
         tags: [tag],
