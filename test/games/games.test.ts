@@ -97,6 +97,25 @@ describe('games', () => {
     }
   });
 
+  it('when a game name is long and non-ASCII, then the cursor after it still pages (it is not refused as too long)', async () => {
+    const names = ['\u6f22'.repeat(200), '\u{1F3AE}'.repeat(200), `x${'\u0001'.repeat(199)}`];
+    for (const [index, name] of names.entries()) {
+      const created = await t.request('POST', '/admin/games', { ...admin(), body: { slug: `long-name-${index}`, name, slots: [] } });
+      expect(created.status, created.text).toBe(201);
+    }
+    const all = (await t.request('GET', '/games?limit=100')).body.items.map((game: { id: string }) => game.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { status: number; text: string; body: { items: Array<{ id: string }>; nextCursor: string | null } } =
+        await t.request('GET', `/games?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status, page.text).toBe(200);
+      seen.push(...page.body.items.map((game) => game.id));
+      cursor = page.body.nextCursor;
+    } while (cursor && seen.length <= all.length);
+    expect(seen).toEqual(all);
+  });
+
   it('when GET /games is asked again with its ETag, then 304 without a body; after an admin change, 200 with a new ETag', async () => {
     const created = await t.request('POST', '/admin/games', { ...admin(), body: { slug: 'etag-arena', name: 'Etag Arena', slots: ['emote'] } });
     expect(created.status).toBe(201);

@@ -3,14 +3,17 @@ import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
 import { Cursor, IdParams, Limit, NotModified, Page, errorResponses } from '../../platform/http/schemas.js';
 import { render, sendRendered } from '../../platform/http/rendered-body.js';
-import { CreateGameBody, Game, UpdateGameBody } from './games.schemas.js';
+import { CreateGameBody, GAME_CURSOR_MAX_LENGTH, Game, UpdateGameBody } from './games.schemas.js';
 import { Fields, applyFields, sparseItem } from '../list-fields.js';
 
 export async function gamesRoutes(app: App, { services, authenticate }: RouteContext): Promise<void> {
   const { games } = services;
   app.addSchema(Game);
 
-  const ListQuery = Type.Object({ limit: Limit, cursor: Type.Optional(Cursor), fields: Type.Optional(Fields) }, { additionalProperties: false });
+  // The cursor carries the last game's name (up to 200 characters, each up to 6 bytes of JSON, e.g. "\u0001"), so it
+  // may be longer than the shared 512-character cursor: a long non-ASCII name made the next page a 400.
+  const GameCursor = Type.String({ ...Cursor, maxLength: GAME_CURSOR_MAX_LENGTH });
+  const ListQuery = Type.Object({ limit: Limit, cursor: Type.Optional(GameCursor), fields: Type.Optional(Fields) }, { additionalProperties: false });
   // fields= may drop any property but id, so the page's items are the Game with every other property optional.
   const GamePage = Page(sparseItem(Game));
   const gameFields = Object.keys(Game.properties);

@@ -15,9 +15,13 @@ export const Game = Type.Object(
   { $id: 'Game' },
 );
 
+export const GAME_NAME_MAX_LENGTH = 200;
+/** base64url of JSON [name, id]: a name of GAME_NAME_MAX_LENGTH characters escaped as \uXXXX (6 bytes each), plus the id. */
+export const GAME_CURSOR_MAX_LENGTH = Math.ceil((GAME_NAME_MAX_LENGTH * 6 + 64) / 3) * 4;
+
 const gameFields = {
   slug: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
-  name: DisplayText(200),
+  name: DisplayText(GAME_NAME_MAX_LENGTH),
   slots: Type.Array(SlotKey, { maxItems: 50 }),
 };
 
