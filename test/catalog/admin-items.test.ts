@@ -38,6 +38,29 @@ describe('admin item definitions', () => {
     expect(read.body).toEqual(created.body);
   });
 
+  it('when an item is created without deliveryType, then it takes its kind\'s delivery (inventory unless voucher, merch or gem pack)', async () => {
+    const create = (body: Record<string, unknown>) => t.request('POST', '/admin/items', { token: t.adminToken, body: { sku: unique('nodelivery'), name: 'No Delivery', ...body } });
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ kind: 'game_skin', gameId: game.id, slot: 'weapon_skin' }, 'inventory'],
+      [{ kind: 'platform_skin' }, 'inventory'],
+      [{ kind: 'utility', consumable: true }, 'inventory'],
+      [{ kind: 'voucher' }, 'email'],
+      [{ kind: 'merch', shopifyVariantId: 'gid://shopify/ProductVariant/42' }, 'shopify'],
+      [{ kind: 'gem_pack', effect: { gems: 500 } }, 'functional'],
+    ];
+    for (const [body, deliveryType] of cases) {
+      const response = await create(body);
+      expect(response.status, response.text).toBe(201);
+      expect(response.body.deliveryType).toBe(deliveryType);
+    }
+    // The kind's rules still hold: merch needs its variant, a gem pack its gems.
+    for (const body of [{ kind: 'merch' }, { kind: 'gem_pack' }]) {
+      const response = await create(body);
+      expect(response.status, response.text).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+  });
+
   it('when a consumable is created without maxStack, then it stacks to 99', async () => {
     const item = await createItem(t, { kind: 'utility', consumable: true, deliveryType: 'inventory', effect: { lives: 1 } });
     expect(item).toMatchObject({ consumable: true, maxStack: 99, effect: { lives: 1 } });

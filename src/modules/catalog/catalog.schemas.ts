@@ -73,7 +73,7 @@ export const CreateItemBody = Type.Object(
     sku: itemFields.sku,
     name: itemFields.name,
     kind: itemFields.kind,
-    deliveryType: itemFields.deliveryType,
+    deliveryType: Type.Optional({ ...itemFields.deliveryType, description: 'default: email for a voucher, shopify for merch, functional for a gem_pack, inventory otherwise' }),
     description: Type.Optional(itemFields.description),
     gameId: Type.Optional(itemFields.gameId),
     compatibleGameIds: Type.Optional(itemFields.compatibleGameIds),
