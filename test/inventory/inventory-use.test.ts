@@ -65,6 +65,16 @@ describe('using consumables', () => {
     expect(await quantityOf(entryId)).toBe(1);
   });
 
+  it('when a client reads the OpenAPI document, then use and consume take an optional body whose quantity defaults to 1', async () => {
+    const { body: doc } = await t.request('GET', '/openapi.json');
+    for (const path of ['/user/inventory/{id}/use', '/service/users/{userId}/inventory/{id}/consume']) {
+      const requestBody = doc.paths[path].post.requestBody;
+      expect(requestBody.required, path).toBe(false);
+      expect(requestBody.content['application/json'].schema.properties.quantity.default, path).toBe(1);
+      expect(requestBody.content['application/json'].schema.required, path).toBeUndefined();
+    }
+  });
+
   it('when more units are asked than the stack holds, then 409 insufficient_quantity and nothing changes', async () => {
     const { player, entryId } = await stack(2);
     const response = await use(player.token, entryId, { quantity: 3 });

@@ -47,6 +47,8 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
     headers: IdempotencyHeaders,
     params,
     body: UseBody,
+    // The route turns a missing body into `{}` (one unit), so the document must not call the body required.
+    'x-body-optional': true,
     response: { 200: Type.Ref(UseResult), ...errorResponses(400, 401, 403, 404, 409, 422) },
   });
 
