@@ -200,6 +200,23 @@ describe('Shopify tracking through webhooks', () => {
     expect(after.tracking_url).toBe(delivered.tracking_url);
   });
 
+  it('when a webhook names the order by its GID, or Shopify cancels the fulfillment, then the GID matches and a cancelled fulfillment ships nothing', async () => {
+    const since = new Date();
+    const { fulfillmentId } = await shippedOrder();
+    const gid = (await fulfillmentRow(t, fulfillmentId)).external_id!;
+    // A cancelled (or failed) fulfillment is news for the history, not a parcel on its way.
+    const cancelledFulfillment = await sim.sendWebhook('fulfillments/update', { id: 21, order_id: gid, status: 'cancelled', shipment_status: null, tracking_number: null });
+    expect(cancelledFulfillment.status).toBe(200);
+    await webhooksProcessed(since);
+    expect((await fulfillmentRow(t, fulfillmentId)).status).toBe('processing');
+    const events = await history(fulfillmentId);
+    expect(events.map((e) => e.status)).toEqual(['pending', 'processing', 'processing']);
+    expect(events.at(-1)!.detail).toMatch(/cancelled/);
+    const shipped = await sim.sendWebhook('fulfillments/create', { id: 22, order_id: gid, status: 'success', shipment_status: null, tracking_number: 'GID-1' });
+    expect(shipped.status).toBe(200);
+    expect((await waitForStatus(t, fulfillmentId, 'shipped')).tracking_number).toBe('GID-1');
+  });
+
   it('when a carrier failure webhook arrives after delivered, then the delivered history gets no event', async () => {
     const since = new Date();
     const { orderId, fulfillmentId } = await shippedOrder();

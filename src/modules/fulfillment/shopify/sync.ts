@@ -21,7 +21,17 @@ export interface ShopifyUpdate {
 }
 
 const TAG_RE = /bb-order-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/i;
-const gid = (id: unknown) => (typeof id === 'number' || (typeof id === 'string' && /^\d+$/.test(id)) ? `gid://shopify/Order/${id}` : undefined);
+/** Shopify's numeric order id (REST payloads) or the order's GID itself → the GID we store. */
+const gid = (id: unknown) => {
+  if (typeof id === 'number' && Number.isSafeInteger(id) && id > 0) return `gid://shopify/Order/${id}`;
+  if (typeof id !== 'string') return undefined;
+  if (/^\d{1,20}$/.test(id)) return `gid://shopify/Order/${id}`;
+  return /^gid:\/\/shopify\/Order\/\d{1,20}$/.test(id) ? id : undefined;
+};
+/** `tags` is a comma-separated string in Shopify's REST payloads; a list of tags is read the same way. */
+const tagsOf = (tags: unknown) => (typeof tags === 'string' ? tags : Array.isArray(tags) ? tags.filter((tag) => typeof tag === 'string').join(', ') : '');
+/** A fulfillment Shopify cancelled, or one that failed or errored, is not a parcel on its way: news, no status. */
+const DEAD_FULFILLMENT = new Set(['cancelled', 'canceled', 'failure', 'error']);
 const str = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value.slice(0, 500) : undefined);
 const first = (value: unknown) => (Array.isArray(value) ? str(value[0]) : undefined);
 
@@ -42,7 +52,7 @@ export function statusFromShipment(status: string | undefined): FulfillmentStatu
 
 /** A webhook's topic and payload → the update it means, or undefined when it is not about our orders. */
 export function interpretWebhook(topic: string, payload: Record<string, unknown>): ShopifyUpdate | undefined {
-  const tagged = typeof payload.tags === 'string' ? TAG_RE.exec(payload.tags)?.[1] : undefined;
+  const tagged = TAG_RE.exec(tagsOf(payload.tags))?.[1]?.toLowerCase();
   switch (topic) {
     case 'fulfillments/create':
     case 'fulfillments/update': {
@@ -54,6 +64,10 @@ export function interpretWebhook(topic: string, payload: Record<string, unknown>
         company: str(payload.tracking_company),
         url: str(payload.tracking_url) ?? first(payload.tracking_urls),
       };
+      const state = str(payload.status)?.toLowerCase();
+      if (state && DEAD_FULFILLMENT.has(state)) {
+        return { externalId, to: null, tracking: {}, detail: `${topic}: fulfillment ${state}` };
+      }
       const to = shipment ? statusFromShipment(shipment) : 'shipped';
       return { externalId, to, tracking, detail: `${topic}: ${shipment ?? 'fulfilled'}${tracking.number ? ` (${tracking.company ?? 'carrier'} ${tracking.number})` : ''}` };
     }
@@ -65,14 +79,14 @@ export function interpretWebhook(topic: string, payload: Record<string, unknown>
       return { externalId, to: statusFromShipment(status), tracking: {}, detail: `${topic}: ${status ?? 'event'}${message ? ` — ${message}` : ''}` };
     }
     case 'orders/fulfilled': {
-      const externalId = str(payload.admin_graphql_api_id) ?? gid(payload.id);
+      const externalId = gid(payload.admin_graphql_api_id) ?? gid(payload.id);
       if (!externalId) return undefined;
       const fulfillment = Array.isArray(payload.fulfillments) ? (payload.fulfillments[0] as Record<string, unknown> | undefined) : undefined;
       const tracking = { number: str(fulfillment?.tracking_number), company: str(fulfillment?.tracking_company), url: str(fulfillment?.tracking_url) };
       return { externalId, orderId: tagged, to: 'shipped', tracking, detail: `${topic}: all items fulfilled` };
     }
     case 'orders/cancelled': {
-      const externalId = str(payload.admin_graphql_api_id) ?? gid(payload.id);
+      const externalId = gid(payload.admin_graphql_api_id) ?? gid(payload.id);
       if (!externalId) return undefined;
       const reason = str(payload.cancel_reason);
       return { externalId, orderId: tagged, to: 'cancelled', cancel: true, tracking: {}, detail: `${topic}${reason ? `: ${reason}` : ''}` };
@@ -85,7 +99,8 @@ export function interpretWebhook(topic: string, payload: Record<string, unknown>
 /** Reconciliation: what Shopify says about an order now → the update it means. */
 export function interpretOrder(order: ShopifyOrderSummary, orderId: string): ShopifyUpdate {
   if (order.cancelledAt) return { externalId: order.id, orderId, to: 'cancelled', cancel: true, tracking: {}, detail: 'reconciliation: cancelled in Shopify' };
-  const fulfillment = order.fulfillments?.[0];
+  // A cancelled or failed fulfillment is not a parcel: Shopify keeps it in the list after a new one is made.
+  const fulfillment = order.fulfillments?.find((f) => !DEAD_FULFILLMENT.has((f.status ?? '').toLowerCase()));
   const tracking = fulfillment?.trackingInfo?.[0] ?? {};
   const shipped = fulfillment || ['FULFILLED', 'PARTIALLY_FULFILLED', 'IN_PROGRESS'].includes(order.displayFulfillmentStatus ?? '');
   const to = !shipped ? null : statusFromShipment(fulfillment?.displayStatus ?? 'fulfilled');
