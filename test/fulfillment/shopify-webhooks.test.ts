@@ -200,6 +200,21 @@ describe('Shopify tracking through webhooks', () => {
     expect(after.tracking_url).toBe(delivered.tracking_url);
   });
 
+  it('when "delivered" came without tracking and the fulfillment with its tracking comes late, then the tracking is filled in and nothing else changes', async () => {
+    const since = new Date();
+    const { fulfillmentId } = await shippedOrder();
+    const numericId = (await fulfillmentRow(t, fulfillmentId)).external_id!.split('/').pop()!;
+    const delivered = await sim.sendWebhook('fulfillment_events/create', { id: 11, order_id: Number(numericId), status: 'delivered', message: 'left at the door' });
+    expect(delivered.status).toBe(200);
+    expect((await waitForStatus(t, fulfillmentId, 'delivered')).tracking_number).toBeNull();
+    const late = await sim.sendWebhook('fulfillments/create', { id: 12, order_id: Number(numericId), status: 'success', shipment_status: null, tracking_company: 'DHL Express', tracking_number: 'JD0001', tracking_url: 'https://track.example/JD0001' });
+    expect(late.status).toBe(200);
+    await webhooksProcessed(since);
+    const after = await fulfillmentRow(t, fulfillmentId);
+    expect(after).toMatchObject({ status: 'delivered', tracking_number: 'JD0001', tracking_url: 'https://track.example/JD0001' });
+    expect((await history(fulfillmentId)).map((e) => e.status)).toEqual(['pending', 'processing', 'delivered']);
+  });
+
   it('when a webhook names the order by its GID, or Shopify cancels the fulfillment, then the GID matches and a cancelled fulfillment ships nothing', async () => {
     const since = new Date();
     const { fulfillmentId } = await shippedOrder();

@@ -303,7 +303,8 @@ export interface TrackingUpdate {
 
 /**
  * Applies a Shopify status to every fulfillment of that Shopify order: moves forward only, keeps tracking up to
- * date even when the status stays (while the line is open: never after delivered, cancelled or failed). Returns
+ * date even when the status stays (while the line is open: never after cancelled or failed, and after delivered only
+ * to fill in tracking that was never known). Returns
  * each fulfillment with the status it has afterwards and whether it moved.
  */
 export async function advanceByExternalId(
@@ -315,17 +316,21 @@ export async function advanceByExternalId(
 ): Promise<Array<{ id: string; orderId: string; status: FulfillmentStatus; moved: boolean }>> {
   const { rows } = await tx.query<{ id: string; orderId: string; status: FulfillmentStatus; moved: boolean }>(
     `WITH target AS (
-       SELECT id, status AS old_status FROM fulfillments WHERE external_id = $1 ORDER BY id FOR UPDATE
+       SELECT id, status AS old_status, tracking_number, tracking_url FROM fulfillments WHERE external_id = $1 ORDER BY id FOR UPDATE
      )
      UPDATE fulfillments f
         SET status = CASE WHEN $2::text IS NOT NULL AND t.old_status = ANY($3::text[]) THEN $2 ELSE f.status END,
             -- Tracking is refreshed while the parcel is on its way; a delivered, cancelled or failed line is
-            -- history, and a late or stray webhook must not rewrite it.
-            tracking_number = CASE WHEN t.old_status IN ('pending','processing','shipped') THEN coalesce($4, f.tracking_number) ELSE f.tracking_number END,
-            tracking_company = CASE WHEN t.old_status IN ('pending','processing','shipped') THEN coalesce($5, f.tracking_company) ELSE f.tracking_company END,
-            tracking_url = CASE WHEN t.old_status IN ('pending','processing','shipped') THEN coalesce($6, f.tracking_url) ELSE f.tracking_url END,
+            -- history, and a late or stray webhook must not rewrite it. Only a parcel delivered before any tracking
+            -- was known (a bare "delivered" event first) takes the tracking that comes late, all of it together.
+            tracking_number = CASE WHEN t.refresh THEN coalesce($4, f.tracking_number) WHEN t.fill THEN $4 ELSE f.tracking_number END,
+            tracking_company = CASE WHEN t.refresh THEN coalesce($5, f.tracking_company) WHEN t.fill THEN $5 ELSE f.tracking_company END,
+            tracking_url = CASE WHEN t.refresh THEN coalesce($6, f.tracking_url) WHEN t.fill THEN $6 ELSE f.tracking_url END,
             updated_at = now()
-       FROM target t
+       FROM (SELECT id, old_status, old_status IN ('pending','processing','shipped') AS refresh,
+                    old_status = 'delivered' AND tracking_number IS NULL AND tracking_url IS NULL
+                      AND ($4::text IS NOT NULL OR $6::text IS NOT NULL) AS fill
+               FROM target) t
       WHERE f.id = t.id
       RETURNING f.id, f.order_id AS "orderId", f.status, f.status IS DISTINCT FROM t.old_status AS moved`,
     [externalId, to, from, tracking.number ?? null, tracking.company ?? null, tracking.url ?? null],
