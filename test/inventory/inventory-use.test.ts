@@ -164,6 +164,22 @@ describe('functional utility items', () => {
     expect(response.body.code).toBe('not_available');
     expect(await quantityOf(entryId)).toBe(1);
   });
+
+  it('when a use would push a counter past what the API can report exactly (2^53 - 1), then 409 limit_reached and nothing is used', async () => {
+    // An inventory item's effect is not bounded by the catalog (only functional items' are): an operator's huge value
+    // made the counter lose precision (the answer said 45021597764222980 for 45021597764222973) or overflow bigint (400).
+    const { player, entryId } = await stack(5, { effect: { lives: 4_000_000_000_000_000 } });
+    const first = await use(player.token, entryId, { quantity: 2 });
+    expect(first.status, first.text).toBe(200);
+    expect(first.body.effects).toEqual({ lives: { added: 8_000_000_000_000_000, total: 8_000_000_000_000_000 } });
+    for (const quantity of [1, 3]) {
+      const refused = await use(player.token, entryId, { quantity });
+      expect(refused.status, refused.text).toBe(409);
+      expect(refused.body.code).toBe('limit_reached');
+    }
+    expect(await quantityOf(entryId)).toBe(3);
+    expect(await entitlement(player.id, 'lives')).toBe(8_000_000_000_000_000);
+  });
 });
 
 describe('game servers consuming items', () => {

@@ -21,21 +21,34 @@ export interface AppliedEffect {
 }
 
 export interface EffectHandler {
-  apply(tx: Tx, input: { userId: string; amount: number }): Promise<AppliedEffect>;
+  /** Undefined when the effect cannot take `amount` more (a counter at its cap): the use is refused, limit_reached. */
+  apply(tx: Tx, input: { userId: string; amount: number }): Promise<AppliedEffect | undefined>;
 }
+
+/**
+ * The most a counter may hold: answers carry it as a JSON number, exact only up to 2^53 - 1 (bigint would also
+ * overflow a little later, as a 400). A use that would go past it is refused whole (409 limit_reached).
+ */
+export const MAX_ENTITLEMENT = Number.MAX_SAFE_INTEGER;
+
+const counterFull = (name: string, itemId: string) =>
+  new DomainError('limit_reached', `the "${name}" counter can hold at most ${MAX_ENTITLEMENT}`, { itemId, effect: name, max: MAX_ENTITLEMENT });
 
 /** An effect that adds to a per-user counter in user_entitlements (extra lives, name-change credits, …). */
 export function entitlementEffect(entitlement: string): EffectHandler {
   return {
     async apply(tx, { userId, amount }) {
+      // The cap is the conditional DO UPDATE (the caller keeps `amount` itself within it): no row back, nothing added.
       const { rows } = await tx.query<{ quantity: number }>(
         `INSERT INTO user_entitlements (user_id, entitlement, quantity) VALUES ($1, $2, $3)
          ON CONFLICT (user_id, entitlement) DO UPDATE
             SET quantity = user_entitlements.quantity + EXCLUDED.quantity, updated_at = now()
+          WHERE user_entitlements.quantity + EXCLUDED.quantity <= $4::bigint
          RETURNING quantity`,
-        [userId, entitlement, amount],
+        [userId, entitlement, amount, MAX_ENTITLEMENT],
       );
-      return { added: amount, total: rows[0]!.quantity };
+      if (!rows[0]) return undefined;
+      return { added: amount, total: rows[0].quantity };
     },
   };
 }
@@ -61,7 +74,10 @@ export async function applyItemEffect(
     if (!handler || typeof perUnit !== 'number' || !Number.isSafeInteger(perUnit) || perUnit < 1) {
       throw new DomainError('not_available', `this item's effect "${name}" cannot be applied from the inventory`, { itemId: input.itemId, effect: name });
     }
-    applied[name] = await handler.apply(tx, { userId: input.userId, amount: perUnit * input.times });
+    const amount = perUnit * input.times;
+    const effect = Number.isSafeInteger(amount) && amount <= MAX_ENTITLEMENT ? await handler.apply(tx, { userId: input.userId, amount }) : undefined;
+    if (!effect) throw counterFull(name, input.itemId);
+    applied[name] = effect;
   }
   return applied;
 }
