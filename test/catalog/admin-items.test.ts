@@ -136,6 +136,23 @@ describe('admin item definitions', () => {
     expect((await t.request('GET', `/admin/items?limit=100`, { token: t.adminToken })).body.items.some((i: { sku: string }) => i.sku === sku)).toBe(false);
   });
 
+  it('when attributes or effect hold a number too large for JSON to keep (1e400), then 400 and nothing is stored (it was kept as null)', async () => {
+    for (const [field, json] of [['attributes', '{"power": 1e400}'], ['attributes', '{"stats": [1, -1e999]}'], ['effect', '{"lives": 1, "bonus": 1e400}']] as const) {
+      const sku = unique('infinite');
+      const raw = `{"sku":"${sku}","name":"Infinite","kind":"utility","consumable":true,"deliveryType":"inventory","${field}":${json}}`;
+      const response = await t.request('POST', '/admin/items', { token: t.adminToken, body: raw });
+      expect(response.status, response.text).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+      const stored = await t.runtime.deps.db.query('SELECT 1 FROM item_definitions WHERE sku = $1', [sku]);
+      expect(stored.rowCount).toBe(0);
+    }
+    const item = await createItem(t, { attributes: { power: 1e300 } });
+    expect(item.attributes).toEqual({ power: 1e300 });
+    const patched = await t.request('PATCH', `/admin/items/${item.id}`, { token: t.adminToken, body: '{"attributes": {"power": 1e400}}' });
+    expect(patched.status, patched.text).toBe(400);
+    expect((await t.request('GET', `/admin/items/${item.id}`, { token: t.adminToken })).body.attributes).toEqual({ power: 1e300 });
+  });
+
   it('when the game does not exist, then 404 not_found', async () => {
     const response = await post({ kind: 'game_skin', gameId: crypto.randomUUID() });
     expect(response.status).toBe(404);

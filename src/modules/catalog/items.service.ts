@@ -55,6 +55,21 @@ function checkFunctionalEffect(effect: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Whether a JSON value holds a number JSON.parse could not keep (`1e400` parses to Infinity): it would be stored as
+ * null, so the item would read back with a different value than the one sent.
+ */
+function holdsNonFiniteNumber(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'number' && !Number.isFinite(node)) return true;
+    // One push per child, not push(...children): spreading an array of a few hundred thousand numbers overflows the stack.
+    if (node !== null && typeof node === 'object') for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push(child);
+  }
+  return false;
+}
+
 // Kinds whose only meaningful delivery is one handler: a voucher is a mailed code, merch a Shopify parcel, a gem
 // pack a wallet credit. Any other pairing sells something that never arrives (an inert inventory row).
 const KIND_DELIVERY: Record<string, string> = { voucher: 'email', merch: 'shopify', gem_pack: 'functional' };
@@ -78,6 +93,7 @@ function checkRules(item: MergedItem): void {
   if (item.deliveryType === 'functional') checkFunctionalEffect(item.effect!);
   for (const [name, value] of [['effect', item.effect], ['attributes', item.attributes]] as const) {
     if (value !== null && nestsDeeperThan(value, MAX_ITEM_JSON_DEPTH)) throw invalid(`${name} must nest at most ${MAX_ITEM_JSON_DEPTH} levels deep`);
+    if (value !== null && holdsNonFiniteNumber(value)) throw invalid(`${name} holds a number too large to store (above about 1.8e308)`);
     if (value !== null && Buffer.byteLength(JSON.stringify(value)) > MAX_JSON_BYTES) throw invalid(`${name} must be at most ${MAX_JSON_BYTES} bytes of JSON`);
   }
 }
