@@ -63,6 +63,37 @@ describe('inventory contract', () => {
     expect(await entries(user)).toHaveLength(1);
   });
 
+  it('when two grants name the same items in opposite orders while one holds a row, then neither deadlocks: rows are taken in one order', async () => {
+    const { db } = t.runtime.deps;
+    const consumable = (sku: string) => insertId(`INSERT INTO item_definitions (sku, name, kind, consumable, max_stack, delivery_type) VALUES ($1, $1, 'utility', true, 50, 'inventory') RETURNING id`, [sku]);
+    const [lo, hi] = [await consumable(`order-a-${crypto.randomUUID()}`), await consumable(`order-b-${crypto.randomUUID()}`)].sort();
+    const user = await newUser();
+    await grant(user, [{ itemId: lo!, quantity: 1 }, { itemId: hi!, quantity: 1 }]);
+    const { inventory } = t.runtime.services;
+    const grantIn = (tx: Parameters<typeof inventory.grantItemsInTx>[0], items: GrantItems['items']) =>
+      inventory.grantItemsInTx(tx, { userId: user, items, source: 'grant', sourceRef: crypto.randomUUID(), actor: 'test' });
+    const waitingOnLocks = async () => {
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if (rows[0]!.n > 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error('the second grant never waited');
+    };
+    // No retry: a deadlock must show as the 40P01 it is, not be hidden by withTx's retry (which costs deadlock_timeout).
+    let second: Promise<unknown> | undefined;
+    const first = db.withTx(async (tx) => {
+      await grantIn(tx, [{ itemId: lo!, quantity: 1 }]);
+      second = db.withTx((tx2) => grantIn(tx2, [{ itemId: hi!, quantity: 1 }, { itemId: lo!, quantity: 1 }]), { maxAttempts: 1 });
+      second.catch(() => undefined);
+      await waitingOnLocks();
+      await grantIn(tx, [{ itemId: hi!, quantity: 1 }]);
+    }, { maxAttempts: 1 });
+    const results = await Promise.allSettled([first, first.catch(() => undefined).then(() => second)]);
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok'))).toEqual(['ok', 'ok']);
+    expect(await entries(user)).toEqual([{ item_id: lo, quantity: 3 }, { item_id: hi, quantity: 3 }]);
+  });
+
   it('when an unknown item is granted, then not_found', async () => {
     await expect(grant(await newUser(), [{ itemId: crypto.randomUUID(), quantity: 1 }])).rejects.toMatchObject({ code: 'not_found' });
   });

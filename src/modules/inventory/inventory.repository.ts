@@ -21,6 +21,8 @@ export interface UpsertedEntry {
  * non-consumable already owned, or a stack that would overflow, is simply absent from the result (the caller
  * turns that into an error and the transaction rolls back). The row lock ON CONFLICT takes makes a
  * concurrent second purchase of a non-consumable wait for the first and then see it as owned.
+ * Rows are taken in item id order, whatever order the caller named them in: two grants of the same items in
+ * opposite orders (or a grant racing a transaction that already holds one of its rows) wait, never deadlock.
  */
 export async function upsertEntries(
   tx: Tx,
@@ -31,7 +33,7 @@ export async function upsertEntries(
        SELECT * FROM unnest($2::uuid[], $3::int[], $4::boolean[], $5::int[]) AS t(item_id, quantity, consumable, max_stack)
      ), upserted AS (
        INSERT INTO inventory_items AS e (user_id, item_id, quantity, consumable, max_stack, source, source_ref)
-       SELECT $1, item_id, quantity, consumable, max_stack, $6, $7 FROM input
+       SELECT $1, item_id, quantity, consumable, max_stack, $6, $7 FROM input ORDER BY item_id
        ON CONFLICT (user_id, item_id) DO UPDATE
           SET quantity = e.quantity + EXCLUDED.quantity, max_stack = EXCLUDED.max_stack, updated_at = now()
         WHERE e.consumable AND e.quantity + EXCLUDED.quantity <= EXCLUDED.max_stack
