@@ -4,6 +4,8 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { expectRevalidates } from '../support/conditional-get.js';
 import { createGame, createItem, createListing } from './fixtures.js';
 import * as shop from '../purchases/fixtures.js';
+import { START_GENERATION_NS } from '../../src/modules/catalog/cache-generation.js';
+import { PLAYER_CACHE_GENERATION_NS } from '../../src/modules/inventory/cache-namespaces.js';
 
 let t: TestApp;
 let itemId: string;
@@ -151,5 +153,39 @@ describe('two instances sharing Redis', () => {
     const again = await t.request('GET', `/store/items/${listing}`);
     expect(again.headers.get('etag')).toBe(first.headers.get('etag'));
     expect(again.text).toBe(first.text);
+  });
+});
+
+describe('a new database behind a Redis that outlived the old one', () => {
+  it('then the catalog caches depend on the generation every process bumps at start (inventory.beginCacheGeneration)', () => {
+    expect(START_GENERATION_NS).toBe(PLAYER_CACHE_GENERATION_NS);
+  });
+
+  it('when the service starts on a fresh database with the same Redis, then /games and the storefront show nothing of the old database', async () => {
+    const prefix = `bb-reset-${randomUUID()}`;
+    const old = await startTestApp({ redis: true, env: { REDIS_KEY_PREFIX: prefix } });
+    let gameId: string;
+    let listingId: string;
+    try {
+      gameId = (await createGame(old)).id;
+      const item = await createItem(old, { name: 'Old Database Skin' });
+      listingId = (await createListing(old, { title: 'Old Database Offer', items: [{ itemId: item.id, quantity: 1 }] })).id;
+      // Read after the last write, so these pages are what the old database left in Redis.
+      expect((await old.request('GET', '/games?limit=100')).body.items.map((game: { id: string }) => game.id)).toContain(gameId);
+      expect((await old.request('GET', '/store/items?limit=100')).body.items.map((listing: { id: string }) => listing.id)).toContain(listingId);
+      expect((await old.request('GET', `/store/items/${listingId}`)).status).toBe(200);
+    } finally {
+      await old.close();
+    }
+
+    const fresh = await startTestApp({ redis: true, env: { REDIS_KEY_PREFIX: prefix } });
+    try {
+      expect((await fresh.request('GET', '/games?limit=100')).body).toEqual({ items: [], nextCursor: null });
+      expect((await fresh.request('GET', '/admin/games?limit=100', { token: fresh.adminToken })).body).toEqual({ items: [], nextCursor: null });
+      expect((await fresh.request('GET', '/store/items?limit=100')).body).toEqual({ items: [], nextCursor: null });
+      expect((await fresh.request('GET', `/store/items/${listingId}`)).status).toBe(404);
+    } finally {
+      await fresh.close();
+    }
   });
 });

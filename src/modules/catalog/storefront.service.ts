@@ -10,12 +10,15 @@ import { DomainError } from '../../platform/errors.js';
 import { render, type RenderedBody } from '../../platform/http/rendered-body.js';
 import { invalidateSharedReads } from '../../platform/replica.js';
 import { decodeSortCursor, encodeSortCursor } from './cursors.js';
+import { CATALOG_CACHE_DEPENDENCIES } from './cache-generation.js';
 import * as repo from './storefront.repository.js';
 
 export const STOREFRONT_CACHE_NS = 'storefront';
 export const PAGE_TTL_MS = 10_000;
 const SCHEDULE_TTL_MS = 60_000;
 const MAX_BOUNDARIES = 500;
+/** Entries of an earlier process (another database, or a write whose invalidation died with it) are never served. */
+const CACHED_BY_GENERATION = { dependsOn: CATALOG_CACHE_DEPENDENCIES };
 /**
  * Read-your-writes scope of the catalog (platform/replica.ts): an admin write notes the primary's WAL position
  * under it, and the cache loaders read the replica only once it has replayed past that position. Without this the
@@ -54,7 +57,7 @@ export function createStorefront({ db, cache, logger }: Pick<CoreDeps, 'db' | 'c
     const schedule = await cache.wrap<Schedule>(STOREFRONT_CACHE_NS, 'schedule', SCHEDULE_TTL_MS, async () => {
       const boundaries = await repo.findUpcomingBoundaries(await reader(), new Date(), MAX_BOUNDARIES);
       return { boundaries, truncated: boundaries.length === MAX_BOUNDARIES };
-    });
+    }, CACHED_BY_GENERATION);
     const { boundaries } = schedule;
     let low = 0;
     let high = boundaries.length;
@@ -97,7 +100,7 @@ export function createStorefront({ db, cache, logger }: Pick<CoreDeps, 'db' | 'c
         const found = await repo.findStorePage(await reader(), { now: new Date(now), filter: query, sort: query.sort, after, limit: query.limit });
         const items = query.fields ? pick(found.items, query.fields) : found.items;
         return render({ items, nextCursor: encodeSortCursor(query.sort, found.nextKey) }, serialize as (value: unknown) => string);
-      });
+      }, CACHED_BY_GENERATION);
     },
 
     /** One listing on sale now, or null (not found, inactive, or outside its window). */
@@ -107,7 +110,7 @@ export function createStorefront({ db, cache, logger }: Pick<CoreDeps, 'db' | 'c
       return cache.wrap(STOREFRONT_CACHE_NS, key, PAGE_TTL_MS, async () => {
         const listing = await repo.findStoreListing(await reader(), id, new Date(now));
         return listing ? render(listing, serialize as (value: unknown) => string) : null;
-      });
+      }, CACHED_BY_GENERATION);
     },
 
     /**

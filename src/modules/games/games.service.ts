@@ -4,6 +4,7 @@ import { DomainError, PG, notFound, pgConstraint, pgErrorCode } from '../../plat
 import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { invalidateSharedReads } from '../../platform/replica.js';
 import { afterUnequip, unequipDisallowedInTx } from '../characters/equipment-sweep.js';
+import { CATALOG_CACHE_DEPENDENCIES } from '../catalog/cache-generation.js';
 import * as repo from './games.repository.js';
 
 export const GAMES_CACHE_NS = 'games';
@@ -46,8 +47,9 @@ export function createGamesService({ db, cache, logger }: Pick<CoreDeps, 'db' | 
 
   return {
     list(): Promise<repo.GameRecord[]> {
+      // dependsOn: a list cached by an earlier process (perhaps on another database) is never served.
       return cache.wrap(GAMES_CACHE_NS, 'all', GAMES_TTL_MS, async () =>
-        (await repo.listGames(await db.readerFor(GAMES_READ_SCOPE))).sort(compareGames));
+        (await repo.listGames(await db.readerFor(GAMES_READ_SCOPE))).sort(compareGames), { dependsOn: CATALOG_CACHE_DEPENDENCIES });
     },
 
     /**
