@@ -311,6 +311,27 @@ describe('Shopify tracking through webhooks', () => {
     expect(wallet.body.balance).toBe(500);
   });
 
+  it('when Shopify cancels the order of a dead-lettered parcel, then the line is cancelled and the gems come back once: a retry can no longer ship what was refunded', async () => {
+    sim.injectFaults({ userErrors: { count: 1, message: 'Address is not deliverable' } });
+    const { orderId, fulfillmentId, player } = await buyMerch(t);
+    await waitForStatus(t, fulfillmentId, 'failed');
+    // The order reached Shopify after all (an operator created it there by hand, with our tag) and is cancelled there.
+    const payload = { id: 555000111, admin_graphql_api_id: 'gid://shopify/Order/555000111', tags: `bb-order-${orderId}`, cancel_reason: 'customer' };
+    expect((await sim.sendWebhook('orders/cancelled', payload)).status).toBe(200);
+    await waitForStatus(t, fulfillmentId, 'cancelled');
+    expect((await sim.sendWebhook('orders/cancelled', payload)).status).toBe(200); // a second event: nothing more
+    await waitFor(async () => {
+      const { rows } = await t.runtime.deps.db.query<{ pending: number }>(
+        `SELECT count(*) FILTER (WHERE processed_at IS NULL)::int AS pending FROM webhook_events WHERE topic = 'orders/cancelled' AND payload->>'id' = '555000111'`,
+      );
+      return rows[0]!.pending === 0 || undefined;
+    }, 'both cancellation webhooks processed');
+    expect((await t.request('GET', '/user/wallet', { token: player.token })).body.balance).toBe(500);
+    const retry = await t.request('POST', `/admin/fulfillments/${fulfillmentId}/retry`, { token: t.adminToken });
+    expect(retry.status).toBe(409);
+    expect((await history(fulfillmentId)).map((e) => e.status)).toEqual(['pending', 'failed', 'cancelled']);
+  });
+
   it('when the service cannot be reached as Shopify sends a webhook, then the simulator retries it as Shopify does and the parcel moves once the service answers', async () => {
     const { orderId, fulfillmentId } = await shippedOrder();
     sim.setWebhookUrl('http://127.0.0.1:9/webhooks/shopify'); // the service is down (nothing listens there)

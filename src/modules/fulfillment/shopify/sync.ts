@@ -117,7 +117,9 @@ export function createShopifySync({ db, jobs, logger, shopify }: { db: Database;
   async function applyUpdate(tx: Tx, update: ShopifyUpdate, refund: RefundHook, recordUnchanged: boolean): Promise<boolean> {
     if (update.orderId) await repo.adoptExternalId(tx, update.orderId, update.externalId);
     const to = update.to;
-    const from = to === 'cancelled' ? (['pending', 'processing'] as FulfillmentStatus[]) : to ? statusesBefore(to) : [];
+    // Shopify cancelled the order: every line that has not left is cancelled — a dead letter (failed) too, as a refund
+    // does, or an operator's retry would ship what the refund below pays back.
+    const from = to === 'cancelled' ? (['pending', 'processing', 'failed'] as FulfillmentStatus[]) : to ? statusesBefore(to) : [];
     const rows = await repo.advanceByExternalId(tx, update.externalId, to, from, update.tracking);
     if (rows.length === 0) return false;
     // News without a status (a carrier failure) goes to the history of a parcel still on its way; a delivered,
