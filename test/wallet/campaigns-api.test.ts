@@ -73,6 +73,8 @@ describe('POST /admin/campaigns and GET /admin/campaigns/:id', () => {
       ['empty name', { ...ok, name: '' }],
       ['name of 201 characters', { ...ok, name: 'n'.repeat(201) }],
       ['NUL in the name', { ...ok, name: 'a\u0000b' }],
+      // PostgreSQL would store U+FFFD for it: the name read back would not be the one sent.
+      ['lone surrogate in the name', { ...ok, name: 'a\ud800b' }],
       ['endsAt before startsAt', { ...ok, startsAt: at(HOUR), endsAt: at(-HOUR) }],
       ['endsAt equal to startsAt', { ...ok, startsAt: '2030-01-01T00:00:00Z', endsAt: '2030-01-01T00:00:00.000Z' }],
       ['51 attribute keys', { ...ok, attributes: manyKeys }],
@@ -92,6 +94,10 @@ describe('POST /admin/campaigns and GET /admin/campaigns/:id', () => {
     const broken = await t.request('POST', '/admin/campaigns', { token: t.adminToken, body: '{"slug": "x", ' });
     expect(broken.status).toBe(400);
     expect(await count(t, 'reward_campaigns')).toBe(before);
+    // A surrogate pair (an emoji) is one character, not a lone surrogate: accepted and read back as sent.
+    const emoji = await t.request('POST', '/admin/campaigns', { token: t.adminToken, body: { ...ok, name: 'Cup 🏆' } });
+    expect(emoji.status, emoji.text).toBe(201);
+    expect((await t.request('GET', `/admin/campaigns/${emoji.body.id}`, { token: t.adminToken })).body.name).toBe('Cup 🏆');
   });
 
   it('when the id is unknown or not a uuid, then 404 not_found or 400', async () => {

@@ -11,8 +11,9 @@ export const CampaignKindSchema = Type.Union(
 export const MAX_ATTRIBUTES_BYTES = 16 * 1024;
 export const MAX_ATTRIBUTES_KEYS = 50;
 
-// PostgreSQL text cannot hold U+0000, so it is refused here rather than failing in the database.
-const Text = (minLength: number, maxLength: number) => Type.String({ minLength, maxLength, pattern: '^[^\\u0000]*$' });
+// PostgreSQL text cannot hold U+0000, so it is refused here rather than failing in the database; a lone surrogate
+// would be stored as U+FFFD (the name read back would not be the one sent), so it is refused too.
+const Text = (minLength: number, maxLength: number) => Type.String({ minLength, maxLength, pattern: '^[^\\u0000\\p{Cs}]*$' });
 
 /** Free-form JSON object; its serialized size is capped by the service (MAX_ATTRIBUTES_BYTES). */
 const AttributesInput = Type.Record(Type.String(), Type.Unknown(), {
