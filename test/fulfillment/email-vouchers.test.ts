@@ -155,4 +155,18 @@ describe('voucher delivery by email', () => {
     const list = await t.request('GET', '/admin/fulfillments?status=failed', { token: t.adminToken });
     expect(list.body.items.map((i: { id: string }) => i.id)).toContain(f!.fulfillmentId);
   });
+
+  it("when the player's email claim is not one address (a list, a display name, no domain), then no mail goes to anyone and the fulfillment fails at once with the reason", async () => {
+    const itemId = await createItem(t, { deliveryType: 'email' });
+    const emails = ['buyer@players.test, someone-else@elsewhere.test', 'Buyer <buyer@players.test>', 'not-an-email', 'buyer@players.test\r\nBcc: x@elsewhere.test'];
+    await upload(itemId, emails.map((_, i) => `ODD-ADDRESS-${i}`));
+    const before = smtp.mails.length;
+    for (const email of emails) {
+      const { fulfillments: [f] } = await placeOrder(t, { userId: await createUser(t, email), items: [{ itemId }] });
+      const failed = await waitForStatus(t, f!.fulfillmentId, 'failed');
+      expect(failed.last_error).toMatch(/not a single email address/);
+      expect(failed.attempts).toBe(1); // retrying cannot fix it: the identity provider owns the address
+    }
+    expect(smtp.mails.slice(before).flatMap((m) => m.to)).toEqual([]);
+  });
 });

@@ -42,6 +42,9 @@ export function createEmailHandler({ db, users, catalog, mailer, mailFrom }: Ema
         catalog.getItemsInTx(db, [fulfillment.itemId]),
       ]);
       if (!user?.email) throw new DeliveryError('the player has no email address on record', { retryable: false });
+      // The address is the identity provider's claim, taken as it came. nodemailer reads a list ("a@x, b@y") or a
+      // display name as several recipients: the codes would go to someone else too. One plain address, or nothing.
+      if (!isSingleAddress(user.email)) throw new DeliveryError('the email address on record is not a single email address', { retryable: false });
       if (codes.length === 0) throw new DeliveryError('no voucher code is reserved for this fulfillment', { retryable: false });
       const itemName = items[0]?.name ?? 'your voucher';
       const messageId = messageIdFor(fulfillment.id, mailFrom);
@@ -49,6 +52,14 @@ export function createEmailHandler({ db, users, catalog, mailer, mailFrom }: Ema
       return { status: 'delivered', detail: `mailed to ${maskEmail(user.email)} (${mailer().transport})` };
     },
   };
+}
+
+const ADDRESS_PART = '[^\\s@<>()\\[\\],;:"\\\\]+';
+const SINGLE_ADDRESS = new RegExp(`^${ADDRESS_PART}@${ADDRESS_PART}$`);
+
+/** `local@domain` and nothing else: no list, no display name, no comment, no whitespace. */
+export function isSingleAddress(email: string): boolean {
+  return email.length <= 320 && SINGLE_ADDRESS.test(email);
 }
 
 /** p***@example.com: enough for support to recognise the address, not enough to harvest it from history. */
