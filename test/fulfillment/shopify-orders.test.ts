@@ -53,6 +53,15 @@ describe('Shopify orders', () => {
     ]));
   });
 
+  it("when the player's email claim is not one plain address, then the Shopify order is created without it (Shopify would refuse the order) and the parcel still ships", async () => {
+    const itemId = await createItem(t, { deliveryType: 'shopify', variantId: 'gid://shopify/ProductVariant/778' });
+    const userId = await createUser(t, 'buyer@players.test, someone-else@elsewhere.test');
+    const { orderId, fulfillments: [f] } = await placeOrder(t, { userId, items: [{ itemId }], shippingAddress: ADDRESS });
+    await waitForStatus(t, f!.fulfillmentId, 'processing');
+    expect(ordersTagged(orderId)).toHaveLength(1);
+    expect(ordersTagged(orderId)[0]!.email).toBeNull();
+  });
+
   it('when the order has no shipping address, then the purchase is refused with validation_failed', async () => {
     const itemId = await createItem(t, { deliveryType: 'shopify' });
     await expect(placeOrder(t, { userId: await createUser(t), items: [{ itemId }], shippingAddress: null })).rejects.toMatchObject({ code: 'validation_failed' });

@@ -10,6 +10,7 @@ import { toShopifyAddress } from '../shopify/address.js';
 import { orderTag, type ShopifyClient } from '../shopify/client.js';
 import { interpretOrder } from '../shopify/sync.js';
 import { DeliveryError, type DeliveryHandler } from './types.js';
+import { isSingleAddress } from './email.js';
 
 /**
  * The Admin API takes variants by GID only. An operator may have stored the numeric id the Shopify admin shows (and
@@ -62,7 +63,8 @@ export function createShopifyHandler({ db, shopify }: { db: Database; shopify: (
       const created = await shopify().createOrder({
         lineItems: lines.map((line) => ({ variantId: variantGid(line.variantId!), quantity: line.quantity })),
         shippingAddress: toShopifyAddress(order.shippingAddress as unknown as ShippingAddress),
-        ...(order.email ? { email: order.email } : {}),
+        // Only for Shopify's shipping mails; an address that is not one plain address would get the order refused.
+        ...(order.email && isSingleAddress(order.email) ? { email: order.email } : {}),
         tags: [tag],
       });
       return { status: 'processing', externalId: created.id, detail: `Shopify order ${created.name} created`, alsoCompletes: waiting };
