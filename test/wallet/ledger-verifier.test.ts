@@ -34,4 +34,27 @@ describe('the ledger verifier', () => {
     expect(topUp.status).toBe(200);
     await expectLedgerConsistent(t);
   });
+
+  it("when an earlier entry's balanceAfter disagrees with the entries before it (the latest one still right), then it reports that entry", async () => {
+    // A player reads every balanceAfter of their history, not only the last: each must be the sum of the entries up to it.
+    const player = await t.player();
+    for (const gems of [10, 20, 30]) {
+      const granted = await t.request('POST', '/service/grants', { token: t.serviceToken, headers: key(), body: { userId: player.id, gems, reason: 'chain' } });
+      expect(granted.status).toBe(201);
+    }
+    await expectLedgerConsistent(t);
+    const { db } = t.runtime.deps;
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT e.id FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id WHERE a.user_id = $1 ORDER BY e.id`, [player.id]);
+    expect(rows.map((row) => String(row.id))).toHaveLength(3);
+    await db.query('UPDATE ledger_entries SET balance_after = 25 WHERE id = $1', [rows[1]!.id]);
+    try {
+      const report = await t.runtime.services.wallet.verifyLedger();
+      expect(report.ok).toBe(false);
+      expect(report.violations).toEqual([`entry ${rows[1]!.id} of user ${player.id}: balance_after 25, but the entries up to it sum to 30`]);
+    } finally {
+      await db.query('UPDATE ledger_entries SET balance_after = 30 WHERE id = $1', [rows[1]!.id]);
+    }
+    await expectLedgerConsistent(t);
+  });
 });

@@ -43,6 +43,23 @@ export async function verifyLedger(db: Database): Promise<LedgerReport> {
       violations.push(`wallet of user ${row.user_id}: balance ${row.balance}, entries sum ${row.total}, latest balance_after ${row.last}`);
     }
 
+    // Every running balance, not only the latest: a player reads each balanceAfter of their history, and each must be
+    // the sum of the wallet's entries up to it (entries of one wallet are written in id order under its row lock).
+    const badRunning = await tx.query<{ id: number; user_id: string; balance_after: number; running: string }>(
+      `SELECT r.id, a.user_id, r.balance_after, r.running::text AS running
+         FROM (SELECT e.id, e.account_id, e.balance_after,
+                      sum(e.amount) OVER (PARTITION BY e.account_id ORDER BY e.id) AS running
+                 FROM ledger_entries e
+                WHERE e.account_id IN (SELECT id FROM ledger_accounts WHERE kind = 'user_wallet')) r
+         JOIN ledger_accounts a ON a.id = r.account_id
+        WHERE r.balance_after IS DISTINCT FROM r.running
+        ORDER BY r.id
+        LIMIT ${SAMPLE}`,
+    );
+    for (const row of badRunning.rows) {
+      violations.push(`entry ${row.id} of user ${row.user_id}: balance_after ${row.balance_after}, but the entries up to it sum to ${row.running}`);
+    }
+
     // User legs carry a non-negative running balance; system legs carry none (their balance is derived).
     const badLegs = await tx.query<{ id: number }>(
       `SELECT e.id FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id
