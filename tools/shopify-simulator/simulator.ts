@@ -88,6 +88,14 @@ export interface ShopifySimulator {
 }
 
 const CARRIERS = ['UPS', 'DHL Express', 'USPS', 'FedEx'];
+export const ADVANCE_STEPS: readonly AdvanceStep[] = ['fulfill', 'in_transit', 'out_for_delivery', 'delivered', 'failure', 'cancel'];
+
+/** A refused `advance`: the control API answers with its HTTP status. */
+export class SimulatorError extends Error {
+  constructor(message: string, readonly status: 400 | 404 | 409) {
+    super(message);
+  }
+}
 
 export async function startShopifySimulator(options: SimulatorOptions): Promise<ShopifySimulator> {
   const log = options.log ?? (() => undefined);
@@ -226,8 +234,12 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
   }
 
   async function advance(idOrTag: string, step: AdvanceStep): Promise<WebhookDelivery[]> {
+    // An unknown step used to be sent to the service as a shipment status of that name.
+    if (!ADVANCE_STEPS.includes(step)) throw new SimulatorError(`unknown step ${JSON.stringify(step)}: one of ${ADVANCE_STEPS.join(', ')}`, 400);
     const order = findOrder(idOrTag);
-    if (!order) throw new Error(`no simulated order ${idOrTag}`);
+    if (!order) throw new SimulatorError(`no simulated order ${idOrTag}`, 404);
+    // Shopify neither fulfills nor cancels again a cancelled order.
+    if (order.cancelledAt) throw new SimulatorError(`order ${order.name} is cancelled`, 409);
     const sent: WebhookDelivery[] = [];
     if (step === 'cancel') {
       order.cancelledAt = new Date().toISOString();
@@ -416,7 +428,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
         const sent = await advance(decodeURIComponent(advanceMatch[1]!), body.step ?? 'delivered');
         return json(res, 200, { webhooks: sent.map(({ topic, status }) => ({ topic, status })) });
       } catch (error) {
-        return json(res, 404, { error: (error as Error).message });
+        return json(res, error instanceof SimulatorError ? error.status : 500, { error: (error as Error).message });
       }
     }
     const redeliverMatch = /^\/_sim\/webhooks\/(\d+)\/redeliver$/.exec(path);
