@@ -40,6 +40,20 @@ describe('Shopify orders', () => {
     expect(order!.shippingAddress).toMatchObject({ firstName: 'Ada', lastName: 'Lovelace', address1: '12 Analytical St', city: 'London', zip: 'N1 9GU', countryCode: 'GB' });
   });
 
+  it('when a parcel is sent, then the tag lookup comes first, worded as the contract writes it, and orderCreate carries the tag', async () => {
+    const from = sim.requests.length;
+    const { orderId, fulfillments: [f] } = await merchOrder();
+    await waitForStatus(t, f!.fulfillmentId, 'processing');
+    const mine = sim.requests.slice(from).filter((r) => JSON.stringify(r).includes(orderId));
+    expect(mine.map((r) => r.operation)).toEqual(['orders', 'orderCreate']);
+    // API.md: the lookup `orders(first: 1, query: "tag:bb-order-<order id>")`, readable in the document itself (and
+    // in the variables, for a server that reads them there).
+    expect(mine[0]!.query).toContain(`orders(first: 1, query: "tag:bb-order-${orderId}")`);
+    expect(mine[0]!.variables).toMatchObject({ query: `tag:bb-order-${orderId}` });
+    expect(mine[1]!.query).toMatch(/orderCreate\(order: \$order, options: \$options\)/);
+    expect(mine[1]!.variables).toMatchObject({ order: { tags: [`bb-order-${orderId}`], lineItems: [{ variantId: 'gid://shopify/ProductVariant/777', quantity: 1 }] } });
+  });
+
   it('when a merch item names its variant by the numeric id or by another handle, then the Shopify order is created all the same (the numeric id as its GID)', async () => {
     const numeric = await createItem(t, { deliveryType: 'shopify', variantId: '44012345678' });
     const handle = await createItem(t, { deliveryType: 'shopify', variantId: 'tee-black-m' });

@@ -70,11 +70,18 @@ export interface WebhookDelivery {
   attempts?: number;
 }
 
+export interface SimRequest {
+  operation: string;
+  status: number;
+  query?: string;
+  variables?: Record<string, unknown>;
+}
+
 export interface ShopifySimulator {
   url: string;
   readonly orders: readonly SimOrder[];
-  /** Every API call: the GraphQL operation (orderCreate / orders) and the HTTP status we answered. */
-  readonly requests: ReadonlyArray<{ operation: string; status: number }>;
+  /** Every API call: the GraphQL operation (orderCreate / orders), the HTTP status we answered, the document and variables. */
+  readonly requests: ReadonlyArray<SimRequest>;
   readonly webhooks: readonly WebhookDelivery[];
   injectFaults(faults: Faults): void;
   findOrder(idOrTag: string): SimOrder | undefined;
@@ -101,7 +108,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
   const log = options.log ?? (() => undefined);
   const shopDomain = options.shopDomain ?? 'battlebucks-sim.myshopify.com';
   const orders: SimOrder[] = [];
-  const requests: Array<{ operation: string; status: number }> = [];
+  const requests: SimRequest[] = [];
   const webhooks: WebhookDelivery[] = [];
   const faults: Required<{ unavailable: number; throttled: { count: number; retryAfterSeconds: number }; dropOrderCreateResponse: number; userErrors: { count: number; message: string; field?: string[] }; slow: { count: number; delayMs: number }; cancelUserErrors: { count: number; message: string; code?: string }; dropOrderCancelResponse: number }> = {
     cancelUserErrors: { count: 0, message: '' },
@@ -307,8 +314,9 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
     }
     const query = body.query ?? '';
     const operation = /orderCancel\s*\(/.test(query) ? 'orderCancel' : /orderCreate\s*\(/.test(query) ? 'orderCreate' : /orders\s*\(/.test(query) ? 'orders' : 'unknown';
+    const seen = { query, ...(body.variables ? { variables: body.variables } : {}) };
     const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      requests.push({ operation, status });
+      requests.push({ operation, status, ...seen });
       json(res, status, payload, headers);
     };
     if (req.headers['x-shopify-access-token'] !== options.accessToken) {
@@ -318,7 +326,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
       faults.slow.count--;
       await new Promise((resolve) => setTimeout(resolve, faults.slow.delayMs));
       if (res.destroyed || req.socket.destroyed) {
-        requests.push({ operation, status: 0 }); // the caller gave up (timed out) before we answered
+        requests.push({ operation, status: 0, ...seen }); // the caller gave up (timed out) before we answered
         return;
       }
     }
@@ -368,7 +376,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
       scheduleAutoAdvance(order);
       if (faults.dropOrderCreateResponse > 0) {
         faults.dropOrderCreateResponse--;
-        requests.push({ operation, status: 0 });
+        requests.push({ operation, status: 0, ...seen });
         req.socket.destroy(); // the order exists, the caller never hears about it
         return;
       }
@@ -399,7 +407,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
       });
       if (faults.dropOrderCancelResponse > 0) {
         faults.dropOrderCancelResponse--;
-        requests.push({ operation, status: 0 });
+        requests.push({ operation, status: 0, ...seen });
         req.socket.destroy(); // cancelled, the caller never hears about it
         return;
       }

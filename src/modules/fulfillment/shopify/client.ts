@@ -30,8 +30,12 @@ export interface OrderCreateInput {
 const ORDER_FIELDS = `id name cancelledAt displayFulfillmentStatus
   fulfillments(first: 5) { status displayStatus trackingInfo(first: 1) { number company url } }`;
 
-const ORDER_BY_TAG = `query OrderByTag($query: String!) {
-  orders(first: 1, query: $query) { nodes { ${ORDER_FIELDS} } }
+// API.md words the lookup `orders(first: 1, query: "tag:bb-order-<order id>")`: the search string is written into
+// the document (a tag is `bb-order-` and a UUID, nothing to escape) and also sent as the variable `query`, which the
+// document does not declare — GraphQL ignores undeclared variables, and a server reading either place finds it.
+const TAG_SEARCH = /^tag:bb-order-[0-9a-f-]{36}$/;
+const orderByTag = (search: string) => `query OrderByTag {
+  orders(first: 1, query: ${JSON.stringify(search)}) { nodes { ${ORDER_FIELDS} } }
 }`;
 
 const ORDER_CREATE = `mutation OrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
@@ -103,7 +107,9 @@ export function createShopifyClient(endpoint: () => ShopifyEndpoint) {
 
   return {
     async findOrderByTag(tag: string): Promise<ShopifyOrderSummary | undefined> {
-      const data = await graphql<{ orders: { nodes: ShopifyOrderSummary[] } }>(ORDER_BY_TAG, { query: `tag:${tag}` });
+      const search = `tag:${tag}`;
+      if (!TAG_SEARCH.test(search)) throw new DeliveryError(`not an order tag of ours: ${tag}`, { retryable: false });
+      const data = await graphql<{ orders: { nodes: ShopifyOrderSummary[] } }>(orderByTag(search), { query: search });
       return data.orders?.nodes?.[0];
     },
 
