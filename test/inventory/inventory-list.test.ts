@@ -95,6 +95,26 @@ describe('GET /user/inventory', () => {
     }
   });
 
+  it('when a real cursor is tampered with in ways a lenient base64 decoder ignores (a stray character, padding, a blank), then 400', async () => {
+    const player = await t.player();
+    const itemIds = [await f.item(), await f.item()];
+    await f.grant(player.id, itemIds.map((itemId) => ({ itemId })));
+    for (const name of ['A', 'B']) await t.request('POST', '/user/characters', { token: player.token, body: { name } });
+    for (const path of ['/user/inventory', '/user/characters']) {
+      const first = await t.request('GET', `${path}?limit=1`, { token: player.token });
+      const cursor = first.body.nextCursor as string;
+      expect(cursor, path).toBeTruthy();
+      for (const tampered of [`${cursor.slice(0, 2)}!${cursor.slice(2)}`, `${cursor}==`, `${cursor.slice(0, 3)} ${cursor.slice(3)}`]) {
+        // Node reads every one of these as the very same bytes: only a strict check tells them from the real cursor.
+        expect(Buffer.from(tampered, 'base64url').equals(Buffer.from(cursor, 'base64url'))).toBe(true);
+        const response = await t.request('GET', `${path}?limit=1&cursor=${encodeURIComponent(tampered)}`, { token: player.token });
+        expect(response.status, `${path} ${tampered}`).toBe(400);
+        expect(response.body.code).toBe('validation_failed');
+      }
+      expect((await t.request('GET', `${path}?limit=1&cursor=${cursor}`, { token: player.token })).status).toBe(200);
+    }
+  });
+
   it('when a cursor carries a timestamp JavaScript parses but PostgreSQL cannot store or reads otherwise, then 400, never a 500', async () => {
     const player = await t.player();
     const id = crypto.randomUUID();

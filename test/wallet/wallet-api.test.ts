@@ -186,6 +186,21 @@ describe('GET /user/wallet and /user/wallet/transactions', () => {
     }
   });
 
+  it('when a real cursor is tampered with in ways a lenient base64 decoder ignores (a stray character, padding, a blank), then 400', async () => {
+    const player = await t.player();
+    for (const gems of [1, 2]) {
+      expect((await t.request('POST', '/service/grants', { token: t.serviceToken, headers: key(), body: { userId: player.id, gems, reason: 'page' } })).status).toBe(201);
+    }
+    const cursor = (await t.request('GET', '/user/wallet/transactions?limit=1', { token: player.token })).body.nextCursor as string;
+    expect(cursor).toBeTruthy();
+    for (const tampered of [`${cursor.slice(0, 2)}!${cursor.slice(2)}`, `${cursor}==`, `${cursor}x`, `${cursor.slice(0, 3)} ${cursor.slice(3)}`]) {
+      const response = await t.request('GET', `/user/wallet/transactions?limit=1&cursor=${encodeURIComponent(tampered)}`, { token: player.token });
+      expect(response.status, tampered).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+    expect((await t.request('GET', `/user/wallet/transactions?limit=1&cursor=${cursor}`, { token: player.token })).status).toBe(200);
+  });
+
   it('when a new player asks, then the balance is 0 and the history empty', async () => {
     const player = await t.player();
     expect((await t.request('GET', '/user/wallet', { token: player.token })).body).toEqual({ balance: 0, currency: 'gems' });

@@ -1,3 +1,4 @@
 export { createInventoryService, type InventoryService, type GrantItems, type GrantedEntry } from './inventory.service.js';
 export { inventoryRoutes } from './inventory.routes.js';
+export { decodeExactCursor } from './exact-cursor.js';
 export { charactersCacheNs, inventoryCacheNs, PLAYER_PAGE_DEPENDENCIES } from './cache-namespaces.js';
