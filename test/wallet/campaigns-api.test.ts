@@ -234,6 +234,15 @@ describe('GET /admin/campaigns', () => {
       expect(response.status, query).toBe(400);
       expect(response.body.code, query).toBe('validation_failed');
     }
+    // A real cursor with a stray character or padding reads as the same bytes to Node's base64 decoder: still a 400.
+    await createCampaign();
+    await createCampaign();
+    const cursor = (await t.request('GET', '/admin/campaigns?limit=1', { token: t.adminToken })).body.nextCursor as string;
+    for (const tampered of [`${cursor.slice(0, 2)}!${cursor.slice(2)}`, `${cursor}==`]) {
+      const response = await t.request('GET', `/admin/campaigns?limit=1&cursor=${encodeURIComponent(tampered)}`, { token: t.adminToken });
+      expect(response.status, tampered).toBe(400);
+    }
+    expect((await t.request('GET', `/admin/campaigns?limit=1&cursor=${cursor}`, { token: t.adminToken })).status).toBe(200);
   });
 });
 
