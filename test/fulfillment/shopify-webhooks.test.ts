@@ -332,6 +332,40 @@ describe('Shopify tracking through webhooks', () => {
     expect((await history(fulfillmentId)).map((e) => e.status)).toEqual(['pending', 'failed', 'cancelled']);
   });
 
+  it('when Shopify cancels a parcel whose order cannot be refunded (its gem pack already spent), then the line is cancelled with the reason for operators and the webhook is not retried for ever', async () => {
+    const shirt = await createItem(t, { deliveryType: 'shopify' });
+    const pack = await createItem(t, { deliveryType: 'functional', effect: { gems: 400 } });
+    const player = await t.player();
+    await t.request('GET', '/user/wallet', { token: player.token });
+    const { db } = t.runtime.deps;
+    const { wallet } = t.runtime.services;
+    await db.withTx((tx) => wallet.creditUserInTx(tx, { userId: player.id, amount: 300, counterparty: 'issuance', reason: 'grant', referenceType: 'grant', referenceId: randomUUID() }));
+    const { rows: [listing] } = await db.query<{ id: string }>(`INSERT INTO listings (title, price, delivery_type) VALUES ('Shirt and gems', 300, 'mixed') RETURNING id`);
+    await db.query('INSERT INTO listing_items (listing_id, item_id, quantity, position) VALUES ($1, $2, 1, 1), ($1, $3, 1, 2)', [listing!.id, shirt, pack]);
+    const bought = await t.request('POST', '/store/purchases', { token: player.token, headers: { 'idempotency-key': randomUUID() }, body: { listingId: listing!.id, shippingAddress: ADDRESS } });
+    expect(bought.status).toBe(201);
+    expect(bought.body.balanceAfter).toBe(400);
+    const orderId = bought.body.id as string;
+    const fulfillmentId = bought.body.lines.find((l: { deliveryType: string }) => l.deliveryType === 'shopify').fulfillment.id as string;
+    await waitForStatus(t, fulfillmentId, 'processing');
+    // The player spends the pack's gems: the order can no longer be reversed (the refund would take them back).
+    await db.withTx((tx) => wallet.debitUserInTx(tx, { userId: player.id, amount: 400, counterparty: 'store_revenue', reason: 'purchase', referenceType: 'order', referenceId: randomUUID() }));
+
+    const [cancelled] = await sim.advance(orderId, 'cancel');
+    expect(cancelled!.status).toBe(200);
+    const row = await waitForStatus(t, fulfillmentId, 'cancelled');
+    expect(row.last_error).toMatch(/Shopify cancelled the order but it could not be refunded: .*gems/);
+    await waitFor(async () => {
+      const { rows } = await db.query<{ processed: boolean }>(`SELECT processed_at IS NOT NULL AS processed FROM webhook_events WHERE external_id = $1`, [cancelled!.webhookId]);
+      return rows[0]?.processed || undefined;
+    }, 'the cancellation webhook processed once');
+    const order = await t.request('GET', `/user/purchases/${orderId}`, { token: player.token });
+    expect(order.body.status).toBe('completed'); // not refunded: an operator decides
+    expect((await t.request('GET', '/user/wallet', { token: player.token })).body.balance).toBe(0);
+    const listed = await t.request('GET', '/admin/fulfillments?status=cancelled&limit=100', { token: t.adminToken });
+    expect(listed.body.items.find((f: { id: string }) => f.id === fulfillmentId).error).toMatch(/could not be refunded/);
+  });
+
   it('when the service cannot be reached as Shopify sends a webhook, then the simulator retries it as Shopify does and the parcel moves once the service answers', async () => {
     const { orderId, fulfillmentId } = await shippedOrder();
     sim.setWebhookUrl('http://127.0.0.1:9/webhooks/shopify'); // the service is down (nothing listens there)

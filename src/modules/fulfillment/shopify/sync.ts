@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Database, Tx } from '../../../platform/db.js';
 import { QUEUES, type Jobs } from '../../../platform/jobs.js';
+import { DomainError } from '../../../platform/errors.js';
 import * as repo from '../fulfillment.repository.js';
 import { OPEN_STATUSES, statusesBefore, type FulfillmentStatus } from '../fulfillment.status.js';
 import { orderTag, type ShopifyClient, type ShopifyOrderSummary } from './client.js';
@@ -130,8 +131,21 @@ export function createShopifySync({ db, jobs, logger, shopify }: { db: Database;
     await repo.insertEvents(tx, events);
     const cancelledOrders = new Set(rows.filter((row) => update.cancel && row.moved).map((row) => row.orderId));
     for (const orderId of cancelledOrders) {
-      // The line was paid in gems: cancelling the parcel gives them back through the ledger (once per order).
-      await refund(tx, orderId, { reason: 'shopify_cancellation', actor: 'shopify' });
+      // The line was paid in gems: cancelling the parcel gives them back through the ledger (once per order). A refund
+      // the order refuses (409 insufficient_funds: gems a functional line credited are spent) must not undo the
+      // cancellation Shopify made, nor fail this webhook until it is dead-lettered with the line left processing:
+      // the refund alone is rolled back and the reason stays on the cancelled lines, for an operator to decide.
+      await tx.query('SAVEPOINT shopify_refund');
+      try {
+        await refund(tx, orderId, { reason: 'shopify_cancellation', actor: 'shopify' });
+        await tx.query('RELEASE SAVEPOINT shopify_refund');
+      } catch (error) {
+        if (!(error instanceof DomainError) || error.code === 'not_found') throw error;
+        await tx.query('ROLLBACK TO SAVEPOINT shopify_refund');
+        const lines = rows.filter((row) => row.orderId === orderId && row.moved).map((row) => row.id);
+        await repo.noteShopifyCancel(tx, lines, { error: `Shopify cancelled the order but it could not be refunded: ${error.message} (${error.code}); refund it by hand` });
+        logger.error({ err: error, orderId, externalId: update.externalId }, 'Shopify cancelled an order that could not be refunded: an operator must decide');
+      }
     }
     return true;
   }
