@@ -232,6 +232,20 @@ describe('Shopify tracking through webhooks', () => {
     expect((await waitForStatus(t, fulfillmentId, 'shipped')).tracking_number).toBe('GID-1');
   });
 
+  it('when orders/fulfilled lists a cancelled fulfillment before the live one, then the tracking is the live parcel\'s', async () => {
+    const { orderId, fulfillmentId } = await shippedOrder();
+    const order = sim.findOrder(orderId)!;
+    const fulfilled = await sim.sendWebhook('orders/fulfilled', {
+      id: order.numericId, admin_graphql_api_id: order.id, tags: `bb-order-${orderId}`,
+      fulfillments: [
+        { id: 1, status: 'cancelled', tracking_number: 'VOID-1', tracking_url: 'https://track.example/VOID-1' },
+        { id: 2, status: 'success', tracking_number: 'LIVE-2', tracking_url: 'https://track.example/LIVE-2' },
+      ],
+    });
+    expect(fulfilled.status).toBe(200);
+    expect(await waitForStatus(t, fulfillmentId, 'shipped')).toMatchObject({ tracking_number: 'LIVE-2', tracking_url: 'https://track.example/LIVE-2' });
+  });
+
   it('when a carrier failure webhook arrives after delivered, then the delivered history gets no event', async () => {
     const since = new Date();
     const { orderId, fulfillmentId } = await shippedOrder();

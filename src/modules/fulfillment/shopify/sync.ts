@@ -82,7 +82,11 @@ export function interpretWebhook(topic: string, payload: Record<string, unknown>
     case 'orders/fulfilled': {
       const externalId = gid(payload.admin_graphql_api_id) ?? gid(payload.id);
       if (!externalId) return undefined;
-      const fulfillment = Array.isArray(payload.fulfillments) ? (payload.fulfillments[0] as Record<string, unknown> | undefined) : undefined;
+      // The first live fulfillment: a cancelled or failed one stays in the list after Shopify made a new one.
+      const fulfillment = Array.isArray(payload.fulfillments)
+        ? (payload.fulfillments as unknown[]).find((f): f is Record<string, unknown> =>
+          typeof f === 'object' && f !== null && !DEAD_FULFILLMENT.has(String((f as Record<string, unknown>).status ?? '').toLowerCase()))
+        : undefined;
       const tracking = { number: str(fulfillment?.tracking_number), company: str(fulfillment?.tracking_company), url: str(fulfillment?.tracking_url) };
       return { externalId, orderId: tagged, to: 'shipped', tracking, detail: `${topic}: all items fulfilled` };
     }
