@@ -37,6 +37,29 @@ describe('GET /user/purchases', () => {
     expect((await t.request('GET', '/user/purchases', { token: stranger.token })).body).toEqual({ items: [], nextCursor: null });
     expect((await t.request('GET', '/user/purchases?cursor=garbage', { token: player.token })).status).toBe(400);
   });
+
+  it('when a cursor is tampered with (a stray character, padding, a trailing character), then 400 for the player and operator order lists and the fulfillment list, not the page of the real cursor', async () => {
+    const potion = await createItem(t, { consumable: true, maxStack: 100 });
+    const listing = await createListing(t, { price: 1, items: [{ itemId: potion }] });
+    const player = await fundedPlayer(t, 10);
+    for (let i = 0; i < 3; i++) await buy(player.token, { listingId: listing });
+    const lists = [
+      { path: '/user/purchases', token: player.token },
+      { path: '/admin/orders', token: t.adminToken },
+      { path: '/admin/fulfillments', token: t.adminToken },
+    ];
+    for (const { path, token } of lists) {
+      const first = await t.request('GET', `${path}?limit=1`, { token });
+      const cursor = first.body.nextCursor as string;
+      expect((await t.request('GET', `${path}?limit=1&cursor=${cursor}`, { token })).status).toBe(200);
+      const middle = cursor.length >> 1;
+      for (const tampered of [`${cursor.slice(0, middle)}!${cursor.slice(middle)}`, `${cursor}==`, `${cursor}x`, `${cursor.slice(0, middle)}.${cursor.slice(middle)}`]) {
+        const response = await t.request('GET', `${path}?limit=1&cursor=${encodeURIComponent(tampered)}`, { token });
+        expect(response.status, `${path} ${tampered}`).toBe(400);
+        expect(response.body.code).toBe('validation_failed');
+      }
+    }
+  });
 });
 
 describe('GET /user/purchases/:id', () => {
