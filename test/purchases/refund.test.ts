@@ -120,6 +120,10 @@ describe('POST /admin/orders/:id/refund', () => {
     const blank = await t.request('POST', `/admin/orders/${order.body.id}/refund`, { token: t.adminToken, headers: key(), body: { reason: '   ' } });
     expect(blank.status).toBe(400);
     expect(blank.body.code).toBe('validation_failed');
+    // A lone surrogate would be stored as U+FFFD: the reason in the ledger and the player's history would not be the one sent.
+    const surrogate = await t.request('POST', `/admin/orders/${order.body.id}/refund`, { token: t.adminToken, headers: key(), body: '{"reason": "damaged \\ud800 parcel"}' });
+    expect(surrogate.status).toBe(400);
+    expect(surrogate.body.code).toBe('validation_failed');
     expect(await count(t, 'orders WHERE id = $1 AND status = $2', [order.body.id, 'completed'])).toBe(1);
     const player = await t.player();
     const forbidden = await t.request('POST', `/admin/orders/${randomUUID()}/refund`, { token: player.token, headers: key() });
