@@ -1,8 +1,8 @@
 import type { CoreDeps } from '../../context.js';
 import { DomainError, notFound } from '../../platform/errors.js';
-import { encodeCursor } from '../../platform/http/pagination.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import type { GamesService } from '../games/index.js';
-import { charactersCacheNs, decodeExactCursor, PLAYER_PAGE_DEPENDENCIES, type InventoryService } from '../inventory/index.js';
+import { charactersCacheNs, PLAYER_PAGE_DEPENDENCIES, type InventoryService } from '../inventory/index.js';
 import * as repo from './characters.repository.js';
 import { checkEquip } from './equip-rules.js';
 
@@ -46,7 +46,7 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
     get,
 
     list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
-      const after = decodeExactCursor(query.cursor, ['timestamp', 'uuid']);
+      const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
       return cache.wrap(charactersCacheNs(userId), `list:${query.limit}:${query.cursor ?? ''}`, CHARACTERS_TTL_MS, async () => {
         const rows = await repo.listCharacters(await db.readerFor(userId), {
           userId,

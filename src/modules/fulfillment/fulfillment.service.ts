@@ -6,10 +6,10 @@ import type { CoreDeps } from '../../context.js';
 import { settleInOrder, type Tx } from '../../platform/db.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { QUEUES, type JobInfo } from '../../platform/jobs.js';
-import { encodeCursor } from '../../platform/http/pagination.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { metrics } from '../../platform/metrics.js';
 import type { CatalogService } from '../catalog/index.js';
-import { decodeExactCursor, type InventoryService } from '../inventory/index.js';
+import type { InventoryService } from '../inventory/index.js';
 import type { WalletService } from '../wallet/index.js';
 import type { UsersService } from '../users/index.js';
 import * as repo from './fulfillment.repository.js';
@@ -177,7 +177,7 @@ export function createFulfillmentService(
 
     async list(query: { status?: FulfillmentStatus; cursor?: string; limit: number }) {
       // Only the exact cursor a page handed out: Node's lenient base64 read a tampered one (a stray character, padding) as it.
-      const after = decodeExactCursor(query.cursor, ['timestamp', 'uuid']) as [string, string] | undefined;
+      const after = decodeCursor(query.cursor, ['timestamp', 'uuid']) as [string, string] | undefined;
       const rows = await repo.listFulfillments(db, { status: query.status, after: after && { createdAt: after[0], id: after[1] }, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
       const last = page.at(-1);

@@ -1,4 +1,3 @@
 export { createInventoryService, type InventoryService, type GrantItems, type GrantedEntry } from './inventory.service.js';
 export { inventoryRoutes } from './inventory.routes.js';
-export { decodeExactCursor } from './exact-cursor.js';
 export { charactersCacheNs, inventoryCacheNs, PLAYER_PAGE_DEPENDENCIES } from './cache-namespaces.js';

@@ -2,8 +2,7 @@ import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError } from '../../platform/errors.js';
 import type { CatalogService, ItemDefinition } from '../catalog/index.js';
-import { encodeCursor } from '../../platform/http/pagination.js';
-import { decodeExactCursor } from './exact-cursor.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import { invalidateSharedReads } from '../../platform/replica.js';
 import { PLAYER_CACHE_GENERATION_NS, PLAYER_PAGE_DEPENDENCIES, inventoryCacheNs, userCacheNamespaces } from './cache-namespaces.js';
 import { applyItemEffect, type AppliedEffect } from './effects.js';
@@ -125,7 +124,7 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
 
     /** One page of the user's inventory, newest first, from the per-user cache. */
     listForUser(userId: string, query: { filter: InventoryFilter; cursor?: string; limit: number }): Promise<InventoryPage> {
-      const after = decodeExactCursor(query.cursor, ['timestamp', 'uuid']);
+      const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
       const key = JSON.stringify([query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
       return cache.wrap(inventoryCacheNs(userId), key, INVENTORY_TTL_MS, async () => {
         // The replica only once it has replayed this user's last write, so a refill never caches an older page.

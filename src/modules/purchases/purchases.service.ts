@@ -2,8 +2,7 @@ import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import type { IdempotentWork } from '../../platform/idempotency.js';
-import { encodeCursor } from '../../platform/http/pagination.js';
-import { decodeExactCursor } from '../inventory/index.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import type { CatalogService, PurchasableListing } from '../catalog/index.js';
 import type { WalletService } from '../wallet/index.js';
 import type { InventoryService } from '../inventory/index.js';
@@ -134,7 +133,7 @@ export function createPurchasesService(
   }
 
   // Only the exact cursor a page handed out: Node's lenient base64 read a tampered one (a stray character, padding) as it.
-  const cursorOf = (cursor: string | undefined) => (decodeExactCursor(cursor, ['number', 'uuid']) as [number, string] | undefined) ?? null;
+  const cursorOf = (cursor: string | undefined) => (decodeCursor(cursor, ['number', 'uuid']) as [number, string] | undefined) ?? null;
 
   return {
     /** The purchase transaction (see place-purchase.ts), as the work of the request's Idempotency-Key. */

@@ -4,8 +4,7 @@
 // at all, such as year 0000, are answered 400 by the platform's toProblem for every route).
 import type { Database } from '../../platform/db.js';
 import { DomainError, PG, invalid, notFound, pgConstraint, pgErrorCode } from '../../platform/errors.js';
-import { encodeCursor } from '../../platform/http/pagination.js';
-import { decodeExactCursor } from '../inventory/index.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import * as repo from './campaigns.repository.js';
 import { containsNul } from './grants.js';
 import {
@@ -37,7 +36,7 @@ function checkCampaign(campaign: repo.CampaignColumns): void {
 const EXACT_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 function decodeKeyset(cursor: string | undefined): repo.Keyset | undefined {
-  const values = decodeExactCursor(cursor, ['timestamp', 'uuid']);
+  const values = decodeCursor(cursor, ['timestamp', 'uuid']);
   if (!values) return undefined;
   const createdAt = values[0] as string;
   if (!EXACT_TIMESTAMP.test(createdAt) || new Date(createdAt).toISOString().slice(0, 19) !== createdAt.slice(0, 19)) {

@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError, PG, notFound, pgErrorCode } from '../../platform/errors.js';
-import { encodeCursor } from '../../platform/http/pagination.js';
-import { decodeExactCursor } from '../inventory/index.js';
+import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
 import type { UsersService } from '../users/index.js';
 import * as repo from './wallet.repository.js';
 import { verifyLedger } from './ledger-verifier.js';
@@ -115,7 +114,7 @@ export function createWalletService({ db }: CoreDeps, _services: { users: UsersS
     },
 
     async listTransactions(userId: string, page: { limit: number; cursor?: string }): Promise<{ items: WalletTransactionView[]; nextCursor: string | null }> {
-      const [before] = (decodeExactCursor(page.cursor, ['number']) ?? [null]) as [number | null];
+      const [before] = (decodeCursor(page.cursor, ['number']) ?? [null]) as [number | null];
       // History may come from the replica once it has replayed this user's last write (read-your-writes).
       const rows = await repo.listEntries(await db.readerFor(userId), userId, before, page.limit + 1);
       const items = rows.slice(0, page.limit).map((row) => ({

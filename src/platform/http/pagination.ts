@@ -1,4 +1,7 @@
 // Opaque keyset cursors: base64url JSON of the last row's sort key. Garbage in → 400, never a 500.
+// A list takes back only the exact cursors it hands out. Node's base64 decoder skips characters outside the
+// alphabet, padding and blanks, and stops at a trailing partial byte, so `abc!d`, `abcd==` or `abcdx` read as the
+// cursor `abcd`: a tampered cursor was served as the real one (200) instead of refused.
 import { DomainError } from '../errors.js';
 
 // Timestamps exactly as our cursors write them. Date.parse accepts far more (`+275760-…` years, `Feb 31` rolled
@@ -34,6 +37,7 @@ export function decodeCursor(cursor: string | undefined, shape: ReadonlyArray<'s
       isCursorTimestamp(value);
     if (!ok) throw new DomainError('validation_failed', 'invalid cursor');
   });
+  if (encodeCursor(values) !== cursor) throw new DomainError('validation_failed', 'invalid cursor');
   return values;
 }
 
