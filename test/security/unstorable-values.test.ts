@@ -66,4 +66,31 @@ describe('client text and values PostgreSQL cannot store', () => {
     expectRefused(response, 'startsAt year 0000');
     expect(await count(t, 'listings')).toBe(before);
   });
+
+  it('when a name, title or reason holds a lone surrogate (which UTF-8 text stores as U+FFFD), then 400 and nothing is written', async () => {
+    const lone = 'Sword \ud800 of Dawn';
+    const item = await t.request('POST', '/admin/items', { token: t.adminToken, body: { sku: `lone-${Date.now()}`, name: lone, kind: 'platform_skin', deliveryType: 'inventory' } });
+    expectRefused(item, 'item name');
+    expect(await count(t, 'item_definitions WHERE name LIKE $1', ['Sword %of Dawn'])).toBe(0);
+    const player = await fundedPlayer(t, 10);
+    const grant = await t.request('POST', '/service/grants', { token: t.serviceToken, headers: key(), body: { userId: player.id, gems: 5, reason: lone } });
+    expectRefused(grant, 'grant reason');
+    const adjustment = await t.request('POST', `/admin/users/${player.id}/wallet/adjustments`, { token: t.adminToken, headers: key(), body: { amount: 5, reason: lone } });
+    expectRefused(adjustment, 'adjustment reason');
+    expect(await balanceOf(t, player.id)).toBe(10);
+    // a character outside the Basic Multilingual Plane (a well-formed surrogate pair) is text like any other
+    const emoji = await t.request('POST', '/service/grants', { token: t.serviceToken, headers: key(), body: { userId: player.id, gems: 1, reason: 'season reward \u{1F3C6}' } });
+    expect(emoji.status, emoji.text).toBe(201);
+  });
+
+  it("when an id is written as a URN (urn:uuid:…), which PostgreSQL does not read, then 400 naming the id's form", async () => {
+    const player = await fundedPlayer(t, 1);
+    const id = 'urn:uuid:6f1c2b9e-0d7a-4c1e-9b7f-3a2d4e5f6a7b';
+    const listing = await t.request('GET', `/store/items/${encodeURIComponent(id)}`);
+    expectRefused(listing, 'listing id in the path');
+    expect(listing.body.detail).toMatch(/pattern|uuid|format/i);
+    const purchase = await t.request('POST', '/store/purchases', { token: player.token, headers: key(), body: { listingId: id } });
+    expectRefused(purchase, 'listingId in the body');
+    expect(purchase.body.detail).toMatch(/pattern|uuid|format/i);
+  });
 });

@@ -153,6 +153,6 @@ export const AdminOrdersQuery = Type.Object(
 // The reason goes to the ledger memo and the player's history: at least one visible character, and no lone surrogate,
 // which text would store as U+FFFD (the reason read back would not be the one sent).
 export const RefundBody = Type.Object(
-  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^(?=[\\s\\S]*[^\\s\\p{Cc}\\p{Cf}])[^\\p{Cs}]*$' })) },
+  { reason: Type.Optional(DisplayText(200)) },
   { additionalProperties: false },
 );

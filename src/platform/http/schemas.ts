@@ -1,7 +1,8 @@
 // Schemas shared by every module's routes: ids, pagination, problem responses.
 import { Type, type TSchema } from '@sinclair/typebox';
 
-export const Uuid = Type.String({ format: 'uuid' });
+// ajv-formats' `uuid` also takes a `urn:uuid:` prefix, which PostgreSQL refuses: the pattern keeps ids to the plain form.
+export const Uuid = Type.String({ format: 'uuid', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
 export const IdParams = Type.Object({ id: Uuid });
 /** The query of a route that takes none: an unknown parameter is 400, as on every list (docs/catalog.md § Bad input). */
 export const NoQuery = Type.Object({}, { additionalProperties: false });
@@ -25,11 +26,13 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', additionalProperties: true },
 );
 
+const DISPLAY_TEXT_PATTERN = '^(?=[\\s\\S]*[^\\s\\p{Cc}\\p{Cf}])[^\\p{Cs}]*$';
 /**
- * A name or title people read: 1–max characters, at least one of them visible — not whitespace, a control character
- * or an invisible format character such as a zero-width space (such a name lists as nothing).
+ * A name, title or reason people read: 1–max characters, at least one of them visible — not whitespace, a control
+ * character or an invisible format character such as a zero-width space (such a name lists as nothing) — and no lone
+ * surrogate, which cannot be stored as UTF-8 (it would come back as U+FFFD, another text than the one sent).
  */
-export const DisplayText = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '[^\\s\\p{Cc}\\p{Cf}]' });
+export const DisplayText = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: DISPLAY_TEXT_PATTERN });
 
 /** The header every idempotent POST requires (API.md § Idempotency); a request without it is 400 validation_failed. */
 export const IdempotencyHeaders = Type.Object({
