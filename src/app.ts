@@ -29,6 +29,7 @@ import { installJsonBodyParser } from './platform/http/json-body.js';
 import { drainArrivals } from './platform/http/drain.js';
 import { documentPlatformResponses } from './platform/http/openapi.js';
 import { restrictDateTimeToStorableInstants } from './platform/http/date-time-format.js';
+import { refuseLooseQueryNumbers } from './platform/http/query-numbers.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -101,6 +102,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });
+  refuseLooseQueryNumbers(app);
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     recordHttpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
