@@ -93,6 +93,7 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
     schema: {
       tags: ['admin', 'purchases'],
       summary: 'Refund an order: gems back, items revoked, undelivered fulfillment cancelled, stock restored',
+      'x-body-optional': true,
       headers: IdempotencyHeaders,
       querystring: NoQuery,
       params: IdParams,
