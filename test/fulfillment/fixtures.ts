@@ -127,3 +127,17 @@ export function codesInMail(mail: ReceivedMail): string[] {
   const text = mail.raw.split(/\r?\n\r?\n/).slice(1).join('\n');
   return [...text.matchAll(/^ {4}(\S+)\s*$/gm)].map((m) => m[1]!);
 }
+
+/** An order created on a Shopify simulator through its Admin GraphQL API, as the service creates one; its GID. */
+export async function createSimulatorOrder(simUrl: string, accessToken: string, tag: string): Promise<string> {
+  const response = await fetch(`${simUrl}/admin/api/2025-01/graphql.json`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-shopify-access-token': accessToken },
+    body: JSON.stringify({
+      query: 'mutation orderCreate($order: OrderCreateOrderInput!) { orderCreate(order: $order) { order { id } userErrors { field message } } }',
+      variables: { order: { lineItems: [{ variantId: 'gid://shopify/ProductVariant/1', quantity: 1 }], tags: [tag] } },
+    }),
+  });
+  const body = (await response.json()) as { data: { orderCreate: { order: { id: string } | null } } };
+  return body.data.orderCreate.order!.id;
+}

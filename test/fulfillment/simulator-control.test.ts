@@ -1,6 +1,7 @@
 // The simulator's control API (docs/fulfillment.md § The simulator), as people and black-box tests drive it over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
+import { createSimulatorOrder } from './fixtures.js';
 
 const TOKEN = 'shpat_control';
 let sim: ShopifySimulator;
@@ -9,17 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => sim?.close());
 
-async function createOrder(tag: string): Promise<string> {
-  const response = await fetch(`${sim.url}/admin/api/2025-01/graphql.json`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-shopify-access-token': TOKEN },
-    body: JSON.stringify({
-      query: 'mutation orderCreate($order: OrderCreateOrderInput!) { orderCreate(order: $order) { order { id } userErrors { field message } } }',
-      variables: { order: { lineItems: [{ variantId: 'gid://shopify/ProductVariant/1', quantity: 1 }], tags: [tag] } },
-    }),
-  });
-  return ((await response.json()) as { data: { orderCreate: { order: { id: string } } } }).data.orderCreate.order.id;
-}
+const createOrder = (tag: string) => createSimulatorOrder(sim.url, TOKEN, tag);
 
 const advance = async (id: string, step: unknown) => {
   const response = await fetch(`${sim.url}/_sim/orders/${encodeURIComponent(id)}/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ step }) });

@@ -2,23 +2,13 @@
 // since webhooks find their parcel by the Shopify order id.
 import { afterAll, describe, expect, it } from 'vitest';
 import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
+import { createSimulatorOrder } from './fixtures.js';
 
 const TOKEN = 'shpat_restart';
 const started: ShopifySimulator[] = [];
 afterAll(async () => Promise.all(started.map((sim) => sim.close())));
 
-async function createOrder(sim: ShopifySimulator, tag: string): Promise<string> {
-  const response = await fetch(`${sim.url}/admin/api/2025-01/graphql.json`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-shopify-access-token': TOKEN },
-    body: JSON.stringify({
-      query: 'mutation orderCreate($order: OrderCreateOrderInput!) { orderCreate(order: $order) { order { id } userErrors { field message } } }',
-      variables: { order: { lineItems: [{ variantId: 'gid://shopify/ProductVariant/1', quantity: 1 }], tags: [tag] } },
-    }),
-  });
-  const body = await response.json() as { data: { orderCreate: { order: { id: string } | null } } };
-  return body.data.orderCreate.order!.id;
-}
+const createOrder = (sim: ShopifySimulator, tag: string) => createSimulatorOrder(sim.url, TOKEN, tag);
 
 describe('the Shopify simulator across a restart', () => {
   it('when a simulator is replaced by a new one (the service restarted), then the new one never reuses an order id of the old', async () => {
