@@ -431,6 +431,20 @@ export async function markWebhookError(db: Executor, id: string, error: string):
 }
 
 /** When a webhook beats our own record of the Shopify order id (a lost response), the order's tag links them. */
+/**
+ * Locks every fulfillment of the orders concerned, in id order: of `orderId`, and of the orders that hold the
+ * Shopify order `externalId`. A refund takes these locks before the order row, and so does a Shopify cancellation
+ * (which refunds): both then queue on the same rows in the same order instead of deadlocking.
+ */
+export async function lockOrderFulfillments(tx: Tx, orders: { orderId?: string; externalId?: string }): Promise<void> {
+  await tx.query(
+    `SELECT id FROM fulfillments
+      WHERE order_id = $1 OR order_id IN (SELECT order_id FROM fulfillments WHERE external_id = $2)
+      ORDER BY id FOR UPDATE`,
+    [orders.orderId ?? null, orders.externalId ?? null],
+  );
+}
+
 export async function adoptExternalId(tx: Tx, orderId: string, externalId: string): Promise<number> {
   const { rowCount } = await tx.query(
     `UPDATE fulfillments SET external_id = $2, updated_at = now()

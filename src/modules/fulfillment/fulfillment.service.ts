@@ -126,6 +126,11 @@ export function createFulfillmentService(
      * order goes into the same transaction, so Shopify hears of it exactly when the refund commits. A line never
      * attempted has no Shopify order, and its delivery job finds it cancelled and creates none.
      */
+    /** A refund's first lock: every line of the order, in id order (see repo.lockOrderFulfillments). */
+    async lockOrderInTx(tx: Tx, orderId: string): Promise<void> {
+      await repo.lockOrderFulfillments(tx, { orderId });
+    },
+
     async cancelOpenForOrderInTx(tx: Tx, orderId: string, detail: string): Promise<string[]> {
       const cancelled = await repo.cancelOpen(tx, orderId);
       await repo.insertEvents(tx, cancelled.map((f) => ({ fulfillmentId: f.id, status: 'cancelled' as const, detail })));

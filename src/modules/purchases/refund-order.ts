@@ -1,5 +1,6 @@
-// A refund reverses a whole order in one transaction. The conditional UPDATE of the order's status is first and
-// is the guard: a second refund (sequential, or concurrent — it waits on the first's row lock, then sees
+// A refund reverses a whole order in one transaction. It locks the order's fulfillments first (a Shopify cancellation,
+// which refunds from its webhook, takes the same locks in the same order), then the conditional UPDATE of the
+// order's status is the guard: a second refund (sequential, or concurrent — it waits on the first's row lock, then sees
 // 'refunded') matches no row and pays nothing. Then, in the purchase's own lock order (per-user rows, wallet,
 // inventory, fulfillments, the listing row last): limit units, gems, items, fulfillments, stock.
 import type { Tx } from '../../platform/db.js';
@@ -23,6 +24,8 @@ export async function refundOrderInTx(
   orderId: string,
   meta: { reason: string; actor: string },
 ): Promise<{ refunded: boolean; amount: number; userId: string }> {
+  // The order's fulfillments first, then its row: a Shopify cancellation, which refunds too, locks in this order.
+  await deps.fulfillment.lockOrderInTx(tx, orderId);
   const order = await repo.markRefunded(tx, orderId);
   if (!order) {
     const existing = await repo.findOrderOwner(tx, orderId);

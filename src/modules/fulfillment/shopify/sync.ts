@@ -120,6 +120,9 @@ export function createShopifySync({ db, jobs, logger, shopify }: { db: Database;
    * news) is still recorded; reconciliation only writes what changed. Returns false when no fulfillment matches.
    */
   async function applyUpdate(tx: Tx, update: ShopifyUpdate, refund: RefundHook, recordUnchanged: boolean): Promise<boolean> {
+    // A cancellation refunds: its locks are taken in the refund's order (every line of the order, then the order row),
+    // or an operator's refund of the same order at the same moment deadlocks with it.
+    if (update.cancel) await repo.lockOrderFulfillments(tx, { orderId: update.orderId ?? undefined, externalId: update.externalId });
     if (update.orderId) await repo.adoptExternalId(tx, update.orderId, update.externalId);
     const to = update.to;
     // Shopify cancelled the order: every line that has not left is cancelled — a dead letter (failed) too, as a refund
