@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import { createReadRouter, withPrimaryFallback } from './replica.js';
 import { ConfigError } from '../config.js';
+import { metrics } from './metrics.js';
 
 // int8 (bigint) → number: gem amounts stay far below 2^53, and numbers keep the JSON contract simple.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -378,6 +379,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
           broken = true; // the connection is gone; do not return it to the pool
         }
         if (isRetryableTxError(error) && attempt < maxAttempts) {
+          metrics.txRetries.inc();
           await sleep(Math.random() * 10 * attempt);
           continue;
         }

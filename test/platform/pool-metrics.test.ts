@@ -1,5 +1,6 @@
-// /metrics reports the database pool: connections open and idle, and requests waiting for a connection, the first
-// sign that the database or DB_POOL_SIZE is the bottleneck. Real PostgreSQL.
+// /metrics reports the database: the pool's connections open and idle and the requests waiting for one (the first
+// sign that the database or DB_POOL_SIZE is the bottleneck), and the transactions retried after a deadlock or a
+// serialization failure. Real PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 
@@ -47,5 +48,27 @@ describe('database pool metrics', () => {
     const after = await poolGauges();
     expect(after.waiting).toBe(0);
     expect(after.total).toBeGreaterThanOrEqual(1);
+  });
+
+  it('when two transactions deadlock, then the one PostgreSQL breaks is retried and bb_db_transaction_retries_total counts it', async () => {
+    const { db } = t.runtime.deps;
+    const scrape = async () => Number(/^bb_db_transaction_retries_total (\d+)$/m.exec((await t.request('GET', '/metrics')).text)?.[1]);
+    const [a, b] = await Promise.all([t.player(), t.player()].map(async (created) => {
+      const player = await created;
+      expect((await t.request('GET', '/user/wallet', { token: player.token })).status).toBe(200); // provisions the wallet row
+      return player.id;
+    }));
+    const before = await scrape();
+    // Each locks one wallet row, waits until the other holds its own, then asks for the other's: a deadlock.
+    let holding = 0;
+    const lockBoth = (first: string, second: string) => db.withTx(async (tx) => {
+      await tx.query('SELECT 1 FROM ledger_accounts WHERE user_id = $1 FOR UPDATE', [first]);
+      holding += 1;
+      const deadline = Date.now() + 5000;
+      while (holding < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await tx.query('SELECT 1 FROM ledger_accounts WHERE user_id = $1 FOR UPDATE', [second]);
+    });
+    await Promise.all([lockBoth(a, b), lockBoth(b, a)]); // both finish: the victim ran again
+    expect(await scrape() - before).toBeGreaterThanOrEqual(1);
   });
 });
