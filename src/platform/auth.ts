@@ -16,7 +16,32 @@ export interface Principal {
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID_RE.test(value);
 
-const MAX_TOKEN_LENGTH = 8192;
+/**
+ * Longer tokens are refused unread. Node's HTTP parser already refuses a header section over 16 KB (431), so this
+ * only stops a token that is nearly all of it: a genuine token with a large profile claim (a 10 KB email) is served,
+ * and its unstorable claim is dropped (storableClaim), rather than refused as if it were malformed.
+ */
+export const MAX_TOKEN_LENGTH = 16_384;
+/** Tokens up to this length are remembered once verified; longer ones (rare) are verified on every request, so the
+ * cache's memory stays bounded by what ordinary tokens (well under 2 KB) need. */
+export const MAX_CACHED_TOKEN_LENGTH = 4096;
+
+/**
+ * The request's Authorization header, exactly one of them. Node keeps the first of two Authorization headers and
+ * drops the other, so a request carrying two would be served as whichever came first, while a proxy in front may
+ * have read the last; a request naming two identities (or one twice) names none. `rawHeaders` is Node's flat
+ * [name, value, name, value, …] list.
+ */
+export function singleAuthorization(authorization: string | undefined, rawHeaders: readonly string[]): string | undefined {
+  if (authorization === undefined) return undefined;
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') seen += 1;
+  }
+  if (seen > 1) throw new DomainError('unauthorized', 'more than one Authorization header');
+  return authorization;
+}
 /**
  * Leeway for `nbf` and `iat` only, against an identity provider whose clock runs a little ahead of ours. `exp` gets
  * none: RFC 7519 § 4.1.4 says a token MUST NOT be accepted on or after its expiry, and a token that expired a second
@@ -88,7 +113,7 @@ export class TokenVerifier {
     });
     // Refused from exp on (checked above, without the leeway jose applies to every time claim).
     const expiresAtMs = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
-    this.verified.set(token, { principal, expiresAtMs }, { ttl: Number.isFinite(expiresAtMs) ? Math.max(1, expiresAtMs - Date.now()) : NO_EXP_TTL_MS });
+    if (token.length <= MAX_CACHED_TOKEN_LENGTH) this.verified.set(token, { principal, expiresAtMs }, { ttl: Number.isFinite(expiresAtMs) ? Math.max(1, expiresAtMs - Date.now()) : NO_EXP_TTL_MS });
     return principal;
   }
 }

@@ -3,7 +3,7 @@
 // 401/403 and nothing about the body's validation.
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { DomainError } from '../errors.js';
-import type { Principal, Role, TokenVerifier } from '../auth.js';
+import { singleAuthorization, type Principal, type Role, type TokenVerifier } from '../auth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,7 +19,7 @@ export function principalOf(request: FastifyRequest): Principal {
 export function createAuthenticate(verifier: TokenVerifier, provision: (principal: Principal) => Promise<void>) {
   return function authenticate(...roles: Role[]): onRequestAsyncHookHandler {
     return async function guard(request: FastifyRequest, _reply: FastifyReply) {
-      const principal = await verifier.verify(request.headers.authorization);
+      const principal = await verifier.verify(singleAuthorization(request.headers.authorization, request.raw.rawHeaders));
       if (!roles.includes(principal.role)) {
         throw new DomainError('forbidden', `this endpoint requires the ${roles.join(' or ')} role`);
       }

@@ -10,7 +10,7 @@ import type { FastifyRequest, FastifySchema } from 'fastify';
 import type { App } from './types.js';
 import type { RouteContext } from '../../context.js';
 import type { RateLimitConfig } from '../../config.js';
-import { isUuid } from '../auth.js';
+import { isUuid, MAX_CACHED_TOKEN_LENGTH, MAX_TOKEN_LENGTH, singleAuthorization } from '../auth.js';
 import { FailoverStore } from './rate-limit-store.js';
 
 export type BudgetName = 'user' | 'ip' | 'purchases' | 'grants' | 'webhooks' | 'admin_writes' | 'auth_failures';
@@ -18,7 +18,6 @@ export type BudgetName = 'user' | 'ip' | 'purchases' | 'grants' | 'webhooks' | '
 /** Probes and scrapes are never limited: a load balancer or Prometheus must not be locked out. */
 const EXEMPT_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const MAX_TOKEN_LENGTH = 8192;
 
 type Caller = { kind: 'user'; id: string } | { kind: 'anonymous' } | { kind: 'bad_token' };
 
@@ -57,7 +56,12 @@ function createCallerResolver(jwtSecret: string) {
   const verified = new LRUCache<string, { sub: string; expiresAt: number }>({ max: 50_000 });
 
   return async function callerOf(request: FastifyRequest): Promise<Caller> {
-    const header = request.headers.authorization;
+    let header: string | undefined;
+    try {
+      header = singleAuthorization(request.headers.authorization, request.raw.rawHeaders);
+    } catch {
+      return { kind: 'bad_token' };
+    }
     if (!header) return { kind: 'anonymous' };
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const token = match?.[1];
@@ -70,7 +74,7 @@ function createCallerResolver(jwtSecret: string) {
       // As auth.ts: no leeway on exp, so a token refused as expired is counted as an expired one.
       if (typeof payload.exp === 'number' && Date.now() >= payload.exp * 1000) return { kind: 'anonymous' };
       const sub = payload.sub.toLowerCase();
-      verified.set(token, { sub, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000 });
+      if (token.length <= MAX_CACHED_TOKEN_LENGTH) verified.set(token, { sub, expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : Date.now() + 60_000 });
       return { kind: 'user', id: sub };
     } catch (error) {
       // A correctly signed but expired token is an honest client that must refresh, not someone guessing.
