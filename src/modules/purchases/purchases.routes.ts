@@ -36,8 +36,12 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
     let outcome = 'error';
     const effects = { storefrontChanged: false };
     try {
-      const purchase = { userId, ...body, ...(shippingAddress ? { shippingAddress: presentAddressLines(shippingAddress) } : {}), idempotencyKey: idempotencyKeyOf(request) };
+      // The purchase as it is understood: optional address lines sent as null are absent, ids are case-blind. A retry
+      // that asks for the same purchase in other words is the same request for its Idempotency-Key (docs/purchases.md).
+      const asked = { ...body, listingId: body.listingId.toLowerCase(), ...(shippingAddress ? { shippingAddress: presentAddressLines(shippingAddress) } : {}) };
+      const purchase = { userId, ...asked, idempotencyKey: idempotencyKeyOf(request) };
       const sent = await replyIdempotent(db, request, reply, purchases.purchaseWork(purchase, effects), {
+        fingerprintBody: asked,
         // After the commit and before the 201 leaves: the buyer's next read cannot meet the pre-purchase cache,
         // and nobody's next storefront read shows the stock from before it (both go out in one Redis batch).
         afterCommit: async (response) => {

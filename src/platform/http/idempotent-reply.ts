@@ -21,7 +21,15 @@ export async function replyIdempotent<R>(
   request: FastifyRequest,
   reply: FastifyReply,
   work: IdempotentWork<R>,
-  options: { afterCommit?: (response: StoredResponse & { replayed: boolean }) => Promise<void> } = {},
+  options: {
+    afterCommit?: (response: StoredResponse & { replayed: boolean }) => Promise<void>;
+    /**
+     * The body as the route understands it, when two spellings mean one request (an optional line sent as null that
+     * means absent, an id in capitals): the key compares what is asked for, not how the JSON was written. Default:
+     * the validated body (defaults filled in; key order never matters).
+     */
+    fingerprintBody?: unknown;
+  } = {},
 ): Promise<FastifyReply> {
   const key = idempotencyKeyOf(request);
   const principal = principalOf(request);
@@ -30,7 +38,12 @@ export async function replyIdempotent<R>(
     {
       scope: `${principal.role}:${principal.userId}`,
       key,
-      fingerprint: fingerprintRequest({ method: request.method, route: request.routeOptions.url, params: request.params, body: request.body ?? null }),
+      fingerprint: fingerprintRequest({
+        method: request.method,
+        route: request.routeOptions.url,
+        params: request.params,
+        body: (options.fingerprintBody !== undefined ? options.fingerprintBody : request.body) ?? null,
+      }),
     },
     work,
   );
