@@ -68,4 +68,16 @@ describe('requests the HTTP parser refuses', () => {
     expect(answer.headers).toContain('content-type: application/problem+json');
     expect(JSON.parse(answer.body)).toMatchObject({ status: 431, code: 'headers_too_large' });
   });
+
+  it('when a client sends CONNECT (the service is no proxy), then 405 method_not_allowed as problem+json with the security headers, not a dropped connection', async () => {
+    for (const target of ['127.0.0.1:443', '/games']) {
+      const answer = await raw(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+      expect(answer.statusLine, target).toBe('HTTP/1.1 405 Method Not Allowed');
+      expect(answer.headers).toContain('content-type: application/problem+json');
+      expect(answer.headers).toContain('x-content-type-options: nosniff');
+      expect(JSON.parse(answer.body)).toMatchObject({ status: 405, code: 'method_not_allowed' });
+    }
+    // The server still answers ordinary requests afterwards.
+    expect((await t.request('GET', '/healthz')).status).toBe(200);
+  });
 });

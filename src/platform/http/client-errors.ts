@@ -3,9 +3,11 @@
 // answers them with a bare JSON body; ours is problem+json like every other refusal. The connection is closed
 // afterwards: the parser cannot find the next request on it. The refusal carries helmet's headers like every other
 // answer (it is written to the socket by hand, so no hook adds them).
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
-import { problem } from './problem.js';
+import { problem, type Problem } from './problem.js';
 import { computeSecurityHeaders } from './security-headers.js';
 
 const SECURITY_HEADER_LINES = Object.entries(computeSecurityHeaders())
@@ -17,17 +19,32 @@ const REFUSALS: Record<string, [ErrorCode, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: ['request_timeout', 'the request did not arrive in time'],
 };
 
-export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [code, detail] = REFUSALS[error.code ?? ''] ?? ['validation_failed', 'the request is not well-formed HTTP'];
-  const refusal = problem(code, detail);
+function writeRefusal(socket: Duplex, refusal: Problem, extraHeaderLines = ''): void {
   const body = JSON.stringify(refusal);
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${refusal.status} ${refusal.title}\r\n` +
       SECURITY_HEADER_LINES +
+      extraHeaderLines +
       `Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
+}
+
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [code, detail] = REFUSALS[error.code ?? ''] ?? ['validation_failed', 'the request is not well-formed HTTP'];
+  writeRefusal(socket, problem(code, detail));
   socket.destroy(error);
+}
+
+/**
+ * CONNECT never reaches Fastify: Node hands it to the server's 'connect' event and, with no listener, drops the
+ * connection without a word. The service is no proxy, so the method is not allowed on any target: 405 problem+json,
+ * then the connection is closed (what follows a CONNECT is tunnel bytes, not HTTP).
+ */
+export function answerConnect(request: IncomingMessage, socket: Duplex): void {
+  if (socket.destroyed) return;
+  writeRefusal(socket, { ...problem('method_not_allowed', 'CONNECT is not supported: this service is not a proxy'), instance: request.url ?? '' });
+  socket.end(() => socket.destroy());
 }

@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, PG, STATUS_BY_CODE, TITLE_BY_STATUS, pgErrorCode, type ErrorCode } from '../errors.js';
 import { trackAllowedMethods } from './allowed-methods.js';
+import { answerConnect } from './client-errors.js';
 import { recordHttpRequest } from '../metrics.js';
 
 export interface Problem {
@@ -145,6 +146,8 @@ export function bearerChallenge(request: FastifyRequest): string {
 export function registerProblemHandlers(app: FastifyInstance): void {
   // Registered before any route, so it sees every route the modules add (operations, docs and webhooks included).
   const allowedMethods = trackAllowedMethods(app);
+  // CONNECT bypasses Fastify entirely (Node's 'connect' event); without a listener Node drops the connection unanswered.
+  app.server.on('connect', answerConnect);
   app.setErrorHandler((error, request, reply) => {
     const body = toProblem(error, request);
     if (body.status === 401) reply.header('www-authenticate', bearerChallenge(request));
