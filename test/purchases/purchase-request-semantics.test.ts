@@ -90,3 +90,29 @@ describe('the same purchase, written differently, under one Idempotency-Key', ()
     await expectLedgerConsistent(t);
   });
 });
+
+describe('shipping address text refused by the schema', () => {
+  it('when an address line holds a control character or a lone surrogate, then 400 naming the field before funds are looked at, and the key stays free', async () => {
+    const shirt = await createItem(t, { kind: 'merch', consumable: true, deliveryType: 'shopify' });
+    const listing = await createListing(t, { price: 10, items: [{ itemId: shirt }] });
+    const player = await fundedPlayer(t, 0); // a short wallet: a request judged on funds would answer 409 and burn its key
+    const cases: Array<[string, string]> = [
+      ['name', 'Ada\u0000Lovelace'],
+      ['address1', '1 Main St\u0000'],
+      ['address2', 'Flat\u00002'],
+      ['address2', 'Flat \ud800'],
+      ['province', 'B\u0000'],
+      ['province', '\udc00'],
+      ['city', 'Ber\nlin'],
+      ['zip', '10\u0000115'],
+    ];
+    for (const [field, value] of cases) {
+      const idempotencyKey = `addr-${randomUUID()}`;
+      const refused = await buy(player.token, { listingId: listing, shippingAddress: { ...address, [field]: value } }, { 'idempotency-key': idempotencyKey });
+      expect([refused.status, refused.body.code], `${field}=${JSON.stringify(value)}`).toEqual([400, 'validation_failed']);
+      expect(refused.body.detail, field).toContain(`shippingAddress/${field}`);
+      expect(await count(t, 'idempotency_keys WHERE key = $1', [idempotencyKey])).toBe(0);
+    }
+    expect(await count(t, 'orders WHERE user_id = $1', [player.id])).toBe(0);
+  });
+});

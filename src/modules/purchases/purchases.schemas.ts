@@ -24,16 +24,22 @@ export const COUNTRY_CODES: readonly string[] = [
   'XK',
 ];
 
+// Address text: no control character (a NUL cannot be stored, a line break or tab does not belong on a label) and no
+// lone surrogate (it cannot be stored as UTF-8). Refused here, before the key and the wallet are looked at; otherwise
+// the purchase ran, was judged on funds or stock first, and only the order's insert refused the text.
+const ADDRESS_TEXT = '^[^\\p{Cc}\\p{Cs}]*$';
+// A required line: that, and at least one visible character (a parcel cannot go to a blank name, street, city or postcode).
+const AddressLine = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '^(?=[\\s\\S]*[^\\s\\p{Cc}\\p{Cf}])[^\\p{Cc}\\p{Cs}]*$' });
+
 export const ShippingAddressSchema = Type.Object(
   {
-    // A parcel cannot go to a blank name, street, city or postcode: refused before any gem is taken.
-    name: DisplayText(200),
-    address1: DisplayText(200),
+    name: AddressLine(200),
+    address1: AddressLine(200),
     // The optional lines may be null (address forms and Shopify's own addresses send them so): null = absent.
-    address2: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
-    city: DisplayText(100),
-    province: Type.Optional(Nullable(Type.String({ maxLength: 100 }))),
-    zip: DisplayText(20),
+    address2: Type.Optional(Nullable(Type.String({ maxLength: 200, pattern: ADDRESS_TEXT }))),
+    city: AddressLine(100),
+    province: Type.Optional(Nullable(Type.String({ maxLength: 100, pattern: ADDRESS_TEXT }))),
+    zip: AddressLine(20),
     country: Type.String({ enum: COUNTRY_CODES, description: 'ISO 3166-1 alpha-2, upper case (an assigned code, or XK)' }),
     phone: Type.Optional(Nullable(Type.String({ maxLength: 40, pattern: '^[0-9+()./ -]*$' }))),
   },
