@@ -80,4 +80,14 @@ describe('requests the HTTP parser refuses', () => {
     // The server still answers ordinary requests afterwards.
     expect((await t.request('GET', '/healthz')).status).toBe(200);
   });
+
+  it('when a request carries an Expect the server does not know, then it is served like any other (RFC 9110 § 10.1.1 allows it), not a bare empty 417', async () => {
+    const answer = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nConnection: close\r\n\r\n');
+    expect(answer.statusLine).toBe('HTTP/1.1 200 OK');
+    expect(JSON.parse(answer.body)).toEqual({ status: 'ok' });
+    const refused = await raw('GET /user/wallet HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nConnection: close\r\n\r\n');
+    expect(refused.statusLine).toBe('HTTP/1.1 401 Unauthorized');
+    expect(refused.headers).toContain('content-type: application/problem+json');
+    expect(JSON.parse(refused.body)).toMatchObject({ status: 401, code: 'unauthorized' });
+  });
 });

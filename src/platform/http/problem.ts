@@ -148,6 +148,9 @@ export function registerProblemHandlers(app: FastifyInstance): void {
   const allowedMethods = trackAllowedMethods(app);
   // CONNECT bypasses Fastify entirely (Node's 'connect' event); without a listener Node drops the connection unanswered.
   app.server.on('connect', answerConnect);
+  // An Expect other than 100-continue: Node answers a bare, empty 417 and closes unless someone listens. RFC 9110
+  // § 10.1.1 lets a server ignore an expectation it does not know; the request is served like any other.
+  app.server.on('checkExpectation', (request, response) => app.server.emit('request', request, response));
   app.setErrorHandler((error, request, reply) => {
     const body = toProblem(error, request);
     if (body.status === 401) reply.header('www-authenticate', bearerChallenge(request));
