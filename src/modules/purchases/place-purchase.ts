@@ -6,7 +6,7 @@
 //   4. debit the wallet                   → insufficient_funds (conditional UPDATE: locks the user's wallet row)
 //   5. write the order and its lines      (one per live key: the key's fenced store, platform/idempotency.ts)
 //   6. fulfil every line                  → grants, effects, voucher codes (out_of_stock), jobs
-//      (4–6 are sent in one round trip and checked in this order)
+//      (4–6 are sent in one round trip and checked in this order; with a voucher line, 6 waits for 4's answer)
 //   7. take stock of a limited listing    → out_of_stock (conditional UPDATE: locks the listing row)
 //
 // Locks are always taken in this order — the user's own rows first, the shared listing row last — so two
@@ -149,14 +149,28 @@ async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: PurchaseRe
     lines: lines.map((line) => ({ id: line.id, itemId: line.item.id, quantity: line.quantity, deliveryType: line.item.deliveryType })),
   });
 
-  const fulfilled = deps.fulfillment.createForOrderInTx(tx, {
+  const fulfil = () => deps.fulfillment.createForOrderInTx(tx, {
     orderId,
     userId,
     lines: lines.map((line) => ({ orderLineId: line.id, item: line.item, quantity: line.quantity })),
     shippingAddress: request.shippingAddress ?? null,
   });
 
-  const [debit, { created_at: createdAt }, fulfillments] = await settleInOrder([debited, ordered, fulfilled]);
+  // A short wallet is no SQL error: the pipelined statements behind the debit still run before the answer says no.
+  // For the buyer's own rows that costs nothing, but voucher codes come from a pool every buyer shares, claimed with
+  // SKIP LOCKED: codes held by a purchase that is about to roll back are skipped by the buyers next to it, who then
+  // answered out_of_stock with codes left in the pool. A listing with an email (voucher) line therefore claims only
+  // once the debit has succeeded — one round trip more, for those listings only.
+  const claimsSharedCodes = lines.some((line) => line.item.deliveryType === 'email');
+  let debit: Awaited<typeof debited>;
+  let createdAt: Date;
+  let fulfillments: Awaited<ReturnType<typeof fulfil>>;
+  if (claimsSharedCodes) {
+    [debit, { created_at: createdAt }] = await settleInOrder([debited, ordered]);
+    fulfillments = await fulfil();
+  } else {
+    [debit, { created_at: createdAt }, fulfillments] = await settleInOrder([debited, ordered, fulfil()]);
+  }
   let balanceAfter = debit?.balanceAfter;
 
   if (listing.stockRemaining !== null && !(await deps.catalog.reserveStockInTx(tx, listing.id, quantity))) {
