@@ -43,6 +43,22 @@ export function parseSignedJson(raw: Buffer): unknown {
   return parsed;
 }
 
+/**
+ * Fastify's parser refuses `__proto__` and `constructor.prototype` keys (prototype poisoning) with the same words as
+ * broken JSON, "Body is not valid JSON". When the text does parse, that was the reason, and the 400 says so.
+ * Only refused bodies are parsed a second time.
+ */
+function isValidJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const PROTOTYPE_KEYS_REFUSED = () =>
+  new DomainError('validation_failed', 'the JSON body must not contain a "__proto__" or "constructor.prototype" key');
+
 /** No Content-Encoding, or only `identity`. */
 function isIdentityCoded(header: string | undefined): boolean {
   return header === undefined || header.split(',').every((coding) => ['', 'identity'].includes(coding.trim().toLowerCase()));
@@ -63,7 +79,7 @@ export function installJsonBodyParser(app: FastifyInstance): void {
       return done(new DomainError('unsupported_media_type', 'request bodies are not decoded: send them without Content-Encoding'), undefined);
     }
     parse(request, text, (error, value) => {
-      if (error) return done(error, undefined);
+      if (error) return done(isValidJson(text) ? PROTOTYPE_KEYS_REFUSED() : error, undefined);
       if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
         return done(new DomainError('validation_failed', `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       }
