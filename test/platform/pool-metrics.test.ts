@@ -68,7 +68,7 @@ describe('database pool metrics', () => {
       while (holding < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
       await tx.query('SELECT 1 FROM ledger_accounts WHERE user_id = $1 FOR UPDATE', [second]);
     });
-    await Promise.all([lockBoth(a, b), lockBoth(b, a)]); // both finish: the victim ran again
+    await Promise.all([lockBoth(a!, b!), lockBoth(b!, a!)]); // both finish: the victim ran again
     expect(await scrape() - before).toBeGreaterThanOrEqual(1);
   });
 });
