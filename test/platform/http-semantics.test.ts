@@ -179,6 +179,13 @@ describe('the OpenAPI document describes the answers the platform sends', () => 
     expect(doc.paths['/store/purchases'].post.requestBody.required).toBe(true);
   });
 
+  it('then GET /docs, which API.md lists among the operations, is described and answers the HTML it says', async () => {
+    expect(doc.paths['/docs'].get.responses['200'].content['text/html'].schema.type).toBe('string');
+    const page = await t.request('GET', '/docs');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+  });
+
   it('then /metrics is documented as text/plain and /openapi.json as a JSON object', () => {
     expect(doc.paths['/metrics'].get.responses['200'].content['text/plain'].schema.type).toBe('string');
     expect(doc.paths['/openapi.json'].get.responses['200'].content['application/json'].schema.type).toBe('object');

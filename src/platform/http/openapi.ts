@@ -73,6 +73,16 @@ function isProblem(schema: unknown): boolean {
 }
 
 export function documentPlatformResponses({ openapiObject }: { openapiObject: Json }): Json {
+  // @fastify/swagger-ui registers its routes hidden; API.md lists GET /docs among the operations, so it is described.
+  openapiObject.paths ??= {};
+  openapiObject.paths['/docs'] ??= {
+    get: {
+      tags: ['operations'],
+      summary: 'Browsable API documentation (Swagger UI over this document)',
+      security: [],
+      responses: { 200: { description: 'The documentation page', content: { 'text/html': { schema: { type: 'string' } } } } },
+    },
+  };
   for (const [path, item] of Object.entries<Json>(openapiObject.paths ?? {})) {
     for (const method of HTTP_METHODS) {
       const operation: Json | undefined = item[method];
