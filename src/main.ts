@@ -1,23 +1,16 @@
 // Process entry: WORKERS=true → API + workers (default), false → API only, only → workers only (npm run worker).
-// A configuration mistake (a malformed variable, or a DATABASE_URL the service cannot use) ends the process at once
-// with exit code 1 and one line on stderr naming the variable: never a stack trace, never a half-started service.
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger, createRuntime, type Runtime } from './runtime.js';
+// A configuration mistake (a malformed variable, a DATABASE_URL the service cannot use, a PORT another program holds)
+// ends the process with exit code 1 and one line on stderr naming the variable: never a stack trace, never a
+// half-started service.
+//
+// The signal handlers come first, before the service's modules are loaded (the dynamic imports below): loading them
+// takes a second or more (longer the first time tsx compiles them), and a SIGTERM or Ctrl-C in that time used to end
+// the process by the signal's default action (killed, not exit 0), like a crash to whatever supervised it.
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Runtime } from './runtime.js';
 
-function refuseToStart(error: ConfigError): never {
-  process.stderr.write(`battlebucks-store: cannot start: ${error.message}\n`);
-  process.exit(1);
-}
-
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) refuseToStart(error);
-  throw error;
-}
-const logger = createLogger(config);
-
+let logger: Logger | undefined;
 let runtime: Runtime | undefined;
 let stopping = false;
 
@@ -25,46 +18,94 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   if (!runtime) {
-    // Still starting (waiting for another instance's migration lock, migrating, setting up the queue, seeding):
-    // nothing is served yet, and each of those steps commits or rolls back whole and resumes at the next start, so
-    // stopping now loses nothing. Without a handler this early the signal's default action ended the process
-    // (killed by SIGTERM, not exit 0) and a stop during a rollout looked like a crash.
-    logger.info({ signal }, 'stopped during start-up');
+    // Still starting (loading modules, waiting for another instance's migration lock, migrating, setting up the queue,
+    // seeding): nothing is served yet, and each of those steps commits or rolls back whole and resumes at the next
+    // start, so stopping now loses nothing.
+    logger?.info({ signal }, 'stopped during start-up');
     process.exit(0);
   }
-  logger.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
+  logger?.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
   const force = setTimeout(() => {
-    logger.error('graceful shutdown timed out; exiting');
+    logger?.error('graceful shutdown timed out; exiting');
     process.exit(1);
   }, 30_000);
   force.unref();
   try {
     await runtime.close();
-    logger.info('shutdown complete');
+    logger?.info('shutdown complete');
     process.exit(0);
   } catch (error) {
-    logger.error({ err: error }, 'error during shutdown');
+    logger?.error({ err: error }, 'error during shutdown');
     process.exit(1);
   }
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
+const { ConfigError, loadConfig } = await import('./config.js');
+
+function refuseToStart(message: string): never {
+  process.stderr.write(`battlebucks-store: cannot start: ${message}\n`);
+  process.exit(1);
+}
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) refuseToStart(error.message);
+  throw error;
+}
+
+/**
+ * listen()'s errors that are the configuration's, not the service's: the port is held by another program (another
+ * `npm start`, a dev server on 3000), a privileged port, a HOST that is not an address of this machine.
+ */
+function listenRefusal(error: unknown, { port, host }: Config): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `PORT: ${port} on ${host} is in use by another program; stop it or set PORT to a free port`;
+    case 'EACCES':
+      return `PORT: ${port} on ${host} is not permitted to this user (ports below 1024 need privileges); set PORT to 1024 or above`;
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `HOST: ${host} is not an address of this machine (${code}); set HOST to one of its addresses, or 0.0.0.0 for all`;
+    default:
+      return undefined;
+  }
+}
+
 async function main(): Promise<void> {
+  const { createLogger, createRuntime } = await import('./runtime.js');
+  if (stopping) return;
+  logger = createLogger(config);
   runtime = await createRuntime(config, { logger });
   // A signal from here on closes the runtime (shutdown above); the start stops where it is.
   if (stopping) return;
   if (config.workers !== 'false') await runtime.startWorkers();
   if (stopping) return;
   if (config.workers !== 'only') {
-    await runtime.app.listen({ port: config.port, host: config.host });
+    try {
+      await runtime.app.listen({ port: config.port, host: config.host });
+    } catch (error) {
+      const refusal = listenRefusal(error, config);
+      if (!refusal || stopping) throw error;
+      // Close what started (workers, the built-in Shopify simulator, the embedded database and its directory's lock)
+      // before the one line; a close that hangs does not keep the refusal waiting.
+      stopping = true;
+      await Promise.race([runtime.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      refuseToStart(refusal);
+    }
   } else {
     logger.info('worker process started');
   }
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) refuseToStart(error);
-  logger.fatal({ err: error }, 'failed to start');
+  if (error instanceof ConfigError) refuseToStart(error.message);
+  if (logger) logger.fatal({ err: error }, 'failed to start');
+  else console.error('battlebucks-store: failed to start:', error);
   process.exit(1);
 });

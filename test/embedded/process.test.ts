@@ -1,0 +1,86 @@
+// `npm start` as a new user runs it: the embedded default (no DATABASE_URL), as a process. What stops it must stop it
+// the way the README promises: a signal at any moment → exit 0; something the service cannot use (a taken port, a
+// data directory that is a file) → exit 1 with one line on stderr naming the variable, never a stack trace, and the
+// data directory left unlocked for the next start.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PGLITE_LOCK_FILE } from '../../src/platform/db.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'bb-embedded-process-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Started {
+  pid: number;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `node --import tsx src/main.ts` (what `npm start` execs) with only these variables besides PATH and HOME. */
+function start(env: Record<string, string>, imports: string[] = []): Started {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...imports.flatMap((file) => ['--import', file]), 'src/main.ts'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { pid: child.pid!, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+const within = <T>(promise: Promise<T>, ms: number, what: string) =>
+  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms))]);
+
+const exists = (file: string) => access(file).then(() => true, () => false);
+
+async function waitFor(file: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await exists(file))) {
+    if (Date.now() > deadline) throw new Error(`${file} did not appear within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('npm start on the embedded default, as a process', () => {
+  it('when the port is taken by another program, then it exits 1 with one line naming PORT (no stack trace) and leaves the data directory unlocked', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const port = (squatter.address() as net.AddressInfo).port;
+    const dataDir = path.join(dir, 'port-taken');
+    try {
+      const service = start({ PORT: String(port), PGLITE_DATA_DIR: dataDir });
+      const exit = await within(service.exited, 90_000, 'exit');
+      expect(exit).toEqual({ code: 1, signal: null });
+      expect(service.stderr()).toMatch(new RegExp(`^battlebucks-store: cannot start: PORT: ${port} on 127\\.0\\.0\\.1 is in use`, 'm'));
+      expect(service.stderr().trim().split('\n')).toHaveLength(1);
+      expect(service.stdout()).not.toMatch(/EADDRINUSE|"stack"/);
+      // The runtime was closed before exiting: the next start finds no lock to judge.
+      expect(await exists(path.join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  }, 120_000);
+
+  it('when SIGTERM or SIGINT arrives while it is still loading its modules, then it exits 0 at once (not killed by the signal)', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const marker = path.join(dir, `loading-${signal}`);
+      const service = start({ PORT: '0', HOLD_RUNTIME_MARKER: marker }, ['./test/embedded/fixtures/hold-runtime-import.mjs']);
+      await waitFor(marker, 60_000);
+      process.kill(service.pid, signal);
+      expect(await within(service.exited, 10_000, 'exit')).toEqual({ code: 0, signal: null });
+    }
+  }, 120_000);
+});
