@@ -236,7 +236,16 @@ function processAlive(pid: number): boolean {
  * left by a process that no longer runs (kill -9, a crash) is taken over. Returns the release.
  */
 async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  await mkdir(dataDir, { recursive: true });
+  // A directory the service cannot have (a file's name, a path under a file, no permission) is the variable's
+  // mistake: one line naming it (main.ts), not a stack trace from mkdir.
+  const unusable = (error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'is not a directory (a file is in the way)' : `cannot be used (${code ?? (error as Error).message})`;
+    return new ConfigError(`PGLITE_DATA_DIR: ${dataDir} ${why}; point it at a directory this user may write, or unset it for an in-memory database`);
+  };
+  await mkdir(dataDir, { recursive: true }).catch((error: unknown) => {
+    throw unusable(error);
+  });
   const lockPath = path.resolve(dataDir, PGLITE_LOCK_FILE);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -246,7 +255,8 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
       locksHeld.add(lockPath);
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 3) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(error); // EACCES, EROFS: not ours to write
+      if (attempt > 3) throw error;
     }
     const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
     if (Number.isNaN(holder) && attempt === 1) {

@@ -4,7 +4,7 @@
 // data directory left unlocked for the next start.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -71,6 +71,18 @@ describe('npm start on the embedded default, as a process', () => {
       expect(await exists(path.join(dataDir, PGLITE_LOCK_FILE))).toBe(false);
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
+    }
+  }, 120_000);
+
+  it('when PGLITE_DATA_DIR names a file, or a path under one, then it exits 1 with one line naming PGLITE_DATA_DIR', async () => {
+    const file = path.join(dir, 'not-a-directory');
+    await writeFile(file, 'notes\n');
+    for (const dataDir of [file, path.join(file, 'data')]) {
+      const service = start({ PORT: '0', PGLITE_DATA_DIR: dataDir });
+      expect(await within(service.exited, 60_000, 'exit')).toEqual({ code: 1, signal: null });
+      expect(service.stderr()).toMatch(/^battlebucks-store: cannot start: PGLITE_DATA_DIR: .*not-a-directory.* is not a directory/m);
+      expect(service.stderr().trim().split('\n')).toHaveLength(1);
+      expect(service.stdout()).not.toMatch(/"stack"/);
     }
   }, 120_000);
 
