@@ -75,12 +75,17 @@ function isProblem(schema: unknown): boolean {
 export function documentPlatformResponses({ openapiObject }: { openapiObject: Json }): Json {
   // @fastify/swagger-ui registers its routes hidden; API.md lists GET /docs among the operations, so it is described.
   openapiObject.paths ??= {};
+  const tooMany: Json | undefined = openapiObject.paths['/openapi.json']?.get?.responses?.['429'];
   openapiObject.paths['/docs'] ??= {
     get: {
       tags: ['operations'],
       summary: 'Browsable API documentation (Swagger UI over this document)',
       security: [],
-      responses: { 200: { description: 'The documentation page', content: { 'text/html': { schema: { type: 'string' } } } } },
+      responses: {
+        200: { description: 'The documentation page', content: { 'text/html': { schema: { type: 'string' } } } },
+        // Limited like every route but the probes: its 429 is the one the rate-limit transform gave the document's route.
+        ...(tooMany ? { 429: tooMany } : {}),
+      },
     },
   };
   for (const [path, item] of Object.entries<Json>(openapiObject.paths ?? {})) {
