@@ -32,6 +32,8 @@ export interface Config {
   dbStatementTimeoutMs: number;
   dbPoolSize: number;
   publicBaseUrl: string;
+  /** PUBLIC_BASE_URL was set; otherwise publicBaseUrl is derived from PORT (and corrected once the API listens). */
+  publicBaseUrlGiven: boolean;
 }
 
 /** Requests allowed per window for each budget; see docs/rate-limiting.md. */
@@ -180,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 15000, 100),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20, 1),
     publicBaseUrl: str(env, 'PUBLIC_BASE_URL') ?? `http://127.0.0.1:${port}`,
+    publicBaseUrlGiven: str(env, 'PUBLIC_BASE_URL') !== undefined,
     ...overrides,
   };
   return Object.freeze(config);

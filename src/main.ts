@@ -6,6 +6,7 @@
 // The signal handlers come first, before the service's modules are loaded (the dynamic imports below): loading them
 // takes a second or more (longer the first time tsx compiles them), and a SIGTERM or Ctrl-C in that time used to end
 // the process by the signal's default action (killed, not exit 0), like a crash to whatever supervised it.
+import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Runtime } from './runtime.js';
@@ -77,6 +78,13 @@ function listenRefusal(error: unknown, { port, host }: Config): string | undefin
   }
 }
 
+/** How this machine reaches the API: its own address, or loopback when it listens on every interface. */
+function loopbackUrlOf(address: string | AddressInfo | null): string {
+  if (address === null || typeof address === 'string') return config.publicBaseUrl;
+  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
 async function main(): Promise<void> {
   const { createLogger, createRuntime } = await import('./runtime.js');
   if (stopping) return;
@@ -84,11 +92,12 @@ async function main(): Promise<void> {
   runtime = await createRuntime(config, { logger });
   // A signal from here on closes the runtime (shutdown above); the start stops where it is.
   if (stopping) return;
-  if (config.workers !== 'false') await runtime.startWorkers();
+  const workers = config.workers !== 'false' ? await runtime.startWorkers() : undefined;
   if (stopping) return;
   if (config.workers !== 'only') {
     try {
       await runtime.app.listen({ port: config.port, host: config.host });
+      workers?.listeningAt(loopbackUrlOf(runtime.app.server.address()));
     } catch (error) {
       const refusal = listenRefusal(error, config);
       if (!refusal || stopping) throw error;

@@ -13,7 +13,7 @@ import { connectRedis, waitForRedis } from './platform/redis.js';
 import { createServices, type Services } from './services.js';
 import { buildApp } from './app.js';
 import { seedDemoCatalog } from './db/seed-demo.js';
-import { startWorkers } from './workers.js';
+import { startWorkers, type WorkersHandle } from './workers.js';
 import type { App } from './platform/http/types.js';
 import { watchPool } from './platform/metrics.js';
 
@@ -22,7 +22,7 @@ export interface Runtime {
   deps: CoreDeps;
   services: Services;
   app: App;
-  startWorkers(): Promise<void>;
+  startWorkers(): Promise<WorkersHandle>;
   close(): Promise<void>;
 }
 

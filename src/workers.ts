@@ -15,22 +15,33 @@ const DELIVERY_BATCH = 5;
 const WEBHOOK_BATCH = 25;
 const SIMULATOR_STEP_MS = 4000;
 
-export async function startWorkers(deps: CoreDeps, services: Services): Promise<void> {
+/** What the process tells the workers once it listens. */
+export interface WorkersHandle {
+  /**
+   * The address the API answers on. The built-in simulator sends its webhooks there unless PUBLIC_BASE_URL says
+   * otherwise: the workers start before the API listens, so with PORT=0 the derived default names no real port.
+   */
+  listeningAt(baseUrl: string): void;
+}
+
+export async function startWorkers(deps: CoreDeps, services: Services): Promise<WorkersHandle> {
   const { jobs, config, logger, db } = deps;
   const { fulfillment, purchases, inventory, catalog } = services;
 
+  let simulator: Awaited<ReturnType<typeof startShopifySimulator>> | undefined;
   if (!fulfillment.hasShopifyEndpoint()) {
     // No SHOPIFY_ADMIN_URL: the built-in simulator plays Shopify, moving each parcel along every few seconds.
-    const simulator = await startShopifySimulator({
+    const started = await startShopifySimulator({
       webhookUrl: `${config.publicBaseUrl}/webhooks/shopify`,
       webhookSecret: config.shopifyWebhookSecret,
       accessToken: config.shopifyAccessToken,
       autoAdvanceMs: SIMULATOR_STEP_MS,
       log: (message) => logger.info({ component: 'shopify-simulator' }, message),
     });
-    fulfillment.useShopifyEndpoint({ baseUrl: simulator.url, accessToken: config.shopifyAccessToken });
-    jobs.onStop(() => simulator.close());
-    logger.info({ url: simulator.url }, 'SHOPIFY_ADMIN_URL unset: using the built-in Shopify simulator');
+    simulator = started;
+    fulfillment.useShopifyEndpoint({ baseUrl: started.url, accessToken: config.shopifyAccessToken });
+    jobs.onStop(() => started.close());
+    logger.info({ url: started.url }, 'SHOPIFY_ADMIN_URL unset: using the built-in Shopify simulator');
   }
   jobs.onStop(async () => fulfillment.closeMailer());
 
@@ -66,4 +77,9 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
   await jobs.schedule(QUEUES.maintenance, '* * * * *');
   await jobs.schedule(QUEUES.shopifyReconcile, '*/5 * * * *');
   await fulfillment.sampleMetrics().catch((error: unknown) => logger.warn({ err: error }, 'fulfillment metrics sampling failed'));
+  return {
+    listeningAt(baseUrl) {
+      if (!config.publicBaseUrlGiven) simulator?.setWebhookUrl(`${baseUrl}/webhooks/shopify`);
+    },
+  };
 }

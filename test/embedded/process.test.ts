@@ -8,7 +8,10 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { PGLITE_LOCK_FILE } from '../../src/platform/db.js';
+import { DEV_JWT_SECRET } from '../../src/config.js';
+import { signToken } from '../../src/platform/auth.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -93,6 +96,47 @@ describe('npm start on the embedded default, as a process', () => {
       await waitFor(marker, 60_000);
       process.kill(service.pid, signal);
       expect(await within(service.exited, 10_000, 'exit')).toEqual({ code: 0, signal: null });
+    }
+  }, 120_000);
+
+  it('when PORT=0 lets the system pick the port, then the built-in Shopify simulator sends its webhooks to that port and a T-shirt ships', async () => {
+    const service = start({ PORT: '0', LOG_LEVEL: 'info', PGLITE_DATA_DIR: path.join(dir, 'port-zero') });
+    try {
+      let base: string | undefined;
+      const deadline = Date.now() + 60_000;
+      while (!base) {
+        if (Date.now() > deadline) throw new Error(`never listened: ${service.stderr()}`);
+        base = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(service.stdout())?.[1];
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const me = randomUUID();
+      const player = await signToken(DEV_JWT_SECRET, { sub: me, role: 'player' }, '1h');
+      const serviceToken = await signToken(DEV_JWT_SECRET, { sub: randomUUID(), role: 'service' }, '1h');
+      const call = async (method: string, url: string, token: string | undefined, body?: object) => {
+        const response = await fetch(`${base}${url}`, {
+          method,
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json', 'idempotency-key': randomUUID() } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+        return { status: response.status, body: await response.json() as any };
+      };
+      expect((await call('POST', '/service/grants', serviceToken, { userId: me, gems: 5000, reason: 'port zero' })).status).toBe(201);
+      const shirts = await call('GET', '/store/items?deliveryType=shopify', undefined);
+      const listing = shirts.body.items[0];
+      const address = { name: 'Ada Lovelace', address1: '12 Analytical St', city: 'London', zip: 'N1 9GU', country: 'GB' };
+      const order = await call('POST', '/store/purchases', player, { listingId: listing.id, shippingAddress: address });
+      expect(order.status).toBe(201);
+      // pending → processing (order created in the simulator) → shipped only when the simulator's webhook reaches us
+      let status = 'pending';
+      const shipDeadline = Date.now() + 45_000;
+      while (!['shipped', 'delivered'].includes(status) && Date.now() < shipDeadline) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        status = (await call('GET', `/user/purchases/${order.body.id}`, player)).body.lines[0].fulfillment.status;
+      }
+      expect(status).toMatch(/^(shipped|delivered)$/);
+    } finally {
+      process.kill(service.pid, 'SIGTERM');
+      await within(service.exited, 20_000, 'exit after SIGTERM');
     }
   }, 120_000);
 });
