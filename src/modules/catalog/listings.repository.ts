@@ -1,5 +1,6 @@
 // SQL for listings (admin side): rows, bundle lines, and the denormalized columns the storefront filters on.
 import type { Executor } from '../../platform/db.js';
+import { pageOf } from '../../platform/http/pagination.js';
 import type { AdminListingView, ListListingsFilter } from './catalog.schemas.js';
 
 interface AdminListingRow {
@@ -92,10 +93,8 @@ export async function listListings(
       LIMIT $5`,
     [filter.gameId ?? null, filter.active ?? null, after?.createdAt ?? null, after?.id ?? null, filter.limit + 1],
   );
-  // One row past the page tells whether another page follows: a full last page has no cursor to an empty one.
-  const shown = rows.slice(0, filter.limit);
-  const lastRow = rows.length > filter.limit ? shown[shown.length - 1] : undefined;
-  return { items: shown.map(toView), last: lastRow && { createdAt: lastRow.created_key, id: lastRow.id } };
+  const page = pageOf(rows, filter.limit);
+  return { items: page.rows.map(toView), last: page.last && { createdAt: page.last.created_key, id: page.last.id } };
 }
 
 export interface ListingColumns {

@@ -1,6 +1,7 @@
 // The storefront's reads: listings on sale at `now`, filtered, in one of four keyset orders. Every order ends in
 // `id`, so the order is total and a cursor (the last row's key) resumes exactly after it, however rows change.
 import type { Executor } from '../../platform/db.js';
+import { pageOf } from '../../platform/http/pagination.js';
 import { LISTING_LINES_JSON, STOCK_REMAINING } from './listings.repository.js';
 
 export type StoreSort = 'featured' | 'price_asc' | 'price_desc' | 'newest';
@@ -165,9 +166,8 @@ export async function findStorePage(db: Executor, query: StorePageQuery): Promis
       LIMIT $${params.length}`,
     params,
   );
-  const more = rows.length > query.limit;
-  const page = more ? rows.slice(0, query.limit) : rows;
-  return { items: page.map(toStoreListing), nextKey: more ? page[page.length - 1]!.sort_key : null };
+  const page = pageOf(rows, query.limit);
+  return { items: page.rows.map(toStoreListing), nextKey: page.last ? page.last.sort_key : null };
 }
 
 export async function findStoreListing(db: Executor, id: string, now: Date): Promise<StoreListing | undefined> {

@@ -1,6 +1,6 @@
 import type { CoreDeps } from '../../context.js';
 import { DomainError, notFound } from '../../platform/errors.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import { decodeCursor, encodeCursor, pageOf } from '../../platform/http/pagination.js';
 import type { GamesService } from '../games/index.js';
 import { charactersCacheNs, PLAYER_PAGE_DEPENDENCIES, type InventoryService } from '../inventory/index.js';
 import * as repo from './characters.repository.js';
@@ -53,11 +53,10 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
           after: after && { createdAt: after[0] as string, id: after[1] as string },
           limit: query.limit + 1,
         });
-        const page = rows.slice(0, query.limit);
-        const last = page.at(-1);
+        const { rows: page, last } = pageOf(rows, query.limit);
         return {
           items: page.map(({ sortKey: _sortKey, ...row }) => withoutOwner(row)),
-          nextCursor: rows.length > query.limit && last ? encodeCursor([last.sortKey, last.id]) : null,
+          nextCursor: last ? encodeCursor([last.sortKey, last.id]) : null,
         };
       }, { dependsOn: PLAYER_PAGE_DEPENDENCIES });
     },

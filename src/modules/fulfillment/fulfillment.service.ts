@@ -6,7 +6,7 @@ import type { CoreDeps } from '../../context.js';
 import { settleInOrder, type Tx } from '../../platform/db.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { QUEUES, type JobInfo } from '../../platform/jobs.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import { decodeCursor, encodeCursor, pageOf } from '../../platform/http/pagination.js';
 import { metrics } from '../../platform/metrics.js';
 import type { CatalogService } from '../catalog/index.js';
 import type { InventoryService } from '../inventory/index.js';
@@ -184,9 +184,8 @@ export function createFulfillmentService(
       // Only the exact cursor a page handed out: Node's lenient base64 read a tampered one (a stray character, padding) as it.
       const after = decodeCursor(query.cursor, ['timestamp', 'uuid']) as [string, string] | undefined;
       const rows = await repo.listFulfillments(db, { status: query.status, after: after && { createdAt: after[0], id: after[1] }, limit: query.limit + 1 });
-      const page = rows.slice(0, query.limit);
-      const last = page.at(-1);
-      return { items: page.map(present), nextCursor: rows.length > query.limit && last ? encodeCursor([last.cursorAt, last.id]) : null };
+      const { rows: page, last } = pageOf(rows, query.limit);
+      return { items: page.map(present), nextCursor: last ? encodeCursor([last.cursorAt, last.id]) : null };
     },
 
     async get(id: string) {

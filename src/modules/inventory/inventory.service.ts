@@ -2,7 +2,7 @@ import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError } from '../../platform/errors.js';
 import type { CatalogService, ItemDefinition } from '../catalog/index.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import { decodeCursor, encodeCursor, pageOf } from '../../platform/http/pagination.js';
 import { invalidateSharedReads } from '../../platform/replica.js';
 import { PLAYER_CACHE_GENERATION_NS, PLAYER_PAGE_DEPENDENCIES, inventoryCacheNs, userCacheNamespaces } from './cache-namespaces.js';
 import { applyItemEffect, type AppliedEffect } from './effects.js';
@@ -134,11 +134,10 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
           after: after && { acquiredAt: after[0] as string, id: after[1] as string },
           limit: query.limit + 1,
         });
-        const page = rows.slice(0, query.limit);
-        const last = page.at(-1);
+        const { rows: page, last } = pageOf(rows, query.limit);
         return {
           items: page.map(({ sortKey: _sortKey, ...entry }) => entry),
-          nextCursor: rows.length > query.limit && last ? encodeCursor([last.sortKey, last.id]) : null,
+          nextCursor: last ? encodeCursor([last.sortKey, last.id]) : null,
         };
         // A page shows (and filters on) item definitions: an operator's edit of one must not wait for the player's next write.
       }, { dependsOn: PLAYER_PAGE_DEPENDENCIES });

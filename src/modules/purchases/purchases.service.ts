@@ -2,7 +2,7 @@ import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import type { IdempotentWork } from '../../platform/idempotency.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import { decodeCursor, encodeCursor, pageOf } from '../../platform/http/pagination.js';
 import type { CatalogService, PurchasableListing } from '../catalog/index.js';
 import type { WalletService } from '../wallet/index.js';
 import type { InventoryService } from '../inventory/index.js';
@@ -114,14 +114,13 @@ export function createPurchasesService(
   const flowDeps = { catalog: services.catalog, wallet: services.wallet, inventory: services.inventory, fulfillment: services.fulfillment };
 
   async function page(reader: Executor, rows: history.OrderRow[], limit: number): Promise<Page<OrderView>> {
-    const shown = rows.slice(0, limit);
+    const { rows: shown, last } = pageOf(rows, limit);
     const lines = await history.findLines(reader, shown.map((o) => o.id), false);
     const byOrder = new Map<string, OrderLineView[]>();
     for (const line of lines) byOrder.set(line.order_id, [...(byOrder.get(line.order_id) ?? []), toLineView(line, false, new Map())]);
-    const last = shown[shown.length - 1];
     return {
       items: shown.map((order) => toOrderView(order, byOrder.get(order.id) ?? [])),
-      nextCursor: rows.length > limit && last ? encodeCursor([last.created_us, last.id]) : null,
+      nextCursor: last ? encodeCursor([last.created_us, last.id]) : null,
     };
   }
 

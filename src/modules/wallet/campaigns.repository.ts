@@ -1,5 +1,6 @@
 // SQL for reward campaigns (admin side). The grant's own read of a campaign is in grants.repository.ts.
 import type { Executor } from '../../platform/db.js';
+import { pageOf } from '../../platform/http/pagination.js';
 import type { CampaignTotals, CampaignView } from './campaigns.schemas.js';
 
 interface CampaignRow {
@@ -87,9 +88,8 @@ export async function listCampaigns(
       LIMIT $5`,
     [filter.kind ?? null, filter.active ?? null, after?.createdAt ?? null, after?.id ?? null, filter.limit + 1],
   );
-  const shown = rows.slice(0, filter.limit);
-  const lastRow = rows.length > filter.limit ? shown[shown.length - 1] : undefined;
-  return { items: shown.map(toView), last: lastRow && { createdAt: lastRow.created_key, id: lastRow.id } };
+  const page = pageOf(rows, filter.limit);
+  return { items: page.rows.map(toView), last: page.last && { createdAt: page.last.created_key, id: page.last.id } };
 }
 
 /** What a campaign has given out. Served by grants_campaign_idx (migration 0070), index-only when vacuumed. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError, PG, notFound, pgErrorCode } from '../../platform/errors.js';
-import { decodeCursor, encodeCursor } from '../../platform/http/pagination.js';
+import { decodeCursor, encodeCursor, pageOf } from '../../platform/http/pagination.js';
 import type { UsersService } from '../users/index.js';
 import * as repo from './wallet.repository.js';
 import { verifyLedger } from './ledger-verifier.js';
@@ -117,7 +117,8 @@ export function createWalletService({ db }: CoreDeps, _services: { users: UsersS
       const [before] = (decodeCursor(page.cursor, ['number']) ?? [null]) as [number | null];
       // History may come from the replica once it has replayed this user's last write (read-your-writes).
       const rows = await repo.listEntries(await db.readerFor(userId), userId, before, page.limit + 1);
-      const items = rows.slice(0, page.limit).map((row) => ({
+      const { rows: shown, last } = pageOf(rows, page.limit);
+      const items = shown.map((row) => ({
         id: row.transfer_id,
         amount: row.amount,
         balanceAfter: row.balance_after,
@@ -127,8 +128,7 @@ export function createWalletService({ db }: CoreDeps, _services: { users: UsersS
         memo: playerMemo(row.reason, row.memo),
         createdAt: row.created_at.toISOString(),
       }));
-      const last = rows[page.limit - 1];
-      return { items, nextCursor: rows.length > page.limit && last ? encodeCursor([last.entry_id]) : null };
+      return { items, nextCursor: last ? encodeCursor([last.entry_id]) : null };
     },
 
     /** An operator's correction: a positive amount credits, a negative one debits (never below zero). */

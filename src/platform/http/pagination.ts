@@ -41,6 +41,15 @@ export function decodeCursor(cursor: string | undefined, shape: ReadonlyArray<'s
   return values;
 }
 
+/**
+ * A keyset page read with one row past `limit`: the rows to show, and the last of them only when another page
+ * follows (its key is the next cursor), so a page that is exactly full hands out no cursor to an empty one.
+ */
+export function pageOf<T>(rows: readonly T[], limit: number): { rows: T[]; last: T | undefined } {
+  const shown = rows.slice(0, limit);
+  return { rows: shown, last: rows.length > limit ? shown[shown.length - 1] : undefined };
+}
+
 /** Picks `fields` (plus id) from each item: sparse fieldsets. */
 export function pickFields<T extends Record<string, unknown>>(items: T[], fields: string | undefined): Array<Partial<T>> {
   if (!fields) return items;
