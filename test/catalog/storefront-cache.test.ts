@@ -4,8 +4,6 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { expectRevalidates } from '../support/conditional-get.js';
 import { createGame, createItem, createListing } from './fixtures.js';
 import * as shop from '../purchases/fixtures.js';
-import { START_GENERATION_NS } from '../../src/modules/catalog/cache-generation.js';
-import { PLAYER_CACHE_GENERATION_NS } from '../../src/modules/inventory/cache-namespaces.js';
 
 let t: TestApp;
 let itemId: string;
@@ -157,10 +155,6 @@ describe('two instances sharing Redis', () => {
 });
 
 describe('a new database behind a Redis that outlived the old one', () => {
-  it('then the catalog caches depend on the generation every process bumps at start (inventory.beginCacheGeneration)', () => {
-    expect(START_GENERATION_NS).toBe(PLAYER_CACHE_GENERATION_NS);
-  });
-
   it('when the service starts on a fresh database with the same Redis, then /games and the storefront show nothing of the old database', async () => {
     const prefix = `bb-reset-${randomUUID()}`;
     const old = await startTestApp({ redis: true, env: { REDIS_KEY_PREFIX: prefix } });

@@ -1,4 +1,5 @@
 import { ITEM_DEFINITIONS_CACHE_NS } from '../catalog/index.js';
+import { START_GENERATION_NS } from '../catalog/cache-generation.js';
 
 // Per-user cache namespaces. Inventory and characters share one invalidation point (inventory.invalidateUser)
 // because equipping changes `equippedBy` in the inventory and revoking an item changes a character's loadout.
@@ -14,9 +15,10 @@ export const userCacheNamespaces = (userId: string) => [inventoryCacheNs(userId)
  * commit and that write's invalidation (a crash, a kill -9, an OOM) left the player's old pages in Redis under a
  * version nobody will ever bump, and a client retrying its request gets a replay, which writes nothing and
  * invalidates nothing. The restarted process (or any other one starting) drops
- * them all instead; inventory pages and characters are one cheap statement each to read again.
+ * them all instead; inventory pages and characters are one cheap statement each to read again. The catalog's caches
+ * depend on the same namespace (catalog/cache-generation.ts names it).
  */
-export const PLAYER_CACHE_GENERATION_NS = 'player-cache-generation';
+export const PLAYER_CACHE_GENERATION_NS = START_GENERATION_NS;
 /**
  * What a player's cached inventory pages and characters show besides their own rows (`Cache.wrap`'s dependsOn): item
  * definitions (an operator's rename shows at once) and the start-up generation above.
