@@ -1,15 +1,17 @@
-// `npm run ledger:verify`: audits the ledger of the database in DATABASE_URL. Exit code 0 = every invariant
+// `npm run ledger:verify`: audits the ledger of the database in DATABASE_URL, or of a stopped embedded service's
+// PGLITE_DATA_DIR (its lock file refuses a directory the service still has open). Exit code 0 = every invariant
 // holds, 1 = violations (printed), 2 = could not run. Read-only: safe against production.
 import { openDatabase } from '../platform/db.js';
 import { verifyLedger } from '../modules/wallet/ledger-verifier.js';
 
 async function main(): Promise<number> {
-  const url = process.env.DATABASE_URL;
-  if (!url) {
-    console.error('DATABASE_URL is required (the ledger of the embedded database lives only inside its process)');
+  const url = process.env.DATABASE_URL || undefined;
+  const pgliteDataDir = process.env.PGLITE_DATA_DIR || undefined;
+  if (!url && !pgliteDataDir) {
+    console.error('set DATABASE_URL, or PGLITE_DATA_DIR of a stopped embedded service (an in-memory database lives only inside its process)');
     return 2;
   }
-  const db = await openDatabase({ url, poolSize: 1, statementTimeoutMs: 10 * 60_000 });
+  const db = await openDatabase({ url, pgliteDataDir, poolSize: 1, statementTimeoutMs: 10 * 60_000 });
   try {
     const report = await verifyLedger(db);
     console.log(JSON.stringify(report, null, 2));
