@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'idempotency_key_reused'
   | 'invalid_state'
   | 'payload_too_large'
+  | 'uri_too_long'
   | 'headers_too_large'
   | 'request_timeout'
   | 'unsupported_media_type'
@@ -54,6 +55,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   idempotency_key_reused: 422,
   invalid_state: 409,
   payload_too_large: 413,
+  uri_too_long: 414,
   headers_too_large: 431,
   request_timeout: 408,
   unsupported_media_type: 415,
@@ -71,6 +73,7 @@ export const TITLE_BY_STATUS: Record<number, string> = {
   408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   431: 'Request Header Fields Too Large',
   422: 'Unprocessable Content',

@@ -69,6 +69,14 @@ describe('requests the HTTP parser refuses', () => {
     expect(JSON.parse(answer.body)).toMatchObject({ status: 431, code: 'headers_too_large' });
   });
 
+  it('when the URL alone is longer than the server accepts, then 414 uri_too_long as problem+json (it was 431, as if the headers were too large)', async () => {
+    const answer = await raw(`GET /store/items?q=${'a'.repeat(100 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(answer.statusLine).toBe('HTTP/1.1 414 URI Too Long');
+    expect(answer.headers).toContain('content-type: application/problem+json');
+    expect(answer.headers).toContain('x-content-type-options: nosniff');
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 414, code: 'uri_too_long', title: 'URI Too Long' });
+  });
+
   it('when a client sends CONNECT (the service is no proxy), then 405 method_not_allowed as problem+json with the security headers, not a dropped connection', async () => {
     for (const target of ['127.0.0.1:443', '/games']) {
       const answer = await raw(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);

@@ -31,9 +31,21 @@ function writeRefusal(socket: Duplex, refusal: Problem, extraHeaderLines = ''): 
   }
 }
 
+// The parser counts the request line with the headers, so a huge URL overflows like huge headers. When the chunk it
+// overflowed in starts a request and holds no line break, the request line alone passed the limit: RFC 9112 §3
+// wants 414 for that. A line that arrived split over several chunks is not told apart and stays 431.
+const UNFINISHED_REQUEST_LINE = /^[A-Z]{1,20} [^\r\n]*$/;
+
+function isRequestLineTooLong(error: NodeJS.ErrnoException & { rawPacket?: unknown }): boolean {
+  if (error.code !== 'HPE_HEADER_OVERFLOW' || !Buffer.isBuffer(error.rawPacket)) return false;
+  return UNFINISHED_REQUEST_LINE.test(error.rawPacket.toString('latin1'));
+}
+
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [code, detail] = REFUSALS[error.code ?? ''] ?? ['validation_failed', 'the request is not well-formed HTTP'];
+  const [code, detail] = isRequestLineTooLong(error)
+    ? (['uri_too_long', 'the request target (path and query) is too long'] as const)
+    : REFUSALS[error.code ?? ''] ?? ['validation_failed', 'the request is not well-formed HTTP'];
   writeRefusal(socket, problem(code, detail));
   socket.destroy(error);
 }
