@@ -82,14 +82,19 @@ export async function measurePgbench(config: BenchConfig, log: (line: string) =>
 }
 
 /** The bare Fastify route, driven exactly like the HTTP scenarios (same connections, duration, warm-up). */
-export function bareRoute(name: string, title: string, barePath: '/bare' | '/bare-page', bareUrl: () => string): Scenario {
+const BARE_WHAT = {
+  '/bare': 'Fastify with no plugins, no logging and no schema, answering `{"hello":"world"}` from a separate process: the most this machine serves over HTTP with this load generator. The ratios of the HTTP scenarios are against this figure.',
+  '/bare-page': 'The same bare Fastify answering, as a ready string, the exact body of the cached storefront page: how much of the gap to the bare route is simply moving those bytes.',
+  '/bare-answer': "The same bare Fastify replaying the cached storefront's whole answer as the service sent it to this suite's clients — its status, every header (security headers, ETag, Cache-Control, Vary, Content-Encoding) and the same gzip bytes, a fresh X-Request-Id each time — with no routing work, hook, cache lookup or metric: the most any Fastify route could do with that answer on this machine. Its ratio to the bare route is the storefront target's ceiling; what `store-cached` falls short of it is the service's own work.",
+} as const;
+
+/** The bare Fastify route, driven exactly like the HTTP scenarios (same connections, duration, warm-up). */
+export function bareRoute(name: string, title: string, barePath: keyof typeof BARE_WHAT, bareUrl: () => string): Scenario {
   return {
     name,
     title,
-    what:
-      barePath === '/bare'
-        ? 'Fastify with no plugins, no logging and no schema, answering `{"hello":"world"}` from a separate process: the most this machine serves over HTTP with this load generator. The ratios of the HTTP scenarios are against this figure.'
-        : 'The same bare Fastify answering, as a ready string, the exact body of the cached storefront page: how much of the gap to the bare route is simply moving those bytes.',
+    what: BARE_WHAT[barePath],
+    ...(barePath === '/bare-answer' ? { ceiling: 'bare' as const } : {}),
     run: (ctx, durationS) => closedLoop({ url: bareUrl(), connections: ctx.config.connections, durationS, request: { path: barePath } }),
   };
 }

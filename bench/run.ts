@@ -6,6 +6,7 @@
 // process only generates load, so the CPU it takes is measured and reported, never hidden inside the service's.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -20,6 +21,7 @@ import { BENCH_JWT_SECRET, signPlayerTokens } from './tokens.js';
 import { formatProfile, summarizeProfile } from './profile.js';
 import { disturbances, writeReport, writeResultsJson, type BenchResults, type ScenarioReport } from './report.js';
 import { errorCount } from './load/result.js';
+import { CLIENT_HEADERS } from './load/client-headers.js';
 import type { BenchContext, Scenario } from './scenarios/types.js';
 import { storefrontCached, storefrontCachedIdentity, storefrontUncached } from './scenarios/storefront.js';
 import { inventory, inventoryUncached } from './scenarios/inventory.js';
@@ -79,6 +81,25 @@ async function clearRedisPrefix(redisUrl: string): Promise<void> {
 async function startNodeChild(name: string, script: string, env: NodeJS.ProcessEnv, log: string): Promise<{ child: Child; port: number }> {
   const child = startChild(name, process.execPath, ['--import', 'tsx', script], env, { ipc: true, logFile: path.join(RESULTS_DIR, `${log}.log`) });
   return { child, port: await waitForListening(child) };
+}
+
+/**
+ * The cached storefront page's answer as this suite's clients receive it (their Accept-Encoding, so the gzip copy):
+ * the headers the bare route must repeat, and the body's bytes undecoded (fetch would decompress them).
+ */
+function rawAnswer(url: string): Promise<{ headers: Record<string, string>; bodyBase64: string }> {
+  const PER_CONNECTION = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'x-request-id']);
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers: CLIENT_HEADERS }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const headers = Object.fromEntries(Object.entries(response.headers).filter(([name]) => !PER_CONNECTION.has(name)).map(([name, value]) => [name, String(value)]));
+        resolve({ headers, bodyBase64: Buffer.concat(chunks).toString('base64') });
+      });
+      response.on('error', reject);
+    }).on('error', reject);
+  });
 }
 
 /** First pages of the sorts and filters players use most, and the second page of each (from its nextCursor). */
@@ -236,7 +257,9 @@ async function main(): Promise<void> {
   const pages = await popularPages(baseUrl, fixtures);
   const bodyFile = path.join(RESULTS_DIR, 'storefront-page.json');
   writeFileSync(bodyFile, await (await fetch(`${baseUrl}/store/items`)).text());
-  const bare = await startNodeChild('bare route', 'bench/bare-server.ts', { ...process.env, NODE_ENV: 'production', BENCH_BARE_BODY_FILE: bodyFile }, 'bare-server');
+  const answerFile = path.join(RESULTS_DIR, 'storefront-answer.json');
+  writeFileSync(answerFile, JSON.stringify(await rawAnswer(`${baseUrl}/store/items`)));
+  const bare = await startNodeChild('bare route', 'bench/bare-server.ts', { ...process.env, NODE_ENV: 'production', BENCH_BARE_BODY_FILE: bodyFile, BENCH_BARE_ANSWER_FILE: answerFile }, 'bare-server');
 
   const runId = randomUUID().slice(0, 8);
   let keys = 0;
@@ -255,6 +278,7 @@ async function main(): Promise<void> {
   const scenarios: Scenario[] = [
     ...(withCeiling('bare') ? [bareRoute('bare', 'Bare Fastify route (ceiling, start)', '/bare', () => bareUrl)] : []),
     ...(selected('bare-page') || (measured.includes(storefrontCached) || measured.includes(storefrontCachedIdentity)) ? [bareRoute('bare-page', 'Bare Fastify route, storefront page body', '/bare-page', () => bareUrl)] : []),
+    ...(selected('bare-answer') || measured.includes(storefrontCached) ? [bareRoute('bare-answer', "Bare Fastify route, the cached storefront's whole answer", '/bare-answer', () => bareUrl)] : []),
     ...measured,
     ...(withCeiling('bare-after') ? [bareRoute('bare-after', 'Bare Fastify route (ceiling, end)', '/bare', () => bareUrl)] : []),
   ];
