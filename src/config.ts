@@ -173,7 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       grants: int(env, 'RATE_LIMIT_GRANTS', 3000, 1),
       webhooks: int(env, 'RATE_LIMIT_WEBHOOKS', 3000, 1),
       adminWrites: int(env, 'RATE_LIMIT_ADMIN_WRITES', 1200, 1),
-      authFailures: int(env, 'RATE_LIMIT_AUTH_FAILURES', 300, 1),
+      authFailures: int(env, 'RATE_LIMIT_AUTH_FAILURES', 1200, 1),
       keyPrefix: str(env, 'RATE_LIMIT_KEY_PREFIX') ?? `${str(env, 'REDIS_KEY_PREFIX') ?? 'bb'}:rl:`,
     },
     trustProxy: trustProxy(env),
