@@ -121,22 +121,37 @@ export async function insertListing(db: Executor, listing: ListingColumns): Prom
 
 /**
  * Writes the merged listing. A new `stock` keeps what was already sold: remaining = new total − sold, never
- * below zero, so an admin raising the total of a half-sold drop adds exactly the difference.
+ * below zero, so an admin raising the total of a half-sold drop adds exactly the difference. A listing that was
+ * unlimited has no stock to subtract from: `soldUnlimited` (unlimitedSales) is what it sold meanwhile.
  */
-export async function updateListing(db: Executor, id: string, listing: ListingColumns, stockChanged: boolean): Promise<void> {
+export async function updateListing(db: Executor, id: string, listing: ListingColumns, stockChanged: boolean, soldUnlimited = 0): Promise<void> {
   await db.query(
     `UPDATE listings
         SET title = $2, price = $3, starts_at = $4, ends_at = $5, per_user_limit = $6, tags = $7, featured_rank = $8, active = $9,
             stock_remaining = CASE WHEN NOT $11::boolean THEN stock_remaining
                                    WHEN $10::int IS NULL THEN NULL
-                                   WHEN stock_total IS NULL THEN $10::int
+                                   WHEN stock_total IS NULL THEN greatest(0, $10::int - $12::int)
                                    ELSE greatest(0, $10::int - (stock_total - stock_remaining)) END,
             stock_total = CASE WHEN $11::boolean THEN $10::int ELSE stock_total END,
             updated_at = now()
       WHERE id = $1`,
     [id, listing.title, listing.price, listing.startsAt, listing.endsAt, listing.perUserLimit, listing.tags, listing.featuredRank,
-      listing.active, listing.stock, stockChanged],
+      listing.active, listing.stock, stockChanged, soldUnlimited],
   );
+}
+
+/**
+ * Units of an unlimited listing held in completed orders, counted once no purchase is still running on it. Its
+ * buyers take no stock (there is none) and hold only KEY SHARE on the row from their first read to their commit;
+ * FOR UPDATE waits for all of them, so none that read the listing as unlimited can commit an order this sum
+ * misses, and purchases that read it later wait for the PATCH and see the new stock. A sum over orders: only for
+ * the rare change from unlimited to limited, never for a purchase.
+ */
+export async function unlimitedSales(tx: Executor, id: string): Promise<number> {
+  await tx.query('SELECT 1 FROM listings WHERE id = $1 FOR UPDATE', [id]);
+  const { rows } = await tx.query<{ sold: number }>(
+    `SELECT coalesce(sum(quantity), 0)::int AS sold FROM orders WHERE listing_id = $1 AND status = 'completed'`, [id]);
+  return rows[0]!.sold;
 }
 
 export async function replaceLines(db: Executor, listingId: string, lines: ReadonlyArray<{ itemId: string; quantity: number }>): Promise<void> {

@@ -113,6 +113,9 @@ export function createListingsAdmin({ db }: Pick<CoreDeps, 'db'>, onCatalogChang
           if (lines) await lockLineItems(tx, lines);
           const current = await repo.lockListing(tx, id);
           if (!current) throw notFound('listing');
+          // An unlimited listing that gets a stock has sold units too: they count like any other sale.
+          const soldUnlimited = typeof patch.stock === 'number' && current.stock === null ? await repo.unlimitedSales(tx, id) : undefined;
+          if (soldUnlimited !== undefined) current.sold = soldUnlimited;
           // remaining = total − sold: a total below what was sold would forget the sales, and a later raise would
           // sell them again.
           if (typeof patch.stock === 'number' && current.sold !== null && patch.stock < current.sold) {
@@ -131,7 +134,7 @@ export function createListingsAdmin({ db }: Pick<CoreDeps, 'db'>, onCatalogChang
           };
           checkWindow(merged.startsAt, merged.endsAt);
           if (lines) await repo.replaceLines(tx, id, lines);
-          await repo.updateListing(tx, id, merged, patch.stock !== undefined);
+          await repo.updateListing(tx, id, merged, patch.stock !== undefined, soldUnlimited);
           await repo.refreshDerivedColumns(tx, [id]);
         })
         .catch(translate);
