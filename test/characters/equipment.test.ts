@@ -136,6 +136,53 @@ describe('equipping rules', () => {
   });
 });
 
+describe('unequipping a slot the character cannot have', () => {
+  const unequip = (token: string, characterId: string, slot: string) =>
+    t.request('DELETE', `/user/characters/${characterId}/equipment/${slot}`, { token });
+  const read = async (token: string, characterId: string) => (await t.request('GET', `/user/characters/${characterId}`, { token })).body;
+
+  it("when the slot is not one of the character's game's slots, then 404 not_found names it and nothing changes", async () => {
+    const p = await playerWithCharacter(gameA);
+    const [entry] = await f.grant(p.id, [{ itemId: await f.item({ gameId: gameA, slot: 'weapon_skin' }) }]);
+    expect((await equip(p.token, p.characterId, 'weapon_skin', entry!)).status).toBe(200);
+    const before = await read(p.token, p.characterId);
+    const response = await unequip(p.token, p.characterId, 'banner'); // gameB's slot, not gameA's
+    expect(response.status, response.text).toBe(404);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(response.body).toMatchObject({ code: 'not_found', slot: 'banner' });
+    expect(response.body.detail).toContain('"banner"');
+    expect(await read(p.token, p.characterId)).toEqual(before);
+    // An empty slot the game does have stays an idempotent 200.
+    expect((await unequip(p.token, p.characterId, 'emote')).status).toBe(200);
+  });
+
+  it('when a platform avatar unequips a slot no platform item declares, then 404; a slot some platform item declares is 200', async () => {
+    const p = await playerWithCharacter(null);
+    const slot = `avatar_${Math.random().toString(36).slice(2, 8)}`;
+    const missing = await unequip(p.token, p.characterId, slot);
+    expect(missing.status, missing.text).toBe(404);
+    expect(missing.body).toMatchObject({ code: 'not_found', slot });
+    // A game's slot is not an avatar's: only platform items are worn by avatars.
+    const gameSlot = `${slot}_game`;
+    await f.item({ gameId: await f.game([gameSlot]), slot: gameSlot });
+    expect((await unequip(p.token, p.characterId, gameSlot)).status).toBe(404);
+    await f.item({ kind: 'platform_skin', slot });
+    expect((await unequip(p.token, p.characterId, slot)).status).toBe(200);
+  });
+
+  it('when something is still worn in a slot the game no longer has, then unequipping takes it off', async () => {
+    const gameId = await f.game(['weapon_skin', 'frame']);
+    const p = await playerWithCharacter(gameId);
+    const [entry] = await f.grant(p.id, [{ itemId: await f.item({ kind: 'platform_skin', slot: 'frame' }) }]);
+    expect((await equip(p.token, p.characterId, 'frame', entry!)).status).toBe(200);
+    // A row left behind by a rule change that did not sweep (the operator's PATCH would have).
+    await t.runtime.deps.db.query("DELETE FROM game_slots WHERE game_id = $1 AND slot = 'frame'", [gameId]);
+    const response = await unequip(p.token, p.characterId, 'frame');
+    expect(response.status, response.text).toBe(200);
+    expect(response.body.equipment).toEqual([]);
+  });
+});
+
 describe('malformed equipment requests', () => {
   it('when the slot, body or ids are malformed, then 400 validation_failed and nothing is equipped', async () => {
     const p = await playerWithCharacter(gameA);

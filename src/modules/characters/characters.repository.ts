@@ -100,13 +100,42 @@ export async function deleteCharacter(db: Executor, userId: string, characterId:
   return rowCount === 1;
 }
 
-/** Locks the character (first in the equip lock order: character, then inventory entry). */
+/** Locks the character for an unequip (an equip takes it through lockForEquip, after the rules). */
 export async function lockCharacter(tx: Tx, userId: string, characterId: string): Promise<{ id: string; gameId: string | null } | undefined> {
   const { rows } = await tx.query<{ id: string; gameId: string | null }>(
     'SELECT id, game_id AS "gameId" FROM characters WHERE id = $1 AND user_id = $2 FOR UPDATE',
     [characterId, userId],
   );
   return rows[0];
+}
+
+/**
+ * The equip's first statement. The rules an equip is judged by are locked FOR SHARE: the character's game row
+ * (its slots) and the entry's item definition (its slot, game, compatible games). An operator's game or item
+ * update takes those rows first (its UPDATE), so either it waits for this equip and then sweeps what it put on
+ * (equipment-sweep.ts), or this equip waits for its commit and the next statement, with a fresh snapshot, reads
+ * the new rules. They are locked before the character (FOR UPDATE) because the operator's sweep goes on to
+ * update the characters it unequips: the other order deadlocked. The subselects run while the character row is
+ * produced, so before the locking clause of this statement takes it.
+ * Only the user's own character and entry are found; the character and item ids are immutable, so reading them
+ * unlocked is safe.
+ */
+export async function lockForEquip(
+  tx: Tx,
+  query: { userId: string; characterId: string; inventoryItemId: string },
+): Promise<{ id: string; gameId: string | null } | undefined> {
+  const { rows } = await tx.query<{ id: string; gameId: string | null }>(
+    `SELECT c.id, c.game_id AS "gameId",
+            (SELECT count(*) FROM (SELECT FROM games g WHERE g.id = c.game_id FOR SHARE) AS g) AS "gameLocked",
+            (SELECT count(*) FROM (SELECT FROM item_definitions d JOIN inventory_items e ON e.item_id = d.id
+                                    WHERE e.id = $3 AND e.user_id = $2 FOR SHARE OF d) AS d) AS "itemLocked"
+       FROM characters c
+      WHERE c.id = $1 AND c.user_id = $2
+        FOR UPDATE OF c`,
+    [query.characterId, query.userId, query.inventoryItemId],
+  );
+  const row = rows[0];
+  return row && { id: row.id, gameId: row.gameId };
 }
 
 export interface EquippableEntry {
@@ -121,9 +150,9 @@ export interface EquippableEntry {
 
 /**
  * The entry with what the equip rules need, locked FOR SHARE so a refund cannot delete it between our checks
- * and the equipment write (revocation takes FOR UPDATE and waits for us, then cascades the unequip). The item
- * definition is locked too: an operator's change to its slot, game or consumability waits for this equip and
- * then sweeps what no longer fits (equipment-sweep.ts), or this equip waits for it and checks the new rules.
+ * and the equipment write (revocation takes FOR UPDATE and waits for us, then cascades the unequip). Runs after
+ * lockForEquip: the game and item rows are already held, so the slots and compatible games read here are the
+ * committed ones and stay so until the equipment row is written.
  * Only the user's own entries are found: someone else's id looks exactly like a missing one.
  */
 export async function lockEntryForEquip(
@@ -138,25 +167,42 @@ export async function lockEntryForEquip(
        FROM inventory_items e
        JOIN item_definitions d ON d.id = e.item_id
       WHERE e.id = $1 AND e.user_id = $2
-      FOR SHARE OF e, d`,
+      FOR SHARE OF e`,
     [query.inventoryItemId, query.userId, query.characterGameId, query.slot],
   );
   return rows[0];
 }
 
-/** One item per slot: equipping an occupied slot replaces what was there. */
+/** One item per slot: equipping an occupied slot replaces what was there. The character's updated_at follows. */
 export async function putEquipment(tx: Tx, characterId: string, slot: string, inventoryItemId: string): Promise<void> {
   await tx.query(
-    `INSERT INTO character_equipment (character_id, slot, inventory_item_id) VALUES ($1, $2, $3)
-     ON CONFLICT (character_id, slot) DO UPDATE SET inventory_item_id = EXCLUDED.inventory_item_id, equipped_at = now()`,
+    `WITH put AS (
+       INSERT INTO character_equipment (character_id, slot, inventory_item_id) VALUES ($1, $2, $3)
+       ON CONFLICT (character_id, slot) DO UPDATE SET inventory_item_id = EXCLUDED.inventory_item_id, equipped_at = now())
+     UPDATE characters SET updated_at = now() WHERE id = $1`,
     [characterId, slot, inventoryItemId],
   );
 }
 
-export async function removeEquipment(tx: Tx, characterId: string, slot: string): Promise<void> {
-  await tx.query('DELETE FROM character_equipment WHERE character_id = $1 AND slot = $2', [characterId, slot]);
-}
-
-export async function touchCharacter(tx: Tx, characterId: string): Promise<void> {
-  await tx.query('UPDATE characters SET updated_at = now() WHERE id = $1', [characterId]);
+/**
+ * Empties the slot and touches the character, unless the slot is unknown: not one of the game's slots, or for a
+ * platform-wide character (which wears platform items in whatever slot they declare) a slot no platform item
+ * declares. An unknown slot changes nothing and answers false; something still worn there (left by a rule
+ * change the sweep did not see) is taken off all the same.
+ */
+export async function removeEquipment(tx: Tx, character: { id: string; gameId: string | null }, slot: string): Promise<boolean> {
+  const { rows } = await tx.query<{ known: boolean }>(
+    `WITH gone AS (
+       DELETE FROM character_equipment WHERE character_id = $1 AND slot = $2 RETURNING 1
+     ), known AS (
+       SELECT EXISTS (SELECT 1 FROM gone)
+              OR CASE WHEN $3::uuid IS NULL THEN EXISTS (SELECT 1 FROM item_definitions d WHERE d.game_id IS NULL AND d.slot = $2)
+                      ELSE EXISTS (SELECT 1 FROM game_slots s WHERE s.game_id = $3::uuid AND s.slot = $2) END AS known
+     ), touched AS (
+       UPDATE characters SET updated_at = now() WHERE id = $1 AND (SELECT known FROM known)
+     )
+     SELECT known FROM known`,
+    [character.id, slot, character.gameId],
+  );
+  return rows[0]!.known;
 }

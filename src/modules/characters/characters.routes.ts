@@ -72,7 +72,12 @@ export async function charactersRoutes(app: App, { services, authenticate }: Rou
 
   app.delete('/user/characters/:id/equipment/:slot', {
     ...player,
-    schema: { tags, summary: 'Unequip the slot', params: EquipmentParams, response: one },
+    schema: {
+      tags,
+      summary: "Unequip the slot; an empty slot is 200, a slot the character's game lacks (for an avatar: no platform item declares) is 404",
+      params: EquipmentParams,
+      response: one,
+    },
   }, async (request) => characters.unequip(principalOf(request).userId, request.params.id, request.params.slot));
 
   app.post('/service/loadouts', {

@@ -86,26 +86,35 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
       if (!deleted) throw notFound('character');
     },
 
-    /** Puts an owned, compatible item in the slot, replacing what was there. Locks character, then entry. */
+    /**
+     * Puts an owned, compatible item in the slot, replacing what was there. Three statements: the rules (game and
+     * item rows) then the character are locked, the entry is locked and read with the current rules, the row is
+     * written. See lockForEquip for why the rules come first.
+     */
     async equip(userId: string, characterId: string, slot: string, inventoryItemId: string): Promise<Character> {
       await db.withTx(async (tx) => {
-        const character = await repo.lockCharacter(tx, userId, characterId);
+        const character = await repo.lockForEquip(tx, { userId, characterId, inventoryItemId });
         if (!character) throw notFound('character');
         const entry = await repo.lockEntryForEquip(tx, { userId, inventoryItemId, characterGameId: character.gameId, slot });
         const refusal = checkEquip(character, slot, entry);
         if (refusal) throw new DomainError(refusal.code, refusal.reason, { slot, inventoryItemId });
         await repo.putEquipment(tx, characterId, slot, inventoryItemId);
-        await repo.touchCharacter(tx, characterId);
       });
       return changed(userId, characterId);
     },
 
-    /** Empties the slot; an already empty slot is not an error (the result is the same character). */
+    /**
+     * Empties the slot; an already empty slot is not an error (the result is the same character). A slot the
+     * character could never wear anything in answers 404, like an unknown character: nothing is changed.
+     */
     async unequip(userId: string, characterId: string, slot: string): Promise<Character> {
       await db.withTx(async (tx) => {
-        if (!(await repo.lockCharacter(tx, userId, characterId))) throw notFound('character');
-        await repo.removeEquipment(tx, characterId, slot);
-        await repo.touchCharacter(tx, characterId);
+        const character = await repo.lockCharacter(tx, userId, characterId);
+        if (!character) throw notFound('character');
+        if (!(await repo.removeEquipment(tx, character, slot))) {
+          const why = character.gameId ? "the character's game has no such slot" : 'no platform item declares it';
+          throw new DomainError('not_found', `slot "${slot}" not found: ${why}`, { slot });
+        }
       });
       return changed(userId, characterId);
     },

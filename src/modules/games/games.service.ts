@@ -87,6 +87,8 @@ export function createGamesService({ db, cache, logger }: Pick<CoreDeps, 'db' | 
     async update(id: string, patch: Partial<GameInput>): Promise<repo.GameRecord> {
       const unequipped = await db
         .withTx(async (tx) => {
+          // The UPDATE comes first: its row lock is what an equip in flight holds FOR SHARE (characters'
+          // lockForEquip), so the slots change only after it committed, and later equips wait for this commit.
           if (!(await repo.updateGame(tx, id, patch))) throw notFound('game');
           if (!patch.slots) return [];
           await repo.replaceSlots(tx, id, uniqueSlots(patch.slots));
