@@ -157,6 +157,7 @@ export class Jobs {
       // In the queue's own order: pg-boss fetches by priority and age but hands the batch over in no set order, and
       // a webhook about a parcel must not be applied before the one sent ahead of it.
       const jobs = [...batch].sort((a, b) => b.priority - a.priority || a.createdOn.getTime() - b.createdOn.getTime());
+      let unrecorded: unknown;
       for (const job of jobs) {
         const run = handler(job.data, { id: job.id, retryCount: job.retryCount });
         this.running.add(run);
@@ -169,11 +170,18 @@ export class Jobs {
           this.options.logger.warn({ err: error, queue: name, jobId: job.id }, 'job failed; pg-boss will retry or dead-letter it');
           if (jobs.length === 1) throw error;
           // pg-boss's own completion of the batch afterwards touches only the jobs still active, so this one stays failed.
-          await this.boss.fail(name, job.id, { message: error instanceof Error ? error.message : String(error) });
+          // Not through the adapter that swallows a settling error (bossAdapter): a failure that did not land leaves
+          // the job active, and that completion would then take it as done (a paid-for line left with no job).
+          await this.boss.fail(name, job.id, { message: error instanceof Error ? error.message : String(error) }, { db: adapter(this.db) })
+            .catch((lost: unknown) => void (unrecorded ??= lost));
         } finally {
           this.running.delete(run);
         }
       }
+      // pg-boss then fails the batch's jobs still active instead of completing them (or, the database still away,
+      // leaves them active until their expiry): the unrecorded failure is retried, never dropped. A success whose own
+      // completion did not land is run again, which every handler allows (at-least-once).
+      if (unrecorded !== undefined) throw unrecorded;
     });
   }
 

@@ -3,6 +3,7 @@
 // job, and a stop must not close the database under a fetch still on the wire. Real PostgreSQL and pg-boss.
 import pino from 'pino';
 import { Writable } from 'node:stream';
+import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/platform/db.js';
 import { Jobs, QUEUES } from '../../src/platform/jobs.js';
@@ -117,6 +118,54 @@ describe('a stop while a fetch is on the wire', () => {
     expect(stopped).toBe(true);
     expect(ran).toBe(true);
     expect(await stateOf(jobId)).toBe('completed');
+    expect(unhandled).toEqual([]);
+  });
+});
+
+describe('a job of a batch whose failure cannot be recorded', () => {
+  let db: Database;
+  let jobs: Jobs;
+  afterEach(async () => {
+    await jobs?.stop({ timeoutMs: 1000 });
+    await db?.close();
+  });
+
+  it('when a handler fails and the statement failing its job meets a lost connection, then pg-boss does not complete that job with the rest of the batch', async () => {
+    // Seen in a black-box run: pg_terminate_backend under a flood of purchases ended a delivery's handler with 57P01
+    // and the same blip failed the statement that should fail its job; pg-boss then completed the whole batch, so a
+    // paid-for parcel stayed `pending` with no job left to deliver it.
+    db = await openDatabase({ url: scratch.url, poolSize: 2 });
+    const failJobs = createRequire(import.meta.url)('pg-boss/src/plans.js').failJobsById('pgboss') as string;
+    let blips = 0;
+    const blipping: Database = Object.create(db, {
+      query: {
+        value: async (text: string, params?: readonly unknown[]) => {
+          if (text === failJobs && blips === 0) {
+            blips++;
+            throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+          }
+          return db.query(text, params);
+        },
+      },
+    });
+    jobs = new Jobs(blipping, { retryBaseMs: 1000, maxAttempts: 3, logger: pino({ level: 'silent' }) });
+    await jobs.start();
+    const failing = (await jobs.send(db, QUEUES.maintenance, { fail: true }))!;
+    const succeeding = (await jobs.send(db, QUEUES.maintenance, { fail: false }))!;
+
+    const handled: string[] = [];
+    await jobs.work<{ fail: boolean }>(QUEUES.maintenance, async (data, job) => {
+      handled.push(job.id);
+      if (data.fail) throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    }, { batchSize: 2 });
+    await until(() => handled.length >= 2, 'both jobs of the batch to run');
+    const deadline = Date.now() + 10_000;
+    while ((await stateOf(failing)) === 'active' && Date.now() < deadline) await sleep(50);
+
+    expect(blips).toBe(1);
+    expect(handled.slice(0, 2).sort()).toEqual([failing, succeeding].sort());
+    expect(await stateOf(succeeding)).toBe('completed');
+    expect(await stateOf(failing)).toBe('retry'); // it was completed with its batch: lost
     expect(unhandled).toEqual([]);
   });
 });
