@@ -141,14 +141,22 @@ export async function updateListing(db: Executor, id: string, listing: ListingCo
 }
 
 /**
- * Units of an unlimited listing held in completed orders, counted once no purchase is still running on it. Its
- * buyers take no stock (there is none) and hold only KEY SHARE on the row from their first read to their commit;
- * FOR UPDATE waits for all of them, so none that read the listing as unlimited can commit an order this sum
- * misses, and purchases that read it later wait for the PATCH and see the new stock. A sum over orders: only for
- * the rare change from unlimited to limited, never for a purchase.
+ * Waits until no purchase of the listing is running, and keeps new ones waiting until this transaction ends. A
+ * purchase holds KEY SHARE on the listing row from its first read to its commit, which FOR UPDATE (unlike the
+ * NO KEY UPDATE of lockListing) waits for: for a change that purchases already running would get wrong because
+ * they read the listing before it (an unlimited listing getting a stock or a per-user limit, which they do not
+ * count). Purchases that read the listing later see the change.
+ */
+export async function waitForRunningPurchases(tx: Executor, id: string): Promise<void> {
+  await tx.query('SELECT 1 FROM listings WHERE id = $1 FOR UPDATE', [id]);
+}
+
+/**
+ * Units of an unlimited listing held in completed orders; called after waitForRunningPurchases, so none that read
+ * the listing as unlimited can commit an order this sum misses. A sum over orders: only for the rare change from
+ * unlimited to limited, never for a purchase.
  */
 export async function unlimitedSales(tx: Executor, id: string): Promise<number> {
-  await tx.query('SELECT 1 FROM listings WHERE id = $1 FOR UPDATE', [id]);
   const { rows } = await tx.query<{ sold: number }>(
     `SELECT coalesce(sum(quantity), 0)::int AS sold FROM orders WHERE listing_id = $1 AND status = 'completed'`, [id]);
   return rows[0]!.sold;

@@ -113,8 +113,13 @@ export function createListingsAdmin({ db }: Pick<CoreDeps, 'db'>, onCatalogChang
           if (lines) await lockLineItems(tx, lines);
           const current = await repo.lockListing(tx, id);
           if (!current) throw notFound('listing');
+          // Purchases running now read the listing without a stock or a per-user limit and count nothing against
+          // it: such a change waits for them (the per-user counters are then rebuilt from orders, migration 0076).
+          const getsStock = typeof patch.stock === 'number' && current.stock === null;
+          const getsLimit = typeof patch.perUserLimit === 'number' && current.perUserLimit === null;
+          if (getsStock || getsLimit) await repo.waitForRunningPurchases(tx, id);
           // An unlimited listing that gets a stock has sold units too: they count like any other sale.
-          const soldUnlimited = typeof patch.stock === 'number' && current.stock === null ? await repo.unlimitedSales(tx, id) : undefined;
+          const soldUnlimited = getsStock ? await repo.unlimitedSales(tx, id) : undefined;
           if (soldUnlimited !== undefined) current.sold = soldUnlimited;
           // remaining = total − sold: a total below what was sold would forget the sales, and a later raise would
           // sell them again.
