@@ -1,7 +1,33 @@
 // For the tests that race equips against operators' catalog changes: every equipment row the equip rules would
 // refuse (written here independently of equip-rules.ts and equipment-sweep.ts, from the table in
 // docs/inventory-and-characters.md), and a wait for a request to queue on a row lock.
-import type { Executor } from '../../src/platform/db.js';
+import type { Executor, Tx } from '../../src/platform/db.js';
+import type { TestApp } from '../support/app.js';
+import { afterUnequip, unequipDisallowedInTx } from '../../src/modules/characters/equipment-sweep.js';
+
+/**
+ * An operator's catalog change held open on a connection of the test: the caller takes the change's locks and
+ * writes through `db`, `sweep` unequips what the new rules refuse, `commit` ends it and runs what the service runs
+ * after such a commit.
+ */
+export async function operatorTransaction(t: TestApp, scope: { gameId: string } | { itemId: string }) {
+  const client = await t.runtime.deps.db.pool.connect();
+  await client.query('BEGIN');
+  let unequipped: string[] = [];
+  return {
+    db: client,
+    query: (text: string, params?: unknown[]) => client.query(text, params),
+    sweep: async () => (unequipped = await unequipDisallowedInTx(client as unknown as Tx, scope)),
+    async commit() {
+      try {
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      await afterUnequip(t.runtime.deps, unequipped);
+    },
+  };
+}
 
 export async function equipmentViolations(db: Executor): Promise<Array<{ characterId: string; slot: string }>> {
   const { rows } = await db.query<{ characterId: string; slot: string }>(

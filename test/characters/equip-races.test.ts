@@ -4,10 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { fixtures } from '../inventory/fixtures.js';
-import { equipmentViolations, queuedOnLock } from './equip-race-support.js';
+import { equipmentViolations, operatorTransaction, queuedOnLock } from './equip-race-support.js';
 import { findItem, replaceCompatibleGames } from '../../src/modules/catalog/items.repository.js';
-import { afterUnequip, unequipDisallowedInTx } from '../../src/modules/characters/equipment-sweep.js';
-import type { Tx } from '../../src/platform/db.js';
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;
@@ -34,23 +32,8 @@ async function characterWith(gameId: string, itemId: string) {
 
 /** The item PATCH's order, by hand: the item row first (FOR NO KEY UPDATE), the change, then the sweep. */
 async function operatorChanging(itemId: string) {
-  const client = await t.runtime.deps.db.pool.connect();
-  await client.query('BEGIN');
-  let unequipped: string[] = [];
-  return {
-    db: client,
-    lockItem: () => findItem(client, itemId, { forUpdate: true }),
-    query: (text: string, params?: unknown[]) => client.query(text, params),
-    sweep: async () => (unequipped = await unequipDisallowedInTx(client as unknown as Tx, { itemId })),
-    async commit() {
-      try {
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
-      await afterUnequip(t.runtime.deps, unequipped);
-    },
-  };
+  const operator = await operatorTransaction(t, { itemId });
+  return { ...operator, lockItem: () => findItem(operator.db, itemId, { forUpdate: true }) };
 }
 
 describe('equipping while an operator changes the item', () => {

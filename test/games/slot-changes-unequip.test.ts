@@ -3,10 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { fixtures } from '../inventory/fixtures.js';
-import { equipmentViolations, queuedOnLock } from '../characters/equip-race-support.js';
+import { equipmentViolations, operatorTransaction, queuedOnLock } from '../characters/equip-race-support.js';
 import { replaceSlots, updateGame } from '../../src/modules/games/games.repository.js';
-import { afterUnequip, unequipDisallowedInTx } from '../../src/modules/characters/equipment-sweep.js';
-import type { Tx } from '../../src/platform/db.js';
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;
@@ -73,23 +71,13 @@ describe('equipment after catalog changes', () => {
 
 // The operator's update, statement by statement, through the service's own SQL, on a connection the test holds.
 async function operatorRemovingSlots(gameId: string, slots: string[]) {
-  const client = await t.runtime.deps.db.pool.connect();
-  await client.query('BEGIN');
-  let unequipped: string[] = [];
+  const operator = await operatorTransaction(t, { gameId });
   return {
-    lockGame: () => updateGame(client, gameId, {}),
+    ...operator,
+    lockGame: () => updateGame(operator.db, gameId, {}),
     sweep: async () => {
-      await replaceSlots(client, gameId, slots);
-      return (unequipped = await unequipDisallowedInTx(client as unknown as Tx, { gameId }));
-    },
-    query: (text: string) => client.query(text),
-    async commit() {
-      try {
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
-      await afterUnequip(t.runtime.deps, unequipped);
+      await replaceSlots(operator.db, gameId, slots);
+      return operator.sweep();
     },
   };
 }
@@ -115,7 +103,7 @@ describe('equipping while an operator removes a slot', () => {
       await operator.lockGame();
       await operator.sweep();
       equipping = p.equip('frame', p.entries[0]!);
-      await queuedOnLock(t.runtime.deps.db, equipping);
+      expect(await queuedOnLock(t.runtime.deps.db, equipping)).toBe(true);
     } finally {
       await operator.commit();
     }
