@@ -41,7 +41,10 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
     simulator = started;
     fulfillment.useShopifyEndpoint({ baseUrl: started.url, accessToken: config.shopifyAccessToken });
     jobs.onStop(() => started.close());
-    logger.info({ url: started.url }, 'SHOPIFY_ADMIN_URL unset: using the built-in Shopify simulator');
+    // Its orders lived in the previous process's memory: without them, a parcel a restart (or a crash) caught on
+    // its way stayed processing or shipped for ever, reconciliation finding no such order at every round.
+    const adopted = started.adopt(await fulfillment.shopifyOrdersInTransit());
+    logger.info({ url: started.url, adopted }, 'SHOPIFY_ADMIN_URL unset: using the built-in Shopify simulator');
   }
   jobs.onStop(async () => fulfillment.closeMailer());
 

@@ -91,7 +91,19 @@ export interface ShopifySimulator {
   /** Sends a recorded webhook again, byte for byte with the same ids (Shopify's at-least-once delivery). */
   redeliver(delivery: WebhookDelivery): Promise<WebhookDelivery>;
   setWebhookUrl(url: string | undefined): void;
+  /**
+   * Takes over orders a previous simulator created (the built-in one died with its process): each is known again by
+   * its id and tag, keeps its tracking, and moves on by itself like a new one. Orders already known are left alone.
+   */
+  adopt(orders: readonly AdoptedOrder[]): number;
   close(): Promise<void>;
+}
+
+/** An open order as the service's database remembers it. */
+export interface AdoptedOrder {
+  id: string; // gid://shopify/Order/…
+  tag: string;
+  tracking: { number: string; company: string | null; url: string | null } | null;
 }
 
 const CARRIERS = ['UPS', 'DHL Express', 'USPS', 'FedEx'];
@@ -486,6 +498,38 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
     redeliver: (delivery) => post({ ...delivery, status: null, attempts: 0 }),
     setWebhookUrl(url) {
       webhookUrl = url;
+    },
+    adopt(open) {
+      let adopted = 0;
+      for (const { id, tag, tracking } of open) {
+        const numericId = Number(id.split('/').pop());
+        if (!Number.isSafeInteger(numericId) || orders.some((o) => o.id === id)) continue;
+        const order: SimOrder = {
+          numericId,
+          id,
+          name: `#${nextOrder++}`,
+          email: null,
+          tags: [tag],
+          lineItems: [],
+          shippingAddress: null,
+          createdAt: new Date().toISOString(),
+          cancelledAt: null,
+          cancellations: [],
+          fulfillment: tracking
+            ? {
+                id: numericId + 7_000_000_000,
+                shipmentStatus: null,
+                trackingNumber: tracking.number,
+                trackingCompany: tracking.company ?? CARRIERS[numericId % CARRIERS.length]!,
+                trackingUrl: tracking.url ?? `https://tracking.example/track/${tracking.number}`,
+              }
+            : null,
+        };
+        orders.push(order);
+        scheduleAutoAdvance(order);
+        adopted++;
+      }
+      return adopted;
     },
     async close() {
       for (const timer of timers) clearTimeout(timer);

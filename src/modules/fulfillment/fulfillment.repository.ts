@@ -353,6 +353,18 @@ export async function openShopifyOrders(db: Executor, limit: number, minAgeSecon
   return rows;
 }
 
+/** Every Shopify order still on its way (one row per order), with the tracking the parcel already has. */
+export async function shopifyOrdersInTransit(db: Executor): Promise<Array<{ externalId: string; orderId: string; trackingNumber: string | null; trackingCompany: string | null; trackingUrl: string | null }>> {
+  const { rows } = await db.query<{ externalId: string; orderId: string; trackingNumber: string | null; trackingCompany: string | null; trackingUrl: string | null }>(
+    `SELECT external_id AS "externalId", min(order_id::text) AS "orderId", max(tracking_number) AS "trackingNumber",
+            max(tracking_company) AS "trackingCompany", max(tracking_url) AS "trackingUrl"
+       FROM fulfillments
+      WHERE status IN ('processing','shipped') AND delivery_type = 'shopify' AND external_id IS NOT NULL
+      GROUP BY external_id`,
+  );
+  return rows;
+}
+
 export async function touchExternal(db: Executor, externalId: string): Promise<void> {
   await db.query('UPDATE fulfillments SET updated_at = now() WHERE external_id = $1', [externalId]);
 }

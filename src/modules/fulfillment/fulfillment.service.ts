@@ -23,7 +23,7 @@ import { createFunctionalHandler } from './handlers/functional.js';
 import { createEmailHandler } from './handlers/email.js';
 import { createShopifyHandler } from './handlers/shopify.js';
 import { createMailer, type Mailer } from './email/mailer.js';
-import { createShopifyClient, type ShopifyClient, type ShopifyEndpoint } from './shopify/client.js';
+import { createShopifyClient, orderTag, type ShopifyClient, type ShopifyEndpoint } from './shopify/client.js';
 import { createDelivery } from './delivery.js';
 import { createShopifySync, type RefundHook } from './shopify/sync.js';
 import { createShopifyCancel, type ShopifyCancelJob } from './shopify/cancel.js';
@@ -167,6 +167,15 @@ export function createFulfillmentService(
       shopifyEndpoint = endpoint;
     },
     hasShopifyEndpoint: () => shopifyEndpoint !== undefined,
+    /** The Shopify orders still on their way, as a built-in simulator started anew must know them (src/workers.ts). */
+    async shopifyOrdersInTransit(): Promise<Array<{ id: string; tag: string; tracking: { number: string; company: string | null; url: string | null } | null }>> {
+      const rows = await repo.shopifyOrdersInTransit(db);
+      return rows.map((row) => ({
+        id: row.externalId,
+        tag: orderTag(row.orderId),
+        tracking: row.trackingNumber ? { number: row.trackingNumber, company: row.trackingCompany, url: row.trackingUrl } : null,
+      }));
+    },
     closeMailer(): void {
       mailer?.close();
       mailer = undefined;
