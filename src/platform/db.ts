@@ -79,6 +79,12 @@ export interface TxOptions {
 // 40001 serialization_failure, 40P01 deadlock_detected: safe to retry the whole transaction.
 const RETRYABLE = new Set(['40001', '40P01']);
 
+/** pg's own flags (pg-pool reads the same ones): false once the connection has failed or is closing. */
+function isQueryable(client: pg.PoolClient): boolean {
+  const flags = client as unknown as { _queryable?: boolean; _ending?: boolean };
+  return flags._queryable !== false && flags._ending !== true;
+}
+
 export function isRetryableTxError(error: unknown): boolean {
   return typeof error === 'object' && error !== null && RETRYABLE.has((error as { code?: string }).code ?? '');
 }
@@ -333,6 +339,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   // An idle client that loses its server (PostgreSQL restart) emits here; without a listener it would crash us.
   pool.on('error', (error) => options.logger?.warn({ err: error }, 'idle database client error'));
   replicaPool?.on('error', (error) => options.logger?.warn({ err: error }, 'idle replica client error'));
+  // A checked-out client has no pool listener, and pg-pool hands a client released by pool.query() to a waiting
+  // connect() from inside the parse loop of the statement's answer: a FATAL read in the same chunk (a terminated
+  // backend) was emitted before the new holder could listen, an uncaught exception that ended the process (R27).
+  // Every client listens for its whole life instead; pg marks it unusable and the pool drops it on release.
+  const listenForLoss = (which: string) => (client: pg.PoolClient) =>
+    void client.on('error', (error) => options.logger?.warn({ err: error }, `${which} connection lost`));
+  pool.on('connect', listenForLoss('database'));
+  replicaPool?.on('connect', listenForLoss('replica'));
 
   const primary = engine === 'pglite' ? wrapPglitePool(pool) : wrapPool(pool);
   const replicaExecutor = replicaPool ? withPrimaryFallback(wrapPool(replicaPool), primary, options.logger) : undefined;
@@ -350,10 +364,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const maxAttempts = txOptions.maxAttempts ?? 5;
     for (let attempt = 1; ; attempt++) {
       const client = await pool.connect();
-      // A checked-out client has no pool listener: a server restart between two statements would otherwise be an
-      // uncaught 'error' event that kills the process. The next statement fails instead, and the client is dropped.
-      const onLost = (error: Error) => options.logger?.warn({ err: error }, 'database connection lost inside a transaction');
-      client.on('error', onLost);
+      // Lost while the pool handed it over (R27): nothing was sent on it yet, so another connection is as good.
+      if (!isQueryable(client) && attempt < maxAttempts) {
+        client.release(true);
+        continue;
+      }
       const session = openSession(client, pipelined(client));
       let broken = false;
       let committed = false;
@@ -395,7 +410,6 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
         }
         throw error;
       } finally {
-        client.off('error', onLost);
         client.release(broken);
       }
     }
