@@ -147,9 +147,8 @@ export class Jobs {
 
   /**
    * Runs `handler` for each job of the queue. A worker fetches up to `batchSize` jobs at a time and then waits out
-   * its polling interval, so a queue that must keep up with bursts (webhooks, deliveries) takes batches. Each job of
-   * a batch still settles on its own: it is completed or failed (retried, dead-lettered) as soon as its handler
-   * settles, never with its batch (pg-boss fails a whole batch when the handler throws).
+   * its polling interval, so a queue that must keep up with bursts (webhooks, deliveries) takes batches. A job of a
+   * batch that succeeds is completed at once; one that fails is failed (retried, dead-lettered) when its batch ends.
    */
   async work<T>(name: QueueName, handler: JobHandler<T>, options: { batchSize?: number; pollingIntervalSeconds?: number } = {}): Promise<void> {
     const workOptions = { batchSize: options.batchSize ?? 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5, includeMetadata: true as const };
@@ -157,7 +156,7 @@ export class Jobs {
       // In the queue's own order: pg-boss fetches by priority and age but hands the batch over in no set order, and
       // a webhook about a parcel must not be applied before the one sent ahead of it.
       const jobs = [...batch].sort((a, b) => b.priority - a.priority || a.createdOn.getTime() - b.createdOn.getTime());
-      let unrecorded: unknown;
+      const failed: Array<{ id: string; error: unknown }> = [];
       for (const job of jobs) {
         const run = handler(job.data, { id: job.id, retryCount: job.retryCount });
         this.running.add(run);
@@ -168,20 +167,20 @@ export class Jobs {
         } catch (error) {
           metrics.jobs.inc({ queue: name, outcome: 'failed' });
           this.options.logger.warn({ err: error, queue: name, jobId: job.id }, 'job failed; pg-boss will retry or dead-letter it');
-          if (jobs.length === 1) throw error;
-          // pg-boss's own completion of the batch afterwards touches only the jobs still active, so this one stays failed.
-          // Not through the adapter that swallows a settling error (bossAdapter): a failure that did not land leaves
-          // the job active, and that completion would then take it as done (a paid-for line left with no job).
-          await this.boss.fail(name, job.id, { message: error instanceof Error ? error.message : String(error) }, { db: adapter(this.db) })
-            .catch((lost: unknown) => void (unrecorded ??= lost));
+          failed.push({ id: job.id, error });
         } finally {
           this.running.delete(run);
         }
       }
-      // pg-boss then fails the batch's jobs still active instead of completing them (or, the database still away,
-      // leaves them active until their expiry): the unrecorded failure is retried, never dropped. A success whose own
-      // completion did not land is run again, which every handler allows (at-least-once).
-      if (unrecorded !== undefined) throw unrecorded;
+      // Failed jobs are left active until the batch ends, and then pg-boss itself fails every job of the batch still
+      // active (the failed ones; a success whose completion did not land runs again, which every handler allows).
+      // Failing one at once let another worker fetch its retry while this batch still ran, and pg-boss's completion of
+      // the batch (whatever is still active) then completed that retry in flight: a job dropped for good. Failing it
+      // through the settling statement that only logs its errors (bossAdapter) likewise left it active for that
+      // completion. Should pg-boss's failure not land either, the jobs stay active until their expiry: late, never lost.
+      if (failed.length === 0) return;
+      if (failed.length === 1) throw failed[0]!.error;
+      throw new Error(`${failed.length} jobs of the batch failed: ${failed.map(({ id, error }) => `${id}: ${error instanceof Error ? error.message : String(error)}`).join('; ')}`);
     });
   }
 
