@@ -1,15 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
-import { IdParams, Page, errorResponses } from '../../platform/http/schemas.js';
+import { IdParams, IdempotencyHeaders, Page, errorResponses } from '../../platform/http/schemas.js';
 import { principalOf } from '../../platform/http/auth-hooks.js';
+import { replyIdempotent } from '../../platform/http/idempotent-reply.js';
 import { applyFields } from '../list-fields.js';
 import {
   CHARACTER_FIELDS, Character, CharacterListItem, CharactersQuery, CreateCharacterBody, EquipBody, Equipment, EquipmentParams, Loadout, LoadoutsBody, LoadoutsResult,
   RenameCharacterBody,
 } from './characters.schemas.js';
 
-export async function charactersRoutes(app: App, { services, authenticate }: RouteContext): Promise<void> {
+export async function charactersRoutes(app: App, { services, authenticate, db }: RouteContext): Promise<void> {
   const { characters } = services;
   for (const schema of [Equipment, Character, CharacterListItem, Loadout]) app.addSchema(schema);
 
@@ -34,12 +35,25 @@ export async function charactersRoutes(app: App, { services, authenticate }: Rou
     ...player,
     schema: {
       tags,
-      summary: 'Create a character for a game, or a platform-wide avatar (gameId null or absent)',
+      summary: 'Create a character for a game, or a platform-wide avatar (gameId null or absent); Idempotency-Key optional',
+      // API.md requires the key only where money, stock or inventory change: a create without one stays a create.
+      headers: Type.Partial(IdempotencyHeaders),
       body: CreateCharacterBody,
-      response: { 201: Type.Ref(Character), ...errorResponses(400, 401, 403, 404, 409) },
+      response: { 201: Type.Ref(Character), ...errorResponses(400, 401, 403, 404, 409, 422) },
     },
-  }, async (request, reply) =>
-    reply.status(201).send(await characters.create(principalOf(request).userId, { name: request.body.name, gameId: request.body.gameId ?? null })));
+  }, async (request, reply) => {
+    const { userId } = principalOf(request);
+    // The create as it is understood: gameId absent and null are one request for the key, and ids are case-blind.
+    const input = { name: request.body.name, gameId: request.body.gameId?.toLowerCase() ?? null };
+    if (request.headers['idempotency-key'] === undefined) return reply.status(201).send(await characters.create(userId, input));
+    return replyIdempotent(db, request, reply, async (tx) => ({ status: 201, body: await characters.createInTx(tx, userId, input) }), {
+      fingerprintBody: input,
+      // Also on a replay: the first attempt may have died between its commit and its invalidation.
+      afterCommit: async (response) => {
+        if (response.status === 201) await characters.invalidateUser(userId);
+      },
+    });
+  });
 
   app.get('/user/characters/:id', {
     ...player,

@@ -1,4 +1,5 @@
 import type { CoreDeps } from '../../context.js';
+import type { Tx } from '../../platform/db.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeCursor, encodeCursor, pageOf } from '../../platform/http/pagination.js';
 import type { GamesService } from '../games/index.js';
@@ -12,6 +13,10 @@ export const MAX_LOADOUT_BATCH = 100;
 const CHARACTERS_TTL_MS = 5 * 60_000;
 
 export type Character = Omit<repo.CharacterView, 'userId'>;
+export interface NewCharacter {
+  name: string;
+  gameId: string | null;
+}
 
 export interface Loadouts {
   items: repo.CharacterView[];
@@ -42,6 +47,15 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
     return get(userId, characterId);
   }
 
+  async function insert(tx: Tx, userId: string, input: NewCharacter): Promise<string> {
+    if (input.gameId !== null) await games.lockForReferenceInTx(tx, input.gameId);
+    await repo.lockUserForCharacters(tx, userId);
+    if ((await repo.countCharacters(tx, userId)) >= MAX_CHARACTERS_PER_USER) {
+      throw new DomainError('limit_reached', `a player can have at most ${MAX_CHARACTERS_PER_USER} characters`, { limit: MAX_CHARACTERS_PER_USER });
+    }
+    return repo.insertCharacter(tx, { userId, ...input });
+  }
+
   return {
     get,
 
@@ -61,17 +75,20 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
       }, { dependsOn: PLAYER_PAGE_DEPENDENCIES });
     },
 
-    async create(userId: string, input: { name: string; gameId: string | null }): Promise<Character> {
-      const id = await db.withTx(async (tx) => {
-        if (input.gameId !== null) await games.lockForReferenceInTx(tx, input.gameId);
-        await repo.lockUserForCharacters(tx, userId);
-        if ((await repo.countCharacters(tx, userId)) >= MAX_CHARACTERS_PER_USER) {
-          throw new DomainError('limit_reached', `a player can have at most ${MAX_CHARACTERS_PER_USER} characters`, { limit: MAX_CHARACTERS_PER_USER });
-        }
-        return repo.insertCharacter(tx, { userId, ...input });
-      });
-      return changed(userId, id);
+    async create(userId: string, input: NewCharacter): Promise<Character> {
+      return changed(userId, await db.withTx((tx) => insert(tx, userId, input)));
     },
+
+    /**
+     * A create inside the caller's transaction (an Idempotency-Key's, which stores this answer with the COMMIT), read
+     * back in it. The caller runs invalidateUser after the commit.
+     */
+    async createInTx(tx: Tx, userId: string, input: NewCharacter): Promise<Character> {
+      const id = await insert(tx, userId, input);
+      return withoutOwner((await repo.findCharacter(tx, userId, id))!);
+    },
+
+    invalidateUser: (userId: string): Promise<void> => inventory.invalidateUser(userId),
 
     async rename(userId: string, characterId: string, name: string): Promise<Character> {
       if (!(await repo.renameCharacter(db, userId, characterId, name))) throw notFound('character');
