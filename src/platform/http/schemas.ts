@@ -34,7 +34,10 @@ const DISPLAY_TEXT_PATTERN = '^(?=[\\s\\S]*[^\\s\\p{Cc}\\p{Cf}])[^\\p{Cs}]*$';
  */
 export const DisplayText = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: DISPLAY_TEXT_PATTERN });
 
-/** The header every idempotent POST requires (API.md § Idempotency); a request without it is 400 validation_failed. */
+/**
+ * The header every POST that changes money, stock or inventory requires (API.md § Idempotency; without it 400
+ * validation_failed). Other creates may take it optionally (`Type.Partial`, as POST /user/characters does).
+ */
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.String({
     minLength: 1,
