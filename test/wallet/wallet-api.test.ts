@@ -201,6 +201,16 @@ describe('GET /user/wallet and /user/wallet/transactions', () => {
     expect((await t.request('GET', `/user/wallet/transactions?limit=1&cursor=${cursor}`, { token: player.token })).status).toBe(200);
   });
 
+  it('when a well-formed cursor names an entry id the list never hands out (zero or negative), then 400, not an empty page', async () => {
+    const player = await fundedPlayer(t, 5);
+    for (const forged of [[0], [-1], [-9007199254740991]]) {
+      const cursor = Buffer.from(JSON.stringify(forged)).toString('base64url');
+      const response = await t.request('GET', `/user/wallet/transactions?cursor=${cursor}`, { token: player.token });
+      expect(response.status, JSON.stringify(forged)).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+  });
+
   it('when a new player asks, then the balance is 0 and the history empty', async () => {
     const player = await t.player();
     expect((await t.request('GET', '/user/wallet', { token: player.token })).body).toEqual({ balance: 0, currency: 'gems' });
@@ -260,6 +270,11 @@ describe('OpenAPI', () => {
       expect(operation, `${method} ${path}`).toBeDefined();
       expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(expect.arrayContaining([method === 'post' && !path.includes('refund') && path !== '/webhooks/payments' ? '201' : '200']));
     }
+  });
+
+  it('then the top-up webhook documents the 409 it answers when the wallet cannot take the credit (limit_reached)', async () => {
+    const { body } = await t.request('GET', '/openapi.json');
+    expect(Object.keys(body.paths['/webhooks/payments'].post.responses)).toContain('409');
   });
 });
 

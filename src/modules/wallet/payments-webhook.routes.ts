@@ -30,7 +30,8 @@ export async function paymentsWebhookRoutes(app: App, { config, db }: RouteConte
       security: [],
       headers: Type.Object({ 'x-signature': Type.Optional(Type.String({ description: 'hex HMAC-SHA256 of the raw body' })) }),
       body: PaymentEvent,
-      response: { 200: Type.Ref(TopUp), ...errorResponses(400, 401, 415) },
+      // 409 limit_reached: the wallet cannot take the credit (nothing is recorded, so the provider's retry can land later).
+      response: { 200: Type.Ref(TopUp), ...errorResponses(400, 401, 409, 415) },
     },
     preValidation: async (request: FastifyRequest) => {
       const raw = request.body;

@@ -115,6 +115,8 @@ export function createWalletService({ db }: CoreDeps, _services: { users: UsersS
 
     async listTransactions(userId: string, page: { limit: number; cursor?: string }): Promise<{ items: WalletTransactionView[]; nextCursor: string | null }> {
       const [before] = (decodeCursor(page.cursor, ['number']) ?? [null]) as [number | null];
+      // Entry ids start at 1, so a cursor of 0 or less was never handed out: a forged one is refused, not an empty page.
+      if (before !== null && before < 1) throw new DomainError('validation_failed', 'invalid cursor');
       // History may come from the replica once it has replayed this user's last write (read-your-writes).
       const rows = await repo.listEntries(await db.readerFor(userId), userId, before, page.limit + 1);
       const { rows: shown, last } = pageOf(rows, page.limit);
