@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { expectRevalidates } from '../support/conditional-get.js';
 import { createGame, createItem, createListing } from './fixtures.js';
@@ -72,6 +72,30 @@ describe('storefront HTTP caching', () => {
     expect((await t.request('GET', `/store/items/${listing.id}`)).status).toBe(200);
     expect(await until(async () => !(await listed()), 5000)).toBe(true);
     expect((await t.request('GET', `/store/items/${listing.id}`)).status).toBe(404);
+  });
+
+  it('when a page is read at an instant before the schedule it consults was filled, then it is not cached for the window after a start', async () => {
+    // A request takes its clock reading first and consults the cached schedule of boundaries afterwards. The
+    // schedule may have been filled after that reading: by this request's own fill (a Redis round trip and a query
+    // later), by a concurrent request, or on another instance whose clock runs ahead. Such a schedule lacks the
+    // boundaries between the reading and its fill, so the page built for the reading (before a sale starts) was
+    // filed under the window after the start and served there for a page TTL: the sale stayed invisible. The jumps
+    // of the clock below stand for that gap, made seconds wide so that the test does not depend on timing.
+    const start = Date.now() + 60_000;
+    const title = `Skewed Sale ${randomUUID()}`;
+    const listing = await createListing(t, { title, price: 7, items: [{ itemId, quantity: 1 }], startsAt: new Date(start).toISOString() });
+    const onPage = async () => (await t.request('GET', `/store/items?q=${encodeURIComponent(title)}`)).body.items.map((l: { id: string }) => l.id);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(start + 3_000);
+      expect((await t.request('GET', `/store/items/${listing.id}`)).status).toBe(200); // fills the schedule after the start
+      vi.setSystemTime(start - 3_000);
+      expect(await onPage()).toEqual([]); // not on sale at this reading
+      vi.setSystemTime(start + 10);
+      expect(await onPage()).toEqual([listing.id]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('when a game is created or changed, then the storefront keeps serving (games do not alter listings)', async () => {

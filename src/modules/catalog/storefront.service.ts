@@ -17,6 +17,8 @@ export const STOREFRONT_CACHE_NS = 'storefront';
 export const PAGE_TTL_MS = 10_000;
 const SCHEDULE_TTL_MS = 60_000;
 const MAX_BOUNDARIES = 500;
+/** How far before a filling request's clock reading the schedule starts (see windowKey). */
+const SCHEDULE_SLACK_MS = 1_000;
 /** Entries of an earlier process (another database, or a write whose invalidation died with it) are never served. */
 const CACHED_BY_GENERATION = { dependsOn: CATALOG_CACHE_DEPENDENCIES };
 /**
@@ -45,6 +47,8 @@ export interface StorePage {
 }
 
 interface Schedule {
+  /** The boundaries after this instant are all known (up to MAX_BOUNDARIES); earlier ones may be missing. */
+  from: number;
   boundaries: number[];
   truncated: boolean;
 }
@@ -55,9 +59,17 @@ export function createStorefront({ db, cache, logger }: Pick<CoreDeps, 'db' | 'c
   /** Names the time window `now` falls in: the next start/end boundary after it. */
   async function windowKey(now: number): Promise<string> {
     const schedule = await cache.wrap<Schedule>(STOREFRONT_CACHE_NS, 'schedule', SCHEDULE_TTL_MS, async () => {
-      const boundaries = await repo.findUpcomingBoundaries(await reader(), new Date(), MAX_BOUNDARIES);
-      return { boundaries, truncated: boundaries.length === MAX_BOUNDARIES };
+      // From the filling request's reading, not the clock at fill time, and a little earlier: requests that took
+      // their reading just before it share this fill (or read it from Redis, filled by an instance whose clock is
+      // ahead). Past boundaries cost nothing: the search below skips them.
+      const from = now - SCHEDULE_SLACK_MS;
+      const boundaries = await repo.findUpcomingBoundaries(await reader(), new Date(from), MAX_BOUNDARIES);
+      return { from, boundaries, truncated: boundaries.length === MAX_BOUNDARIES };
     }, CACHED_BY_GENERATION);
+    // A reading before the schedule's start may lie before a boundary the schedule does not know: the page built for
+    // it would be filed under the window after that boundary and served there (a sale hidden after its start, or
+    // shown after its end, for a page TTL). Such a reading gets a window of its own.
+    if (now < schedule.from) return `t${now}`;
     const { boundaries } = schedule;
     let low = 0;
     let high = boundaries.length;
