@@ -59,3 +59,49 @@ describe('adopting a Shopify order found by tag', () => {
     expect((await fulfillmentRow(t, fulfillmentId)).status).toBe('processing');
   });
 });
+
+describe("an operator's retry of a dead letter whose Shopify order exists", () => {
+  /** Sends the webhooks the simulator recorded for this order to the service and runs their jobs, as the worker would. */
+  async function receiveWebhooks(orderId: string) {
+    const order = sim.findOrder(orderId)!;
+    const numeric = String(order.numericId);
+    const mine = sim.webhooks.filter((w) => w.body.includes(numeric));
+    sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+    try {
+      for (const webhook of mine) await sim.redeliver(webhook);
+    } finally {
+      sim.setWebhookUrl(undefined);
+    }
+    const { rows } = await t.runtime.deps.db.query<{ id: string }>('SELECT id FROM webhook_events WHERE processed_at IS NULL ORDER BY id');
+    const refund = () => Promise.reject(new Error('no cancellation expected here'));
+    // Two rounds: a fulfillment webhook that came before the tagged orders/fulfilled linked the order is retried.
+    for (let round = 0; round < 2; round++) {
+      for (const { id } of rows) await t.runtime.services.fulfillment.processShopifyWebhook(id, refund).catch(() => undefined);
+    }
+  }
+
+  it('when Shopify delivered the order while the line was failed, then the retry shows it delivered with its tracking, not processing', async () => {
+    const { orderId, fulfillmentId } = await lostOrder();
+    sim.injectFaults({ unavailable: 2 }); // attempts 2 and 3 (JOB_MAX_ATTEMPTS) fail: a dead letter
+    await t.runtime.services.fulfillment.deliver(fulfillmentId, { id: 'attempt-2', retryCount: 0 });
+    await t.runtime.services.fulfillment.deliver(fulfillmentId, { id: 'attempt-3', retryCount: 0 });
+    expect((await fulfillmentRow(t, fulfillmentId)).status).toBe('failed');
+
+    // The parcel leaves and arrives anyway; its orders/fulfilled (which carries our tag) links the order to the line.
+    await sim.advance(orderId, 'delivered');
+    await receiveWebhooks(orderId);
+    const order = sim.findOrder(orderId)!;
+    expect(await fulfillmentRow(t, fulfillmentId)).toMatchObject({ status: 'failed', external_id: order.id });
+
+    const retried = await t.request('POST', `/admin/fulfillments/${fulfillmentId}/retry`, { token: t.adminToken });
+    expect(retried.status).toBe(200);
+    await t.runtime.services.fulfillment.deliver(fulfillmentId, { id: 'operator-retry', retryCount: 0 });
+
+    const row = await fulfillmentRow(t, fulfillmentId);
+    expect(row.status).toBe('delivered');
+    expect(row.tracking_number).toBe(order.fulfillment!.trackingNumber);
+    expect(sim.orders.filter((o) => o.tags.includes(`bb-order-${orderId}`))).toHaveLength(1);
+    const history = await t.request('GET', `/admin/fulfillments/${fulfillmentId}`, { token: t.adminToken });
+    expect(history.body.events.map((e: { status: string }) => e.status).slice(-3)).toEqual(['pending', 'processing', 'delivered']);
+  });
+});

@@ -42,17 +42,20 @@ export function createShopifyHandler({ db, shopify }: { db: Database; shopify: (
       if (order.lines.find((line) => line.fulfillmentId === fulfillment.id)?.status !== 'pending') throw notPending();
       const waiting = order.lines.filter((line) => line.status === 'pending' && line.fulfillmentId !== fulfillment.id).map((line) => line.fulfillmentId);
 
+      // An order id already known was linked by a tagged webhook while this line waited or lay failed (this is an
+      // operator's retry): the webhooks that came meanwhile could not move a failed line and changed nothing, so
+      // joining it blindly left a delivered parcel `processing` until reconciliation. It is looked up like any other.
       const known = order.lines.find((line) => line.externalId)?.externalId;
-      if (known) return { status: 'processing', externalId: known, detail: `joined Shopify order ${known}`, alsoCompletes: waiting };
-
       const tag = orderTag(order.orderId);
       const existing = await shopify().findOrderByTag(tag);
-      if (existing) {
+      if (existing && (!known || existing.id === known)) {
         // Its webhooks may have come (and run out of retries) before we knew the order: take its state from here.
         const now = interpretOrder(existing, order.orderId);
         const observed = now.to === 'shipped' || now.to === 'delivered' ? { to: now.to, tracking: now.tracking, detail: `shopify ${now.detail.replace(/^reconciliation/, 'found by tag')}` } : undefined;
-        return { status: 'processing', externalId: existing.id, detail: `Shopify order ${existing.name} found by tag ${tag}`, alsoCompletes: waiting, ...(observed ? { observed } : {}) };
+        const detail = known ? `joined Shopify order ${existing.name}` : `Shopify order ${existing.name} found by tag ${tag}`;
+        return { status: 'processing', externalId: existing.id, detail, alsoCompletes: waiting, ...(observed ? { observed } : {}) };
       }
+      if (known) return { status: 'processing', externalId: known, detail: `joined Shopify order ${known}`, alsoCompletes: waiting };
 
       if (!order.shippingAddress) throw new DeliveryError('the order has no shipping address', { retryable: false });
       const lines = order.lines.filter((line) => line.status === 'pending');
