@@ -256,6 +256,18 @@ describe('POST /admin/users/:userId/wallet/adjustments', () => {
     expect(await balanceOf(t, player.id)).toBe(0);
     await expectLedgerConsistent(t);
   });
+
+  it('when the retry of an adjustment spells the user id in the path in capitals, then it is a replay of the same request, not 422', async () => {
+    const player = await fundedPlayer(t, 5);
+    const headers = key();
+    const first = await t.request('POST', `/admin/users/${player.id}/wallet/adjustments`, { token: t.adminToken, headers, body: { amount: 7, reason: 'bonus' } });
+    expect(first.status).toBe(201);
+    const retry = await t.request('POST', `/admin/users/${player.id.toUpperCase()}/wallet/adjustments`, { token: t.adminToken, headers, body: { amount: 7, reason: 'bonus' } });
+    expect(retry.status, retry.text).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    expect(await balanceOf(t, player.id)).toBe(12);
+  });
 });
 
 describe('OpenAPI', () => {

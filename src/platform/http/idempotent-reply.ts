@@ -5,7 +5,14 @@ import type { Database } from '../db.js';
 import { DomainError } from '../errors.js';
 import { fingerprintRequest, runIdempotent, type IdempotentWork, type StoredResponse } from '../idempotency.js';
 import { principalOf } from './auth-hooks.js';
+import { isUuid } from '../auth.js';
 import { instanceOf } from './problem.js';
+
+/** A UUID in the path names the same row in either case: a retry spelling it in capitals is the same request. */
+function pathIdsInOneCase(params: unknown): unknown {
+  if (typeof params !== 'object' || params === null) return params;
+  return Object.fromEntries(Object.entries(params).map(([name, value]) => [name, isUuid(value) ? value.toLowerCase() : value]));
+}
 
 export function idempotencyKeyOf(request: FastifyRequest): string {
   const raw = request.headers['idempotency-key'];
@@ -41,7 +48,7 @@ export async function replyIdempotent<R>(
       fingerprint: fingerprintRequest({
         method: request.method,
         route: request.routeOptions.url,
-        params: request.params,
+        params: pathIdsInOneCase(request.params),
         body: (options.fingerprintBody !== undefined ? options.fingerprintBody : request.body) ?? null,
       }),
     },
