@@ -40,4 +40,33 @@ describe('the simulator control API', () => {
     expect(sim.webhooks.length).toBe(sent);
     expect((await advance('gid://shopify/Order/1', 'fulfill')).status).toBe(404);
   });
+
+  it('when faults are injected with an unknown name, a wrong type or a body that is not an object, then 400 naming the problem and the faults in force are unchanged', async () => {
+    const inject = async (body: string) => {
+      const response = await fetch(`${sim.url}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      return { status: response.status, body: (await response.json()) as { error?: string; faults?: Record<string, unknown> } };
+    };
+    const before = await inject(JSON.stringify({ unavailable: 0 }));
+    expect(before.status).toBe(200);
+    const refused: Array<[string, RegExp]> = [
+      ['null', /object/],
+      ['[1]', /object/],
+      [JSON.stringify({ unavailble: 3 }), /unknown fault "unavailble"/],
+      [JSON.stringify({ unavailable: 'abc' }), /unavailable/],
+      [JSON.stringify({ unavailable: -5 }), /unavailable/],
+      [JSON.stringify({ slow: 3 }), /slow/],
+      [JSON.stringify({ throttled: { count: 2 } }), /throttled\.retryAfterSeconds/],
+      [JSON.stringify({ userErrors: { count: 1 } }), /userErrors\.message/],
+    ];
+    for (const [body, error] of refused) {
+      const response = await inject(body);
+      expect(response.status, body).toBe(400);
+      expect(response.body.error, body).toMatch(error);
+    }
+    expect((await inject('{}')).body.faults).toEqual(before.body.faults);
+    // An advance with a body that is not an object is refused the same way, not a 500.
+    const id = await createOrder('bb-order-null-body');
+    const response = await fetch(`${sim.url}/_sim/orders/${encodeURIComponent(id)}/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'null' });
+    expect(response.status).toBe(400);
+  });
 });

@@ -109,6 +109,52 @@ export interface AdoptedOrder {
 const CARRIERS = ['UPS', 'DHL Express', 'USPS', 'FedEx'];
 export const ADVANCE_STEPS: readonly AdvanceStep[] = ['fulfill', 'in_transit', 'out_for_delivery', 'delivered', 'failure', 'cancel'];
 
+/** POST /_sim/faults' body, checked: known names only, counts and delays whole numbers ≥ 0, messages strings. */
+export function faultsFrom(body: Record<string, unknown>): Faults {
+  const refuse = (message: string): never => {
+    throw new SimulatorError(message, 400);
+  };
+  const count = (value: unknown, name: string): number =>
+    Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : refuse(`${name} must be a whole number ≥ 0`);
+  const object = (value: unknown, name: string): Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : refuse(`${name} must be an object`);
+  const text = (value: unknown, name: string): string => (typeof value === 'string' ? value : refuse(`${name} must be a string`));
+  const faults: Faults = {};
+  for (const [name, value] of Object.entries(body)) {
+    switch (name) {
+      case 'unavailable':
+      case 'dropOrderCreateResponse':
+      case 'dropOrderCancelResponse':
+        faults[name] = count(value, name);
+        break;
+      case 'throttled': {
+        const v = object(value, name);
+        faults.throttled = { count: count(v.count, 'throttled.count'), retryAfterSeconds: count(v.retryAfterSeconds, 'throttled.retryAfterSeconds') };
+        break;
+      }
+      case 'slow': {
+        const v = object(value, name);
+        faults.slow = { count: count(v.count, 'slow.count'), delayMs: count(v.delayMs, 'slow.delayMs') };
+        break;
+      }
+      case 'userErrors': {
+        const v = object(value, name);
+        const field = v.field === undefined ? undefined : Array.isArray(v.field) && v.field.every((f) => typeof f === 'string') ? (v.field as string[]) : refuse('userErrors.field must be a list of strings');
+        faults.userErrors = { count: count(v.count, 'userErrors.count'), message: text(v.message, 'userErrors.message'), ...(field ? { field } : {}) };
+        break;
+      }
+      case 'cancelUserErrors': {
+        const v = object(value, name);
+        faults.cancelUserErrors = { count: count(v.count, 'cancelUserErrors.count'), message: text(v.message, 'cancelUserErrors.message'), ...(v.code === undefined ? {} : { code: text(v.code, 'cancelUserErrors.code') }) };
+        break;
+      }
+      default:
+        refuse(`unknown fault ${JSON.stringify(name)}: one of unavailable, throttled, dropOrderCreateResponse, userErrors, slow, cancelUserErrors, dropOrderCancelResponse`);
+    }
+  }
+  return faults;
+}
+
 /** A refused `advance`: the control API answers with its HTTP status. */
 export class SimulatorError extends Error {
   constructor(message: string, readonly status: 400 | 404 | 409) {
@@ -442,6 +488,7 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
     } catch {
       return json(res, 400, { error: 'invalid JSON' });
     }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return json(res, 400, { error: 'the body must be a JSON object' });
     const advanceMatch = /^\/_sim\/orders\/([^/]+)\/advance$/.exec(path);
     if (req.method === 'POST' && advanceMatch) {
       try {
@@ -459,7 +506,15 @@ export async function startShopifySimulator(options: SimulatorOptions): Promise<
       return json(res, 200, { topic: again.topic, webhookId: again.webhookId, eventId: again.eventId, status: again.status });
     }
     if (req.method === 'POST' && path === '/_sim/faults') {
-      injectFaults(body);
+      // A misspelt name or a wrong type used to be stored and do nothing: a black-box test believed Shopify was
+      // failing while it answered every call. Refused as a whole, the faults in force stay as they were.
+      let next: Faults;
+      try {
+        next = faultsFrom(body);
+      } catch (error) {
+        return json(res, error instanceof SimulatorError ? error.status : 500, { error: (error as Error).message });
+      }
+      injectFaults(next);
       return json(res, 200, { faults });
     }
     return json(res, 404, { error: 'not found' });
