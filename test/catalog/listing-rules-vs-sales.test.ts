@@ -54,4 +54,38 @@ describe('listing rules against what was sold', () => {
       if (read.body.stock === 12) expect(read.body.stockRemaining).toBe(12 - (await soldNotRefunded(listing.id)));
     }
   });
+
+  it('when a limited listing gets a per-user limit while a purchase of it is between its read and its stock update, then the PATCH waits for it without a deadlock', async () => {
+    const listing = await createListing(t, { price: 1, stock: 10, items: [{ itemId: potion.id, quantity: 1 }] });
+    const retries = async () => Number(/^bb_db_transaction_retries_total (\d+)/m.exec((await t.request('GET', '/metrics')).text)?.[1] ?? 0);
+    const before = await retries();
+    // A purchase's locks by hand: KEY SHARE from its first read, then the stock update of a limited listing.
+    const purchase = await t.runtime.deps.db.pool.connect();
+    try {
+      await purchase.query('BEGIN');
+      await purchase.query('SELECT 1 FROM listings WHERE id = $1 FOR KEY SHARE', [listing.id]);
+      const patched = patch(listing.id, { perUserLimit: 3 });
+      await waitForLockQueue();
+      await purchase.query('UPDATE listings SET stock_remaining = stock_remaining - 1 WHERE id = $1', [listing.id]);
+      await purchase.query('COMMIT');
+      const response = await patched;
+      expect(response.status, response.text).toBe(200);
+      expect(response.body).toMatchObject({ perUserLimit: 3, stockRemaining: 9 });
+    } finally {
+      purchase.release();
+    }
+    // The PATCH ran once: it queued behind the purchase instead of holding the row the purchase needed next.
+    expect(await retries()).toBe(before);
+  });
 });
+
+/** Until some backend of this database waits on a row lock (the PATCH queued behind the purchase). */
+async function waitForLockQueue(): Promise<void> {
+  for (let waited = 0; waited < 5_000; waited += 20) {
+    const { rows } = await t.runtime.deps.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    if (rows[0]!.n > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the PATCH never queued on the listing row');
+}

@@ -144,8 +144,8 @@ export async function updateListing(db: Executor, id: string, listing: ListingCo
  * Waits until no purchase of the listing is running, and keeps new ones waiting until this transaction ends. A
  * purchase holds KEY SHARE on the listing row from its first read to its commit, which FOR UPDATE (unlike the
  * NO KEY UPDATE of lockListing) waits for: for a change that purchases already running would get wrong because
- * they read the listing before it (an unlimited listing getting a stock or a per-user limit, which they do not
- * count). Purchases that read the listing later see the change.
+ * they read the listing before it (a stock or a per-user limit set where there was none, which they do not
+ * count). Purchases that read the listing later see the change. Taken before lockListing, never after it.
  */
 export async function waitForRunningPurchases(tx: Executor, id: string): Promise<void> {
   await tx.query('SELECT 1 FROM listings WHERE id = $1 FOR UPDATE', [id]);

@@ -111,15 +111,15 @@ export function createListingsAdmin({ db }: Pick<CoreDeps, 'db'>, onCatalogChang
           // Items before the listing, the order an item PATCH takes them in (its item, then the listings that
           // contain it): the other order deadlocked against a concurrent item change.
           if (lines) await lockLineItems(tx, lines);
+          // Purchases running now may have read the listing without a stock or a per-user limit, and count nothing
+          // against it: a change that sets one waits for them (the per-user counters are then rebuilt from orders,
+          // migration 0076). That wait comes before any other lock on the row: holding lockListing's NO KEY UPDATE
+          // while waiting deadlocked with a purchase of a limited listing, whose stock update needs that lock.
+          if (typeof patch.stock === 'number' || typeof patch.perUserLimit === 'number') await repo.waitForRunningPurchases(tx, id);
           const current = await repo.lockListing(tx, id);
           if (!current) throw notFound('listing');
-          // Purchases running now read the listing without a stock or a per-user limit and count nothing against
-          // it: such a change waits for them (the per-user counters are then rebuilt from orders, migration 0076).
-          const getsStock = typeof patch.stock === 'number' && current.stock === null;
-          const getsLimit = typeof patch.perUserLimit === 'number' && current.perUserLimit === null;
-          if (getsStock || getsLimit) await repo.waitForRunningPurchases(tx, id);
           // An unlimited listing that gets a stock has sold units too: they count like any other sale.
-          const soldUnlimited = getsStock ? await repo.unlimitedSales(tx, id) : undefined;
+          const soldUnlimited = typeof patch.stock === 'number' && current.stock === null ? await repo.unlimitedSales(tx, id) : undefined;
           if (soldUnlimited !== undefined) current.sold = soldUnlimited;
           // remaining = total − sold: a total below what was sold would forget the sales, and a later raise would
           // sell them again.
