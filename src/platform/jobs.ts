@@ -7,6 +7,7 @@
 // - Anything that escapes a handler (the database gone, a crash, a shutdown that outlived its grace period) is
 //   retried by pg-boss with its own exponential backoff (`retryDelay` in whole seconds from JOB_RETRY_BASE_MS),
 //   and after the last retry lands in the `dead-letter` queue.
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import PgBoss from 'pg-boss';
 import { whileHoldingSessionLock } from './session-lock.js';
@@ -30,7 +31,11 @@ export interface JobsOptions {
   retryBaseMs: number;
   maxAttempts: number;
   logger: Logger;
+  /** How often a working process beats, and how long without a beat before its jobs are taken back (see beat()). */
+  heartbeat?: { everyMs: number; staleAfterMs: number };
 }
+
+const DEFAULT_HEARTBEAT = { everyMs: 5_000, staleAfterMs: 30_000 };
 
 export interface JobInfo {
   id: string;
@@ -49,9 +54,32 @@ function adapter(executor: Executor): PgBoss.Db {
   return { executeSql: (text, values) => executor.query(text, values ?? []) };
 }
 
+/** pg-boss's fail() of several jobs with an output, through `executor` (its typings omit this overload). */
+function failJobs(boss: PgBoss, queue: string, ids: string[], output: object, executor: Executor): Promise<unknown> {
+  const fail = boss.fail.bind(boss) as unknown as (name: string, ids: string[], data: object, options: { db: PgBoss.Db }) => Promise<unknown>;
+  return fail(queue, ids, output, { db: adapter(executor) });
+}
+
 // pg-boss's statements that settle jobs (the package's own SQL, pinned by the lockfile; not part of its typed API).
 const plans = createRequire(import.meta.url)('pg-boss/src/plans.js') as { completeJobs(schema: string): string; failJobsById(schema: string): string };
 const SCHEMA = 'pgboss';
+
+// job_workers / job_runs (migration 0077): see Jobs.startBeating.
+const BEAT = `INSERT INTO job_workers (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET beat_at = now()`;
+const RECORD_RUNS = `INSERT INTO job_runs (job_id, queue, worker_id) SELECT unnest($1::uuid[]), $2, $3
+                     ON CONFLICT (job_id) DO UPDATE SET queue = EXCLUDED.queue, worker_id = EXCLUDED.worker_id, started_at = now()`;
+const FORGET_RUNS = `DELETE FROM job_runs WHERE job_id = ANY($1::uuid[]) AND worker_id = $2`;
+const RETIRE_WORKER = `WITH runs AS (DELETE FROM job_runs WHERE worker_id = $1) DELETE FROM job_workers WHERE id = $1`;
+// One instance claims each stale run (the DELETE); only jobs still active are returned: a run left behind by a job
+// that was settled, or already taken back by pg-boss's expiry, must not be failed again (a retry would be burnt).
+const CLAIM_STALE_RUNS = `
+  WITH stale AS (
+    DELETE FROM job_workers WHERE beat_at < now() - make_interval(secs => $1) RETURNING id
+  ), claimed AS (
+    DELETE FROM job_runs r USING stale WHERE r.worker_id = stale.id RETURNING r.job_id, r.queue
+  )
+  SELECT c.queue, c.job_id FROM claimed c
+   WHERE EXISTS (SELECT 1 FROM ${SCHEMA}.job j WHERE j.id = c.job_id AND j.name = c.queue AND j.state = 'active')`;
 
 export class Jobs {
   readonly boss: PgBoss;
@@ -60,6 +88,10 @@ export class Jobs {
   private readonly running = new Set<Promise<unknown>>();
   /** pg-boss's statements still on the wire (its fetches, its settling of jobs): the database closes after them. */
   private readonly statements = new Set<Promise<unknown>>();
+  /** This process in job_workers, once it works a queue. */
+  private readonly workerId = randomUUID();
+  private beating: NodeJS.Timeout | undefined;
+  private beatInFlight = false;
 
   constructor(
     private readonly db: Database,
@@ -152,36 +184,105 @@ export class Jobs {
    */
   async work<T>(name: QueueName, handler: JobHandler<T>, options: { batchSize?: number; pollingIntervalSeconds?: number } = {}): Promise<void> {
     const workOptions = { batchSize: options.batchSize ?? 1, pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5, includeMetadata: true as const };
+    await this.startBeating();
     await this.boss.work<T>(name, workOptions, async (batch) => {
       // In the queue's own order: pg-boss fetches by priority and age but hands the batch over in no set order, and
       // a webhook about a parcel must not be applied before the one sent ahead of it.
       const jobs = [...batch].sort((a, b) => b.priority - a.priority || a.createdOn.getTime() - b.createdOn.getTime());
-      const failed: Array<{ id: string; error: unknown }> = [];
-      for (const job of jobs) {
-        const run = handler(job.data, { id: job.id, retryCount: job.retryCount });
-        this.running.add(run);
+      const ids = jobs.map((job) => job.id);
+      // The whole batch counts as running (stop() waits for it), its bookkeeping statements included.
+      const batchRun = (async () => {
+        await this.db.query(RECORD_RUNS, [ids, name, this.workerId]);
         try {
-          await run;
-          metrics.jobs.inc({ queue: name, outcome: 'completed' });
-          if (jobs.length > 1) await this.boss.complete(name, job.id);
-        } catch (error) {
-          metrics.jobs.inc({ queue: name, outcome: 'failed' });
-          this.options.logger.warn({ err: error, queue: name, jobId: job.id }, 'job failed; pg-boss will retry or dead-letter it');
-          failed.push({ id: job.id, error });
+          await this.runBatch(name, handler, jobs);
         } finally {
-          this.running.delete(run);
+          await this.db.query(FORGET_RUNS, [ids, this.workerId]).catch((error: unknown) =>
+            // Left behind, the rows only matter if this process dies: the jobs are then settled, and skipped.
+            this.options.logger.warn({ err: error, queue: name }, 'could not clear the record of finished jobs'));
         }
+      })();
+      this.running.add(batchRun);
+      try {
+        await batchRun;
+      } finally {
+        this.running.delete(batchRun);
       }
-      // Failed jobs are left active until the batch ends, and then pg-boss itself fails every job of the batch still
-      // active (the failed ones; a success whose completion did not land runs again, which every handler allows).
-      // Failing one at once let another worker fetch its retry while this batch still ran, and pg-boss's completion of
-      // the batch (whatever is still active) then completed that retry in flight: a job dropped for good. Failing it
-      // through the settling statement that only logs its errors (bossAdapter) likewise left it active for that
-      // completion. Should pg-boss's failure not land either, the jobs stay active until their expiry: late, never lost.
-      if (failed.length === 0) return;
-      if (failed.length === 1) throw failed[0]!.error;
-      throw new Error(`${failed.length} jobs of the batch failed: ${failed.map(({ id, error }) => `${id}: ${error instanceof Error ? error.message : String(error)}`).join('; ')}`);
     });
+  }
+
+  private async runBatch<T>(name: QueueName, handler: JobHandler<T>, jobs: Array<PgBoss.JobWithMetadata<T>>): Promise<void> {
+    const failed: Array<{ id: string; error: unknown }> = [];
+    for (const job of jobs) {
+      const run = handler(job.data, { id: job.id, retryCount: job.retryCount });
+      this.running.add(run);
+      try {
+        await run;
+        metrics.jobs.inc({ queue: name, outcome: 'completed' });
+        if (jobs.length > 1) await this.boss.complete(name, job.id);
+      } catch (error) {
+        metrics.jobs.inc({ queue: name, outcome: 'failed' });
+        this.options.logger.warn({ err: error, queue: name, jobId: job.id }, 'job failed; pg-boss will retry or dead-letter it');
+        failed.push({ id: job.id, error });
+      } finally {
+        this.running.delete(run);
+      }
+    }
+    // Failed jobs are left active until the batch ends, and then pg-boss itself fails every job of the batch still
+    // active (the failed ones; a success whose completion did not land runs again, which every handler allows).
+    // Failing one at once let another worker fetch its retry while this batch still ran, and pg-boss's completion of
+    // the batch (whatever is still active) then completed that retry in flight: a job dropped for good. Failing it
+    // through the settling statement that only logs its errors (bossAdapter) likewise left it active for that
+    // completion. Should pg-boss's failure not land either, the jobs stay active until their expiry: late, never lost.
+    if (failed.length === 0) return;
+    if (failed.length === 1) throw failed[0]!.error;
+    throw new Error(`${failed.length} jobs of the batch failed: ${failed.map(({ id, error }) => `${id}: ${error instanceof Error ? error.message : String(error)}`).join('; ')}`);
+  }
+
+  /**
+   * A process killed in the middle of a job (kill -9, the OOM killer, a lost node) leaves the job active, and pg-boss
+   * would take it back only after its expiry (`expireInMinutes`, five minutes: a paid-for mail or parcel waiting
+   * that long after a crash, R6). Every working process therefore beats in job_workers and records the jobs it runs
+   * in job_runs (migration 0077); on each beat it also claims the runs of processes whose beat is older than
+   * `staleAfterMs` and fails those jobs that are still active, so pg-boss retries them now (the same job id: the
+   * fulfillment lease it held lets the retry take the delivery back). A live process that stalls past that limit
+   * has its jobs run twice, which every handler allows (at-least-once).
+   */
+  private async startBeating(): Promise<void> {
+    if (this.beating) return;
+    const { everyMs, staleAfterMs } = this.options.heartbeat ?? DEFAULT_HEARTBEAT;
+    await this.db.query(BEAT, [this.workerId]);
+    this.beating = setInterval(() => {
+      if (this.beatInFlight) return;
+      this.beatInFlight = true;
+      const tick = this.beat(staleAfterMs)
+        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'job heartbeat failed'))
+        .finally(() => (this.beatInFlight = false));
+      this.statements.add(tick);
+      void tick.then(() => this.statements.delete(tick));
+    }, everyMs);
+    this.beating.unref();
+  }
+
+  private async beat(staleAfterMs: number): Promise<void> {
+    await this.db.query(BEAT, [this.workerId]);
+    // The claim and the failures commit together: a failure that does not land leaves the runs for the next beat.
+    await this.db.withTx(async (tx) => {
+      const { rows } = await tx.query<{ queue: QueueName; job_id: string }>(CLAIM_STALE_RUNS, [staleAfterMs / 1000]);
+      const byQueue = new Map<QueueName, string[]>();
+      for (const row of rows) byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row.job_id]);
+      for (const [queue, ids] of byQueue) {
+        this.options.logger.warn({ queue, jobIds: ids }, 'taking back jobs whose worker process stopped beating');
+        await failJobs(this.boss, queue, ids, { message: 'its worker process stopped (no heartbeat)' }, tx);
+      }
+    });
+  }
+
+  private async stopBeating(): Promise<void> {
+    if (!this.beating) return;
+    clearInterval(this.beating);
+    this.beating = undefined;
+    await this.db.query(RETIRE_WORKER, [this.workerId]).catch((error: unknown) =>
+      this.options.logger.warn({ err: error }, 'could not retire this job worker; its row is reaped once stale'));
   }
 
   /**
@@ -228,6 +329,7 @@ export class Jobs {
     const deadline = Date.now() + timeoutMs;
     await this.boss.stop({ graceful: true, wait: true, timeout: timeoutMs, close: false });
     await this.untilQuiet(deadline);
+    await this.stopBeating();
     for (const hook of this.stopHooks.splice(0)) {
       await hook().catch((error: unknown) => this.options.logger.warn({ err: error }, 'job queue stop hook failed'));
     }
