@@ -23,8 +23,11 @@ const FAILED_ATTEMPT = /^attempt (\d+) failed: [\s\S]*?(?:; retrying in (\d+) s)
 const FAILED_CANCEL = /^shopify cancel attempt (\d+) failed( for good)?:/;
 const OPERATOR_RETRY = /^retry requested by \S+/;
 
-/** A dead-lettered line, in the player's words. */
-export const PLAYER_DELIVERY_ERROR = 'delivery failed after every retry; support can retry it or refund the order';
+/**
+ * A dead-lettered line, in the player's words. Not "after every retry": some failures are final at once (no email on
+ * the account, an address Shopify refuses).
+ */
+export const PLAYER_DELIVERY_ERROR = 'delivery failed; support can retry it or refund the order';
 
 /** An event's detail as the buyer may read it (GET /user/purchases/:id). */
 export function playerEventDetail(status: string, detail: string | null): string | null {
