@@ -186,6 +186,17 @@ describe('the OpenAPI document describes the answers the platform sends', () => 
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
   });
 
+  it('then no query parameter with a default is documented as required (limit may be left out of every list)', () => {
+    const wronglyRequired = operations().flatMap(({ path, method, operation }) =>
+      (operation.parameters ?? [])
+        .filter((parameter: any) => parameter.in === 'query' && parameter.required === true && parameter.schema?.default !== undefined)
+        .map((parameter: any) => `${method.toUpperCase()} ${path} ?${parameter.name}`));
+    expect(wronglyRequired).toEqual([]);
+    const limit = doc.paths['/user/inventory'].get.parameters.find((parameter: any) => parameter.name === 'limit');
+    expect(limit).toMatchObject({ in: 'query', schema: { default: 20 } });
+    expect(limit.required ?? false).toBe(false);
+  });
+
   it('then /metrics is documented as text/plain and /openapi.json as a JSON object', () => {
     expect(doc.paths['/metrics'].get.responses['200'].content['text/plain'].schema.type).toBe('string');
     expect(doc.paths['/openapi.json'].get.responses['200'].content['application/json'].schema.type).toBe('object');

@@ -15,6 +15,7 @@
 //  - A body property with a default may be left out (the validator fills it in, `useDefaults`), so it is not listed
 //    as required; typebox lists every property that is not `Optional`, defaulted ones included. An operation whose
 //    schema says `'x-body-optional': true` (its route turns a missing body into `{}`) does not require a body.
+//    A query parameter with a default (every list's `limit`) is likewise not required.
 
 type Json = Record<string, any>;
 
@@ -100,6 +101,11 @@ export function documentPlatformResponses({ openapiObject }: { openapiObject: Js
           response.content = { 'application/problem+json': json, ...response.content };
         }
         if (status === '401') response.headers = { ...response.headers, 'www-authenticate': WWW_AUTHENTICATE };
+      }
+      // New objects, as for the body: the document must not change what the validator was compiled from.
+      if (Array.isArray(operation.parameters)) {
+        operation.parameters = operation.parameters.map((parameter: Json) =>
+          parameter.in === 'query' && parameter.required === true && parameter.schema?.default !== undefined ? { ...parameter, required: false } : parameter);
       }
       const parameters: Json[] = operation.parameters ?? [];
       if (parameters.some((parameter) => parameter.in === 'header' && String(parameter.name).toLowerCase() === 'idempotency-key')) {
