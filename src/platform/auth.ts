@@ -48,6 +48,14 @@ export function singleAuthorization(authorization: string | undefined, rawHeader
  * ago is expired (with the old 5 s leeway on `exp` too, a client could keep using it for 5 s more).
  */
 const CLOCK_TOLERANCE_S = 5;
+/**
+ * A compact HS256 token as its issuer spells it: three unpadded base64url segments, the signature's 32 bytes in 43
+ * characters. The 43rd character carries 2 spare bits that decoders ignore, and they accept padding as well, so
+ * without this a genuine token re-spelled (its last character changed, `=` appended) verified as itself: a
+ * "tampered" token answered 200, and one token had many spellings to cache and to deny. Only the signature is
+ * malleable this way; the header and payload segments are what the signature covers, byte for byte.
+ */
+const COMPACT_HS256 = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 /** Tokens without `exp` are valid for ever to jose; the cache still forgets them after this long. */
 const NO_EXP_TTL_MS = 5 * 60_000;
 
@@ -82,6 +90,7 @@ export class TokenVerifier {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match?.[1] || match[1].length > MAX_TOKEN_LENGTH) throw new DomainError('unauthorized', 'malformed Authorization header');
     const token = match[1];
+    if (!COMPACT_HS256.test(token)) throw new DomainError('unauthorized', 'invalid token');
     const known = this.verified.get(token);
     if (known) {
       if (Date.now() < known.expiresAtMs) return known.principal;
@@ -102,7 +111,11 @@ export class TokenVerifier {
       throw new DomainError('unauthorized', reason);
     }
     if (typeof payload.exp === 'number' && Date.now() >= payload.exp * 1000) throw new DomainError('unauthorized', 'token expired');
-    const role = payload.role ?? 'player';
+    // jose checks iat's type but not that it is past (only with maxTokenAge): a token issued later than now, beyond
+    // the leeway, comes from a wrong clock or a forger's hand, and would outlive its issuer's idea of its lifetime.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) throw new DomainError('unauthorized', 'token issued in the future');
+    // Only an absent role means player; `null` is a claim that names no role, refused like any unknown one.
+    const role = payload.role === undefined ? 'player' : payload.role;
     if (!isUuid(payload.sub)) throw new DomainError('unauthorized', 'token subject must be a UUID');
     if (typeof role !== 'string' || !ROLES.includes(role as Role)) throw new DomainError('unauthorized', 'unknown role');
     const principal: Principal = Object.freeze({
