@@ -21,7 +21,7 @@ export const isUuid = (value: unknown): value is string => typeof value === 'str
  * only stops a token that is nearly all of it: a genuine token with a large profile claim (a 10 KB email) is served,
  * and its unstorable claim is dropped (storableClaim), rather than refused as if it were malformed.
  */
-export const MAX_TOKEN_LENGTH = 16_384;
+const MAX_TOKEN_LENGTH = 16_384;
 /** Tokens up to this length are remembered once verified; longer ones (rare) are verified on every request, so the
  * cache's memory stays bounded by what ordinary tokens (well under 2 KB) need. */
 export const MAX_CACHED_TOKEN_LENGTH = 4096;
@@ -56,6 +56,13 @@ const CLOCK_TOLERANCE_S = 5;
  * malleable this way; the header and payload segments are what the signature covers, byte for byte.
  */
 const COMPACT_HS256 = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+export const isCompactHs256 = (token: string): boolean => COMPACT_HS256.test(token);
+
+/** The token of a `Bearer <token>` header, or undefined when the header is not one (or the token is too long). */
+export function bearerTokenOf(authorization: string): string | undefined {
+  const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+  return token !== undefined && token.length <= MAX_TOKEN_LENGTH ? token : undefined;
+}
 /** Tokens without `exp` are valid for ever to jose; the cache still forgets them after this long. */
 const NO_EXP_TTL_MS = 5 * 60_000;
 
@@ -87,10 +94,9 @@ export class TokenVerifier {
 
   async verify(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw new DomainError('unauthorized', 'missing bearer token');
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-    if (!match?.[1] || match[1].length > MAX_TOKEN_LENGTH) throw new DomainError('unauthorized', 'malformed Authorization header');
-    const token = match[1];
-    if (!COMPACT_HS256.test(token)) throw new DomainError('unauthorized', 'invalid token');
+    const token = bearerTokenOf(authorization);
+    if (token === undefined) throw new DomainError('unauthorized', 'malformed Authorization header');
+    if (!isCompactHs256(token)) throw new DomainError('unauthorized', 'invalid token');
     const known = this.verified.get(token);
     if (known) {
       if (Date.now() < known.expiresAtMs) return known.principal;

@@ -10,7 +10,7 @@ import type { FastifyRequest, FastifySchema } from 'fastify';
 import type { App } from './types.js';
 import type { RouteContext } from '../../context.js';
 import type { RateLimitConfig } from '../../config.js';
-import { isUuid, MAX_CACHED_TOKEN_LENGTH, MAX_TOKEN_LENGTH, singleAuthorization } from '../auth.js';
+import { bearerTokenOf, isCompactHs256, isUuid, MAX_CACHED_TOKEN_LENGTH, singleAuthorization } from '../auth.js';
 import { FailoverStore } from './rate-limit-store.js';
 
 export type BudgetName = 'user' | 'ip' | 'purchases' | 'grants' | 'webhooks' | 'admin_writes' | 'auth_failures';
@@ -63,9 +63,9 @@ function createCallerResolver(jwtSecret: string) {
       return { kind: 'bad_token' };
     }
     if (!header) return { kind: 'anonymous' };
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const token = match?.[1];
-    if (!token || token.length > MAX_TOKEN_LENGTH) return { kind: 'bad_token' };
+    // The guard's own reading of the header (auth.ts): a token it would refuse unverified is a bad one here too.
+    const token = bearerTokenOf(header);
+    if (token === undefined || !isCompactHs256(token)) return { kind: 'bad_token' };
     const known = verified.get(token);
     if (known && known.expiresAt > Date.now()) return { kind: 'user', id: known.sub };
     try {
