@@ -130,8 +130,8 @@ export function createItemsAdmin({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>, 
     get,
 
     async list(filter: ListItemsFilter): Promise<{ items: ItemDefinitionView[]; nextCursor: string | null }> {
-      const page = await repo.listItems(db, filter, decodeCreatedCursor(filter.cursor));
-      return { items: page.items, nextCursor: encodeCreatedCursor(page.last) };
+      const page = await repo.listItems(db, filter, decodeCreatedCursor('items', filter.cursor));
+      return { items: page.items, nextCursor: encodeCreatedCursor('items', page.last) };
     },
 
     async create(input: CreateItemInput): Promise<ItemDefinitionView> {

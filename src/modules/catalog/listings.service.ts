@@ -71,8 +71,8 @@ export function createListingsAdmin({ db }: Pick<CoreDeps, 'db'>, onCatalogChang
     get,
 
     async list(filter: ListListingsFilter): Promise<{ items: AdminListingView[]; nextCursor: string | null }> {
-      const page = await repo.listListings(db, filter, decodeCreatedCursor(filter.cursor));
-      return { items: page.items, nextCursor: encodeCreatedCursor(page.last) };
+      const page = await repo.listListings(db, filter, decodeCreatedCursor('listings', filter.cursor));
+      return { items: page.items, nextCursor: encodeCreatedCursor('listings', page.last) };
     },
 
     async create(input: CreateListingInput): Promise<AdminListingView> {

@@ -60,7 +60,7 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
     get,
 
     list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
-      const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
+      const after = decodeCursor('characters', query.cursor, ['timestamp', 'uuid']);
       return cache.wrap(charactersCacheNs(userId), `list:${query.limit}:${query.cursor ?? ''}`, CHARACTERS_TTL_MS, async () => {
         const rows = await repo.listCharacters(await db.readerFor(userId), {
           userId,
@@ -70,7 +70,7 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
         const { rows: page, last } = pageOf(rows, query.limit);
         return {
           items: page.map(({ sortKey: _sortKey, ...row }) => withoutOwner(row)),
-          nextCursor: last ? encodeCursor([last.sortKey, last.id]) : null,
+          nextCursor: last ? encodeCursor('characters', [last.sortKey, last.id]) : null,
         };
       }, { dependsOn: PLAYER_PAGE_DEPENDENCIES });
     },

@@ -191,10 +191,10 @@ export function createFulfillmentService(
 
     async list(query: { status?: FulfillmentStatus; cursor?: string; limit: number }) {
       // Only the exact cursor a page handed out: Node's lenient base64 read a tampered one (a stray character, padding) as it.
-      const after = decodeCursor(query.cursor, ['timestamp', 'uuid']) as [string, string] | undefined;
+      const after = decodeCursor('fulfillments', query.cursor, ['timestamp', 'uuid']) as [string, string] | undefined;
       const rows = await repo.listFulfillments(db, { status: query.status, after: after && { createdAt: after[0], id: after[1] }, limit: query.limit + 1 });
       const { rows: page, last } = pageOf(rows, query.limit);
-      return { items: page.map(present), nextCursor: last ? encodeCursor([last.cursorAt, last.id]) : null };
+      return { items: page.map(present), nextCursor: last ? encodeCursor('fulfillments', [last.cursorAt, last.id]) : null };
     },
 
     async get(id: string) {

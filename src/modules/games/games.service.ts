@@ -58,12 +58,12 @@ export function createGamesService({ db, cache, logger }: Pick<CoreDeps, 'db' | 
      */
     async page(query: { limit: number; cursor?: string }): Promise<{ items: repo.GameRecord[]; nextCursor: string | null }> {
       const all = await this.list();
-      const after = decodeCursor(query.cursor, ['string', 'uuid']) as [string, string] | undefined;
+      const after = decodeCursor('games', query.cursor, ['string', 'uuid']) as [string, string] | undefined;
       const start = after ? all.findIndex((game) => compareGames(game, { name: after[0], id: after[1].toLowerCase() }) > 0) : 0;
       const items = start === -1 ? [] : all.slice(start, start + query.limit);
       const last = items.at(-1);
       const more = start !== -1 && start + query.limit < all.length;
-      return { items, nextCursor: more && last ? encodeCursor([last.name, last.id]) : null };
+      return { items, nextCursor: more && last ? encodeCursor('games', [last.name, last.id]) : null };
     },
 
     async get(id: string): Promise<repo.GameRecord> {

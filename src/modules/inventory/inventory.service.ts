@@ -124,7 +124,7 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
 
     /** One page of the user's inventory, newest first, from the per-user cache. */
     listForUser(userId: string, query: { filter: InventoryFilter; cursor?: string; limit: number }): Promise<InventoryPage> {
-      const after = decodeCursor(query.cursor, ['timestamp', 'uuid']);
+      const after = decodeCursor('inventory', query.cursor, ['timestamp', 'uuid']);
       const key = JSON.stringify([query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
       return cache.wrap(inventoryCacheNs(userId), key, INVENTORY_TTL_MS, async () => {
         // The replica only once it has replayed this user's last write, so a refill never caches an older page.
@@ -137,7 +137,7 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
         const { rows: page, last } = pageOf(rows, query.limit);
         return {
           items: page.map(({ sortKey: _sortKey, ...entry }) => entry),
-          nextCursor: last ? encodeCursor([last.sortKey, last.id]) : null,
+          nextCursor: last ? encodeCursor('inventory', [last.sortKey, last.id]) : null,
         };
         // A page shows (and filters on) item definitions: an operator's edit of one must not wait for the player's next write.
       }, { dependsOn: PLAYER_PAGE_DEPENDENCIES });

@@ -113,14 +113,17 @@ export function createPurchasesService(
 ) {
   const flowDeps = { catalog: services.catalog, wallet: services.wallet, inventory: services.inventory, fulfillment: services.fulfillment };
 
-  async function page(reader: Executor, rows: history.OrderRow[], limit: number): Promise<Page<OrderView>> {
+  /** The player's history and the operators' list page the same order, but each takes back only its own cursors. */
+  type OrderList = 'purchases' | 'orders';
+
+  async function page(list: OrderList, reader: Executor, rows: history.OrderRow[], limit: number): Promise<Page<OrderView>> {
     const { rows: shown, last } = pageOf(rows, limit);
     const lines = await history.findLines(reader, shown.map((o) => o.id), false);
     const byOrder = new Map<string, OrderLineView[]>();
     for (const line of lines) byOrder.set(line.order_id, [...(byOrder.get(line.order_id) ?? []), toLineView(line, false, new Map())]);
     return {
       items: shown.map((order) => toOrderView(order, byOrder.get(order.id) ?? [])),
-      nextCursor: last ? encodeCursor([last.created_us, last.id]) : null,
+      nextCursor: last ? encodeCursor(list, [last.created_us, last.id]) : null,
     };
   }
 
@@ -132,7 +135,7 @@ export function createPurchasesService(
   }
 
   // Only the exact cursor a page handed out: Node's lenient base64 read a tampered one (a stray character, padding) as it.
-  const cursorOf = (cursor: string | undefined) => (decodeCursor(cursor, ['number', 'uuid']) as [number, string] | undefined) ?? null;
+  const cursorOf = (list: OrderList, cursor: string | undefined) => (decodeCursor(list, cursor, ['number', 'uuid']) as [number, string] | undefined) ?? null;
 
   return {
     /** The purchase transaction (see place-purchase.ts), as the work of the request's Idempotency-Key. */
@@ -161,11 +164,11 @@ export function createPurchasesService(
     async listForUser(userId: string, query: { limit: number; cursor?: string }): Promise<Page<OrderView>> {
       // The replica once it has replayed this user's last write (read-your-writes), else the primary.
       const reader = await db.readerFor(userId);
-      return page(reader, await history.listUserOrders(reader, userId, cursorOf(query.cursor), query.limit + 1), query.limit);
+      return page('purchases', reader, await history.listUserOrders(reader, userId, cursorOf('purchases', query.cursor), query.limit + 1), query.limit);
     },
 
     async listAll(query: { status?: 'completed' | 'refunded'; limit: number; cursor?: string }): Promise<Page<OrderView>> {
-      return page(db.replica, await history.listOrders(db.replica, query.status ?? null, cursorOf(query.cursor), query.limit + 1), query.limit);
+      return page('orders', db.replica, await history.listOrders(db.replica, query.status ?? null, cursorOf('orders', query.cursor), query.limit + 1), query.limit);
     },
 
     /** One order of the caller with its fulfillment history; another user's order is indistinguishable from none. */

@@ -36,7 +36,7 @@ function checkCampaign(campaign: repo.CampaignColumns): void {
 const EXACT_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 function decodeKeyset(cursor: string | undefined): repo.Keyset | undefined {
-  const values = decodeCursor(cursor, ['timestamp', 'uuid']);
+  const values = decodeCursor('campaigns', cursor, ['timestamp', 'uuid']);
   if (!values) return undefined;
   const createdAt = values[0] as string;
   if (!EXACT_TIMESTAMP.test(createdAt) || new Date(createdAt).toISOString().slice(0, 19) !== createdAt.slice(0, 19)) {
@@ -55,7 +55,7 @@ export function createCampaignsAdmin({ db }: { db: Database }) {
 
     async list(filter: ListCampaignsFilter): Promise<{ items: CampaignView[]; nextCursor: string | null }> {
       const page = await repo.listCampaigns(db, filter, decodeKeyset(filter.cursor));
-      return { items: page.items, nextCursor: page.last ? encodeCursor([page.last.createdAt, page.last.id]) : null };
+      return { items: page.items, nextCursor: page.last ? encodeCursor('campaigns', [page.last.createdAt, page.last.id]) : null };
     },
 
     /** The campaign and its totals; read on the primary so an operator sees the grant just made. */

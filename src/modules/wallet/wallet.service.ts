@@ -114,7 +114,7 @@ export function createWalletService({ db }: CoreDeps, _services: { users: UsersS
     },
 
     async listTransactions(userId: string, page: { limit: number; cursor?: string }): Promise<{ items: WalletTransactionView[]; nextCursor: string | null }> {
-      const [before] = (decodeCursor(page.cursor, ['number']) ?? [null]) as [number | null];
+      const [before] = (decodeCursor('transactions', page.cursor, ['number']) ?? [null]) as [number | null];
       // Entry ids start at 1, so a cursor of 0 or less was never handed out: a forged one is refused, not an empty page.
       if (before !== null && before < 1) throw new DomainError('validation_failed', 'invalid cursor');
       // History may come from the replica once it has replayed this user's last write (read-your-writes).
@@ -130,7 +130,7 @@ export function createWalletService({ db }: CoreDeps, _services: { users: UsersS
         memo: playerMemo(row.reason, row.memo),
         createdAt: row.created_at.toISOString(),
       }));
-      return { items, nextCursor: last ? encodeCursor([last.entry_id]) : null };
+      return { items, nextCursor: last ? encodeCursor('transactions', [last.entry_id]) : null };
     },
 
     /** An operator's correction: a positive amount credits, a negative one debits (never below zero). */

@@ -1,4 +1,6 @@
-// Opaque keyset cursors: base64url JSON of the last row's sort key. Garbage in → 400, never a 500.
+// Opaque keyset cursors: base64url JSON of the list's name and the last row's sort key. Garbage in → 400, never a 500.
+// A cursor names its list because most lists key on the same (timestamp, id) pair: an admin items cursor used to
+// page the player's inventory, a player's order cursor the operators' orders. Another list's cursor is a 400.
 // A list takes back only the exact cursors it hands out. Node's base64 decoder skips characters outside the
 // alphabet, padding and blanks, and stops at a trailing partial byte, so `abc!d`, `abcd==` or `abcdx` read as the
 // cursor `abcd`: a tampered cursor was served as the real one (200) instead of refused.
@@ -14,11 +16,27 @@ export function isCursorTimestamp(value: unknown): value is string {
   return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === value.slice(0, 19);
 }
 
-export function encodeCursor(values: readonly unknown[]): string {
+export type CursorShape = ReadonlyArray<'string' | 'number' | 'uuid' | 'timestamp' | 'nullable-number'>;
+
+/** The cursor of `list` (its name, unique among the lists) resuming after the row whose sort key is `values`. */
+export function encodeCursor(list: string, values: readonly unknown[]): string {
+  return encodeCursorValues([list, ...values]);
+}
+
+/** The sort key a cursor of `list` carries; a cursor of another list, or not exactly one handed out, is a 400. */
+export function decodeCursor(list: string, cursor: string | undefined, shape: CursorShape): unknown[] | undefined {
+  const values = decodeCursorValues(cursor, ['string', ...shape]);
+  if (!values) return undefined;
+  if (values[0] !== list) throw new DomainError('validation_failed', 'invalid cursor: it was handed out by another list');
+  return values.slice(1);
+}
+
+/** The bare encoding: for cursors that name their list themselves (the storefront's name their sort). */
+export function encodeCursorValues(values: readonly unknown[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined, shape: ReadonlyArray<'string' | 'number' | 'uuid' | 'timestamp' | 'nullable-number'>): unknown[] | undefined {
+export function decodeCursorValues(cursor: string | undefined, shape: CursorShape): unknown[] | undefined {
   if (cursor === undefined) return undefined;
   let values: unknown;
   try {
@@ -37,7 +55,7 @@ export function decodeCursor(cursor: string | undefined, shape: ReadonlyArray<'s
       isCursorTimestamp(value);
     if (!ok) throw new DomainError('validation_failed', 'invalid cursor');
   });
-  if (encodeCursor(values) !== cursor) throw new DomainError('validation_failed', 'invalid cursor');
+  if (encodeCursorValues(values) !== cursor) throw new DomainError('validation_failed', 'invalid cursor');
   return values;
 }
 
