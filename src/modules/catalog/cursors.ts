@@ -23,15 +23,30 @@ export function decodeCreatedCursor(list: CreatedList, cursor: string | undefine
 }
 
 /**
+ * The values of a storefront sort key: `price` (never negative), `featured` (the negated rank, 0..1,000,000, or
+ * the "not featured" value), a microsecond `timestamp`, the row's `uuid`. A key outside them was never handed out.
+ */
+export type SortKeyPart = 'price' | 'featured' | 'timestamp' | 'uuid';
+export const MAX_FEATURED_RANK = 1_000_000;
+export const NOT_FEATURED_KEY = -2147483647;
+
+function inRange(kind: SortKeyPart, value: unknown): boolean {
+  if (kind === 'price') return (value as number) >= 0;
+  if (kind === 'featured') return value === NOT_FEATURED_KEY || ((value as number) <= 0 && (value as number) >= -MAX_FEATURED_RANK);
+  if (kind === 'timestamp') return isCursorTimestamp(value);
+  return true;
+}
+
+/**
  * A storefront cursor names its sort first, so a cursor from one sort is refused by another. The sort names are
  * the storefront's list names: no other list uses them (pagination.ts), so other lists refuse these cursors too.
  */
-export function decodeSortCursor(cursor: string | undefined, sort: string, shape: ReadonlyArray<'number' | 'timestamp' | 'uuid'>): unknown[] | undefined {
-  const values = decodeCursorValues(cursor, ['string', ...shape]);
+export function decodeSortCursor(cursor: string | undefined, sort: string, shape: readonly SortKeyPart[]): unknown[] | undefined {
+  const values = decodeCursorValues(cursor, ['string', ...shape.map((kind) => (kind === 'price' || kind === 'featured' ? 'number' : kind))]);
   if (!values) return undefined;
   if (values[0] !== sort) throw new DomainError('validation_failed', `the cursor belongs to sort "${String(values[0])}", not "${sort}"`);
   shape.forEach((kind, index) => {
-    if (kind === 'timestamp') checkTimestamp(values[index + 1]);
+    if (!inRange(kind, values[index + 1])) throw new DomainError('validation_failed', 'invalid cursor');
   });
   return values.slice(1);
 }

@@ -3,6 +3,7 @@
 import type { Executor } from '../../platform/db.js';
 import { pageOf } from '../../platform/http/pagination.js';
 import { LISTING_LINES_JSON, STOCK_REMAINING } from './listings.repository.js';
+import type { SortKeyPart } from './cursors.js';
 
 export type StoreSort = 'featured' | 'price_asc' | 'price_desc' | 'newest';
 
@@ -39,7 +40,7 @@ export interface StoreListing {
 interface SortSpec {
   orderBy: string;
   keyColumns: string[];
-  cursorShape: Array<'number' | 'timestamp' | 'uuid'>;
+  cursorShape: SortKeyPart[];
   seek: (first: number) => string;
 }
 
@@ -50,19 +51,19 @@ export const SORTS: Record<StoreSort, SortSpec> = {
   featured: {
     orderBy: `${FEATURED_KEY} DESC, l.created_at DESC, l.id DESC`,
     keyColumns: [FEATURED_KEY, `to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, 'l.id'],
-    cursorShape: ['number', 'timestamp', 'uuid'],
+    cursorShape: ['featured', 'timestamp', 'uuid'],
     seek: (p) => `(${FEATURED_KEY}, l.created_at, l.id) < ($${p}::int, $${p + 1}::timestamptz, $${p + 2}::uuid)`,
   },
   price_asc: {
     orderBy: 'l.price ASC, l.id ASC',
     keyColumns: ['l.price', 'l.id'],
-    cursorShape: ['number', 'uuid'],
+    cursorShape: ['price', 'uuid'],
     seek: (p) => `(l.price, l.id) > ($${p}::bigint, $${p + 1}::uuid)`,
   },
   price_desc: {
     orderBy: 'l.price DESC, l.id DESC',
     keyColumns: ['l.price', 'l.id'],
-    cursorShape: ['number', 'uuid'],
+    cursorShape: ['price', 'uuid'],
     seek: (p) => `(l.price, l.id) < ($${p}::bigint, $${p + 1}::uuid)`,
   },
   newest: {

@@ -135,7 +135,12 @@ export function createPurchasesService(
   }
 
   // Only the exact cursor a page handed out: Node's lenient base64 read a tampered one (a stray character, padding) as it.
-  const cursorOf = (list: OrderList, cursor: string | undefined) => (decodeCursor(list, cursor, ['number', 'uuid']) as [number, string] | undefined) ?? null;
+  // The time is in microseconds since 1970, which no order precedes: a negative one was never handed out.
+  const cursorOf = (list: OrderList, cursor: string | undefined) => {
+    const after = decodeCursor(list, cursor, ['number', 'uuid']) as [number, string] | undefined;
+    if (after && after[0] < 0) throw new DomainError('validation_failed', 'invalid cursor');
+    return after ?? null;
+  };
 
   return {
     /** The purchase transaction (see place-purchase.ts), as the work of the request's Idempotency-Key. */
