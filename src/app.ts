@@ -30,6 +30,7 @@ import { drainArrivals } from './platform/http/drain.js';
 import { documentPlatformResponses } from './platform/http/openapi.js';
 import { restrictDateTimeToStorableInstants } from './platform/http/date-time-format.js';
 import { refuseLooseQueryNumbers } from './platform/http/query-numbers.js';
+import { lazyChildLogger } from './platform/http/request-logger.js';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -52,6 +53,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
   const securityHeaders = computeSecurityHeaders();
   const app = Fastify({
     loggerInstance: deps.logger,
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: deps.config.bodyLimitBytes,
     trustProxy: deps.config.trustProxy,
     requestIdHeader: false,

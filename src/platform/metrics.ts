@@ -1,5 +1,6 @@
 // Prometheus metrics: one registry for the process, served at /metrics.
 import client from 'prom-client';
+import { ScrapeTimeHistogram } from './scrape-histogram.js';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry });
@@ -53,13 +54,12 @@ export const metrics = {
       flush(httpRequestCounts, this);
     },
   }),
-  httpDuration: new client.Histogram({
-    name: 'bb_http_request_duration_seconds',
-    help: 'HTTP request duration by route',
-    labelNames: ['method', 'route'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  }),
+  httpDuration: new ScrapeTimeHistogram(
+    'bb_http_request_duration_seconds',
+    'HTTP request duration by route',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registry,
+  ),
   cacheRequests: new client.Counter({
     name: 'bb_cache_requests_total',
     help: 'Cache lookups by namespace and result (local_hit, redis_hit, coalesced, miss, error)',
@@ -142,7 +142,7 @@ export const metrics = {
 
 export function recordHttpRequest(method: string, route: string, status: number, seconds: number): void {
   add(httpRequestCounts, `${method} ${status} ${route}`, () => ({ method, route, status: String(status) }));
-  metrics.httpDuration.observe({ method, route }, seconds);
+  metrics.httpDuration.observe(`${method} ${route}`, () => ({ method, route }), seconds);
 }
 
 export function recordCacheLookup(namespace: string, result: 'local_hit' | 'redis_hit' | 'coalesced' | 'miss' | 'error'): void {

@@ -119,5 +119,12 @@ describe('acceptsGzip', () => {
     ['br, deflate', false],
   ])('Accept-Encoding %s → %s', (header, expected) => {
     expect(acceptsGzip(header)).toBe(expected);
+    expect(acceptsGzip(header)).toBe(expected);
+  });
+
+  it('answers the same for a header after a flood of distinct ones has emptied its memory', () => {
+    for (let i = 0; i < 1000; i += 1) expect(acceptsGzip(i % 2 === 0 ? `gzip;q=0.${i + 1}` : `br;v=${i}`)).toBe(i % 2 === 0);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip('deflate, gzip;q=0.5')).toBe(true);
   });
 });
