@@ -6,7 +6,7 @@ import { DomainError } from '../../platform/errors.js';
 import { IdempotencyHeaders, NotModified, Page, errorResponses } from '../../platform/http/schemas.js';
 import { principalOf } from '../../platform/http/auth-hooks.js';
 import { pickFields } from '../../platform/http/pagination.js';
-import { renderOnce, sendRendered } from '../../platform/http/rendered-body.js';
+import { render, renderOnce, sendRendered } from '../../platform/http/rendered-body.js';
 import { idempotencyKeyOf, replyIdempotent } from '../../platform/http/idempotent-reply.js';
 import type { InventoryEntry as InventoryEntryView } from './inventory-list.repository.js';
 import { EntryParams, INVENTORY_ENTRY_FIELDS, InventoryEntry, InventoryQuery, ServiceEntryParams, UseBody, UseResult } from './inventory.schemas.js';
@@ -37,8 +37,9 @@ export async function inventoryRoutes(app: App, { services, authenticate, db }: 
     const page = await inventory.listForUser(principalOf(request).userId, { filter: { gameId, kind, consumable, equipped }, cursor, limit });
     // The cached page object is rendered once and reused by every hit until the player's next write replaces it.
     if (fields === undefined) return sendRendered(request, reply, renderOnce(page, (value) => reply.serialize(value) as string), PRIVATE_REVALIDATE);
-    // pickFields always keeps `id`.
-    return { items: pickFields(page.items, fields) as Array<Partial<InventoryEntryView> & { id: string }>, nextCursor: page.nextCursor };
+    // pickFields always keeps `id`. A shaped page is a conditional read too (ETag, Cache-Control, 304), as the document says.
+    const shaped = { items: pickFields(page.items, fields) as Array<Partial<InventoryEntryView> & { id: string }>, nextCursor: page.nextCursor };
+    return sendRendered(request, reply, render(shaped, (value) => reply.serialize(value) as string), PRIVATE_REVALIDATE);
   });
 
   const useSchema = <P extends typeof EntryParams | typeof ServiceEntryParams>(summary: string, params: P) => ({

@@ -11,7 +11,13 @@
 //  - /metrics answers Prometheus text and /openapi.json this document, which their route schemas leave undescribed.
 //  - An operation taking an Idempotency-Key may answer a replay, marked `Idempotent-Replayed: true`, with a status
 //    its key stored: a success, or a domain refusal (404, 409) (platform/http/idempotent-reply.ts).
-//  - A conditional read (one that documents 304) sends ETag and Cache-Control with its 200 and takes If-None-Match.
+//  - A conditional read (one that documents 304) sends ETag and Cache-Control with its 200 and takes If-None-Match;
+//    its 304 carries them too (RFC 9110 §15.4.5: the validator the client is to keep), so the 304 lists them.
+//  - The payments webhook answers a redelivered event (an eventId already credited) with the first credit and
+//    `Idempotent-Replayed: true`, though it takes no Idempotency-Key: its 200 lists the header.
+//  - A header the platform always sends with a status is marked `required: true` (OpenAPI's default is false, "may be
+//    sent"): WWW-Authenticate on 401, Retry-After and the RateLimit-* fields on 429, Retry-After on a problem 503,
+//    ETag and Cache-Control on a conditional read's 200 and 304. Idempotent-Replayed stays optional: only replays carry it.
 //  - A body property with a default may be left out (the validator fills it in, `useDefaults`), so it is not listed
 //    as required; typebox lists every property that is not `Optional`, defaulted ones included. An operation whose
 //    schema says `'x-body-optional': true` (its route turns a missing body into `{}`) does not require a body.
@@ -46,11 +52,30 @@ const CONDITIONAL_HEADERS = {
   etag: { schema: { type: 'string' }, description: 'A weak validator of this representation; send it back in If-None-Match' },
   'cache-control': { schema: { type: 'string' }, description: 'How long shared and private caches may keep this answer' },
 };
+/** Operations that mark a replay without taking an Idempotency-Key (the event id is the key), and the statuses they replay. */
+const REPLAYED_WITHOUT_KEY: Record<string, Record<string, string[]>> = { '/webhooks/payments': { post: ['200'] } };
+const EVENT_REPLAYED = { schema: { type: 'string', enum: ['true'] }, description: 'Present on a redelivery: this event was credited before, and this is that credit' };
 const IF_NONE_MATCH = { name: 'if-none-match', in: 'header', required: false, schema: { type: 'string' }, description: 'An ETag of an earlier answer: 304 Not Modified when it still matches' };
 
 const WWW_AUTHENTICATE = { schema: { type: 'string' }, description: 'The challenge: `Bearer realm="battlebucks"`, with `error="invalid_token"` when a token was sent and refused' };
 
 const BODY_OPTIONAL = 'x-body-optional';
+
+/** Headers sent with every answer of a status (problem.ts, rate-limit.ts, rendered-body.ts), when the document lists them. */
+const ALWAYS_SENT: Record<string, string[]> = {
+  200: ['etag', 'cache-control'],
+  304: ['etag', 'cache-control'],
+  401: ['www-authenticate'],
+  429: ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy'],
+  503: ['retry-after'],
+};
+
+function markAlwaysSent(status: string, response: Json): void {
+  const names = ALWAYS_SENT[status];
+  if (!names || !response?.headers) return;
+  // New objects: header descriptions are shared between operations (and with the route schemas).
+  response.headers = Object.fromEntries(Object.entries<Json>(response.headers).map(([name, header]) => [name, names.includes(name) ? { ...header, required: true } : header]));
+}
 
 /** What a client must send: defaulted properties are not required, and a body its route fills in is optional. */
 function documentRequestBody(operation: Json): void {
@@ -113,8 +138,12 @@ export function documentPlatformResponses({ openapiObject }: { openapiObject: Js
           if (REPLAYABLE(status)) response.headers = { ...response.headers, 'idempotent-replayed': IDEMPOTENT_REPLAYED };
         }
       }
+      for (const status of REPLAYED_WITHOUT_KEY[path]?.[method] ?? []) {
+        if (responses[status]) responses[status].headers = { ...responses[status].headers, 'idempotent-replayed': EVENT_REPLAYED };
+      }
       if (responses['304'] && responses['200']) {
         responses['200'].headers = { ...CONDITIONAL_HEADERS, ...responses['200'].headers };
+        responses['304'].headers = { ...CONDITIONAL_HEADERS, ...responses['304'].headers };
         if (!parameters.some((parameter) => parameter.in === 'header' && String(parameter.name).toLowerCase() === 'if-none-match')) {
           operation.parameters = [...parameters, IF_NONE_MATCH];
         }
@@ -125,6 +154,7 @@ export function documentPlatformResponses({ openapiObject }: { openapiObject: Js
         if (!ANY_MEDIA_TYPE.has(path)) responses[415] ??= PLATFORM_RESPONSES[415]();
       }
       responses[503] ??= PLATFORM_RESPONSES[503]();
+      for (const [status, response] of Object.entries<Json>(responses)) markAlwaysSent(status, response);
     }
   }
   const metrics = openapiObject.paths?.['/metrics']?.get?.responses?.[200];
