@@ -169,6 +169,16 @@ export class Cache {
     };
     subscriber.on('ready', () => void subscribe());
     subscriber.on('close', () => {
+      // From now on other instances' writes are not heard: the versions learned while they were (trusted up to
+      // versionTtlMs) would hide every write made elsewhere until the subscriber is back. Drop them; until then each
+      // read asks Redis for its namespace's version (versionOf). Local copies go too: should Redis be down altogether,
+      // versions start again from this process's own, and a copy filed under one of those numbers earlier (a namespace
+      // at version 0 before a bump we heard) must not come back. Only on the transition: while Redis is down, 'close'
+      // comes with every reconnection attempt, and the versions kept then are this process's own.
+      if (this.subscribed) {
+        this.versions.clear();
+        this.local.clear();
+      }
       this.subscribed = false;
     });
     if (subscriber.status === 'ready') await subscribe();
@@ -275,8 +285,22 @@ export class Cache {
       // Redis's version is the truth, not current + 1: our own announcement may have arrived before the script's
       // reply and set it already, and going one past it would fill keys of a version no write has made yet, which
       // every other instance then trusts after the next write. Another instance's later bump, already heard, stays.
-      this.versions.set(ns, typeof remote === 'number' ? Math.max(remote, current) : current + 1);
+      if (typeof remote === 'number') this.keepVersion(ns, Math.max(remote, current), true);
+      else this.versions.set(ns, current + 1);
     });
+  }
+
+  /**
+   * Remembers a namespace's version. One that Redis answered is kept only while other instances' bumps reach us (the
+   * subscriber is subscribed): otherwise nobody would tell us of the next write elsewhere, and a read right after it
+   * (the writer's client reading on this instance) would still be served the entries it replaced, so every read asks
+   * Redis again (one GET; the entry itself stays cached). Versions Redis did not answer (it is down: the cache is
+   * in process) are this process's own and are kept, briefly while the subscriber is expected back.
+   */
+  private keepVersion(ns: string, version: number, answeredByRedis: boolean): void {
+    if (this.subscribed || !this.subscriber) this.versions.set(ns, version);
+    else if (!answeredByRedis) this.versions.set(ns, version, { ttl: UNSUBSCRIBED_VERSION_TTL_MS });
+    else this.versions.delete(ns);
   }
 
   private versionKey(ns: string): string {
@@ -335,8 +359,7 @@ export class Cache {
     // version heard meanwhile stays. Taking the answer as it is would send this instance back to the entries of
     // the version before a write already acknowledged, for as long as it trusts that version (versionTtlMs).
     const version = Math.max(remote ? Number(remote) : 0, this.versions.get(ns) ?? 0);
-    // Without the invalidation channel nobody tells us of a bump: re-read the version soon instead of for 30 s.
-    this.versions.set(ns, version, this.subscribed || !this.subscriber ? undefined : { ttl: UNSUBSCRIBED_VERSION_TTL_MS });
+    this.keepVersion(ns, version, remote !== undefined);
     return version;
   }
 
