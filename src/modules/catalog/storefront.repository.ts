@@ -141,7 +141,14 @@ export async function findStorePage(db: Executor, query: StorePageQuery): Promis
   if (filter.deliveryType !== undefined) add((p) => `l.delivery_type = ${p}`, filter.deliveryType);
   if (filter.tag !== undefined) add((p) => `l.tags @> ARRAY[${p}::text]`, filter.tag);
   // Lower-cased by PostgreSQL, as search_text was: JS toLowerCase differs for some letters ('İ' → 'i̇', PG: 'i').
-  if (filter.q !== undefined) add((p) => `l.search_text LIKE lower(${p})`, `%${escapeLike(filter.q)}%`);
+  // search_text (title and item names joined by blanks) is what the trigram index serves; it also matches a q that
+  // spans two of them ("red dragon" in "Crimsonred" + "Dragon"), so the title and each name are checked on their own.
+  // A correlated aggregate, not EXISTS: the planner may run an EXISTS as one hashed scan of every item's name.
+  if (filter.q !== undefined) {
+    add((p) => `l.search_text LIKE lower(${p}) AND (lower(l.title) LIKE lower(${p}) OR (
+      SELECT bool_or(lower(sd.name) LIKE lower(${p})) FROM listing_items sli JOIN item_definitions sd ON sd.id = sli.item_id
+       WHERE sli.listing_id = l.id))`, `%${escapeLike(filter.q)}%`);
+  }
   if (filter.minPrice !== undefined) add((p) => `l.price >= ${p}::bigint`, filter.minPrice);
   if (filter.maxPrice !== undefined) add((p) => `l.price <= ${p}::bigint`, filter.maxPrice);
   // Written on the featured index's key (ranks are 0..1e6, so "not featured" is exactly the coalesce default):
