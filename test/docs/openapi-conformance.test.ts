@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule, { type FormatsPlugin } from 'ajv-formats';
 import { startTestApp, type TestApp, type TestResponse } from '../support/app.js';
+import { STATUS_BY_CODE, type ErrorCode } from '../../src/platform/errors.js';
+import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
 
 // ajv-formats is CommonJS with an `exports.default`: what a NodeNext import gives is the module, its plugin under `default`.
 const addFormats = ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? addFormatsModule) as FormatsPlugin;
@@ -28,17 +30,21 @@ const validators = new Map<string, ReturnType<typeof ajv.compile>>();
 const mismatches: string[] = [];
 /** `METHOD /path` → the statuses it answered during the journey. */
 const answered = new Map<string, Set<number>>();
+/** `METHOD /path status` → the problem codes it answered. */
+const answeredCodes = new Map<string, Set<string>>();
 
-beforeAll(async () => {
+/** Starts the app the calls below go to (`t`) and reads its document (`doc`). */
+async function startApp(options: Parameters<typeof startTestApp>[0] = {}): Promise<void> {
   t = await startTestApp({
+    ...options,
     // The document as production serves it: rate limiting on (it adds 429 to every limited operation).
-    env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_WEBHOOKS: String(WEBHOOK_BUDGET), BODY_LIMIT_BYTES: String(64 * 1024) },
+    env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_WEBHOOKS: String(WEBHOOK_BUDGET), BODY_LIMIT_BYTES: String(64 * 1024), ...options.env },
   });
   const served = await t.request('GET', '/openapi.json');
   expect(served.status).toBe(200);
   doc = served.body;
-});
-afterAll(async () => t?.close());
+  validators.clear();
+}
 
 function validatorFor(schema: Json) {
   const key = JSON.stringify(schema);
@@ -104,6 +110,13 @@ function conform(call: Call, response: TestResponse): void {
       }
     }
   }
+  if (type === 'application/problem+json' && response.body && typeof response.body === 'object') {
+    const problem = response.body as Json;
+    if (problem.status !== response.status) mismatches.push(`${where}: the problem says status ${problem.status}`);
+    if (STATUS_BY_CODE[problem.code as ErrorCode] !== response.status) mismatches.push(`${where}: code '${problem.code}' is not one API.md gives this status`);
+    const codes = answeredCodes.get(`${call.method} ${call.path} ${response.status}`) ?? new Set<string>();
+    answeredCodes.set(`${call.method} ${call.path} ${response.status}`, codes.add(String(problem.code)));
+  }
   const headers: Json = documented.headers ?? {};
   for (const name of Object.keys(headers)) {
     const sent = response.headers.get(name);
@@ -141,6 +154,9 @@ const signPayment = (raw: string) => createHmac('sha256', t.config.paymentsWebho
 const signShopify = (raw: string) => createHmac('sha256', t.config.shopifyWebhookSecret).update(raw).digest('base64');
 
 describe('the OpenAPI document describes what the service answers', () => {
+  beforeAll(() => startApp());
+  afterAll(async () => t?.close());
+
   it('then the checker itself refuses a body its schema does not allow (so a clean run means something)', () => {
     const problem = validatorFor({ $ref: '#/components/schemas/Problem' });
     expect(problem({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'gone', code: 'not_found' })).toBe(true);
@@ -165,6 +181,21 @@ describe('the OpenAPI document describes what the service answers', () => {
     expect(purchase['503'].headers['retry-after'].required).toBe(true);
     expect(purchase['201'].headers['idempotent-replayed'].required ?? false).toBe(false);
     expect(responses('/webhooks/payments', 'post')['200'].headers['idempotent-replayed'].required ?? false).toBe(false);
+  });
+
+  it('then every problem response names the codes its status carries (API.md § Errors), and the checker holds answers to them', () => {
+    const purchase = doc.paths['/store/purchases'].post.responses;
+    expect(purchase['409'].content['application/problem+json'].schema.properties.code.enum).toEqual(expect.arrayContaining(['insufficient_funds', 'out_of_stock', 'already_owned', 'purchase_limit_reached', 'not_available', 'price_changed', 'idempotency_in_progress']));
+    expect(purchase['409'].description).toContain('`price_changed`');
+    const unnamed = Object.entries<Json>(doc.paths).flatMap(([path, item]) => Object.entries<Json>(item).flatMap(([method, operation]) =>
+      Object.entries<Json>(operation.responses).filter(([status, response]) => Number(status) >= 400 && response.content?.['application/problem+json'])
+        .filter(([, response]) => !Array.isArray(response.content['application/problem+json'].schema.properties?.code?.enum))
+        .map(([status]) => `${method} ${path} ${status}`)));
+    expect(unnamed).toEqual([]);
+    const notFound = validatorFor(doc.paths['/store/items/{id}'].get.responses['404'].content['application/problem+json'].schema);
+    expect(notFound({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'gone', code: 'not_found' })).toBe(true);
+    expect(notFound({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'gone', code: 'out_of_stock' })).toBe(false);
+    expect(notFound({ type: 'about:blank', title: 'Not Found', status: 400, detail: 'gone', code: 'not_found' })).toBe(false);
   });
 
   it('when a client walks every route of API.md, successes and refusals, then every answer is one the document describes', async () => {
@@ -249,6 +280,7 @@ describe('the OpenAPI document describes what the service answers', () => {
     const avatarListing = (await listing({ title: 'Hat', price: 10, items: [{ itemId: avatar.id }], perUserLimit: 1 })).body;
     const livesListing = (await listing({ title: 'Lives x3', price: 5, items: [{ itemId: lives.id, quantity: 3 }] })).body;
     const potionListing = (await listing({ title: 'Potions', price: 1, items: [{ itemId: potion.id, quantity: 5 }] })).body;
+    const limitedPotions = (await listing({ title: 'One per player', price: 1, items: [{ itemId: potion.id }], perUserLimit: 1 })).body;
     const voucherListing = (await listing({ title: 'Gift Card', price: 20, items: [{ itemId: voucher.id }] })).body;
     const merchListing = (await listing({ title: 'T-shirt', price: 30, items: [{ itemId: merch.id }] })).body;
     const gemsListing = (await listing({ title: 'Gems', price: 0, items: [{ itemId: gems.id }] })).body;
@@ -364,7 +396,9 @@ describe('the OpenAPI document describes what the service answers', () => {
     await buy(201, { listingId: emoteListing.id });
     await buy(409, { listingId: emoteListing.id }, key(), other.token);          // out_of_stock
     await buy(201, { listingId: avatarListing.id });
-    await buy(409, { listingId: avatarListing.id });                              // purchase_limit_reached
+    await buy(409, { listingId: avatarListing.id });                              // already_owned (not consumable)
+    await buy(201, { listingId: limitedPotions.id });
+    await buy(409, { listingId: limitedPotions.id });                             // purchase_limit_reached
     const livesOrder = (await buy(201, { listingId: livesListing.id, quantity: 2 })).body;
     await buy(201, { listingId: potionListing.id });
     await buy(201, { listingId: voucherListing.id });
@@ -500,6 +534,7 @@ describe('the OpenAPI document describes what the service answers', () => {
       const unseen = Object.entries<Json>(doc.paths).flatMap(([path, item]) => Object.entries<Json>(item).flatMap(([method, operation]) =>
         Object.keys(operation.responses ?? {}).filter((status) => !answered.get(`${method.toUpperCase()} ${path}`)?.has(Number(status))).map((status) => `${method.toUpperCase()} ${path} ${status}`)));
       console.log(`documented statuses the journey did not see:\n${unseen.join('\n')}`);
+      console.log(`codes:\n${[...answeredCodes].map(([k, v]) => `${k} ${[...v].join(',')}`).join('\n')}`);
     }
     expect(mismatches).toEqual([]);
   }, 60_000);
@@ -542,6 +577,82 @@ describe('the OpenAPI document describes what the service answers', () => {
       }
     }
     expect(sent).toBeGreaterThan(200);
+    expect(mismatches).toEqual([]);
+  }, 60_000);
+});
+
+describe('the OpenAPI document describes the answers of the delivery lifecycle (workers and the Shopify simulator running)', () => {
+  const SHOPIFY_TOKEN = 'shpat_conformance';
+  const SHOPIFY_SECRET = 'shopify-conformance-secret';
+  let sim: ShopifySimulator;
+  beforeAll(async () => {
+    sim = await startShopifySimulator({ webhookSecret: SHOPIFY_SECRET, accessToken: SHOPIFY_TOKEN, webhookRetries: { attempts: 0, baseMs: 1 } });
+    await startApp({ workers: true, env: { SHOPIFY_ADMIN_URL: sim.url, SHOPIFY_ACCESS_TOKEN: SHOPIFY_TOKEN, SHOPIFY_WEBHOOK_SECRET: SHOPIFY_SECRET, JOB_RETRY_BASE_MS: '100', JOB_MAX_ATTEMPTS: '1' } });
+    sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await sim?.close();
+  });
+
+  const statusOf = async (fulfillmentId: string) =>
+    (await t.runtime.deps.db.query<{ status: string }>('SELECT status FROM fulfillments WHERE id = $1', [fulfillmentId])).rows[0]!.status;
+  async function until(fulfillmentId: string, status: string): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while ((await statusOf(fulfillmentId)) !== status) {
+      if (Date.now() > deadline) throw new Error(`fulfillment ${fulfillmentId} never became ${status} (is ${await statusOf(fulfillmentId)})`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it('when orders are shipped, delivered, dead-lettered, retried and refunded, then every read of them is one the document describes', async () => {
+    mismatches.length = 0;
+    const admin = t.adminToken;
+    const buyer = await t.player({ email: 'lifecycle@players.test' });
+    const merch = (await must(201, { method: 'POST', path: '/admin/items', token: admin, body: { sku: 'hoodie', name: 'Hoodie', kind: 'merch', shopifyVariantId: 'gid://shopify/ProductVariant/7' } })).body;
+    const voucher = (await must(201, { method: 'POST', path: '/admin/items', token: admin, body: { sku: 'card', name: 'Gift Card', kind: 'voucher' } })).body;
+    await must(200, { method: 'POST', path: '/admin/items/{id}/vouchers', params: { id: voucher.id }, token: admin, body: { codes: ['GIFT-1', 'GIFT-2', 'GIFT-3'] } });
+    const merchListing = (await must(201, { method: 'POST', path: '/admin/listings', token: admin, body: { title: 'Hoodie', price: 10, items: [{ itemId: merch.id }] } })).body;
+    const bundle = (await must(201, { method: 'POST', path: '/admin/listings', token: admin, body: { title: 'Hoodie and cards', price: 10, items: [{ itemId: merch.id }, { itemId: voucher.id, quantity: 2 }] } })).body;
+    await must(201, { method: 'POST', path: '/service/grants', token: t.serviceToken, headers: key(), body: { userId: buyer.id, gems: 100, reason: 'lifecycle' } });
+    const buy = async (listingId: string) =>
+      (await must(201, { method: 'POST', path: '/store/purchases', token: buyer.token, headers: key(), body: { listingId, shippingAddress: ADDRESS } })).body;
+    const read = async (orderId: string, fulfillmentIds: string[]) => {
+      await must(200, { method: 'GET', path: '/user/purchases/{id}', params: { id: orderId }, token: buyer.token });
+      await must(200, { method: 'GET', path: '/user/purchases', token: buyer.token });
+      await must(200, { method: 'GET', path: '/admin/orders', token: admin });
+      await must(200, { method: 'GET', path: '/admin/fulfillments', token: admin });
+      for (const id of fulfillmentIds) await must(200, { method: 'GET', path: '/admin/fulfillments/{id}', params: { id }, token: admin });
+    };
+
+    // shipped, then delivered, with tracking; the bundle's vouchers mailed (codes in the order detail)
+    const shipped = await buy(bundle.id);
+    const shippedIds = shipped.lines.map((line: Json) => line.fulfillment.id as string);
+    const merchLine = shipped.lines.find((line: Json) => line.deliveryType === 'shopify').fulfillment.id as string;
+    await until(merchLine, 'processing');
+    await read(shipped.id, shippedIds);
+    await sim.advance(`bb-order-${shipped.id}`, 'in_transit');
+    await until(merchLine, 'shipped');
+    await read(shipped.id, shippedIds);
+    await sim.advance(`bb-order-${shipped.id}`, 'delivered');
+    await until(merchLine, 'delivered');
+    await read(shipped.id, shippedIds);
+
+    // Shopify refuses the order: dead-lettered with its error, retried by an operator, then refunded
+    sim.injectFaults({ userErrors: { count: 1, message: 'Address is not deliverable' } });
+    const refused = await buy(merchListing.id);
+    const refusedLine = refused.lines[0].fulfillment.id as string;
+    await until(refusedLine, 'failed');
+    await read(refused.id, [refusedLine]);
+    await must(200, { method: 'GET', path: '/admin/fulfillments', token: admin, query: 'status=failed' });
+    await must(200, { method: 'POST', path: '/admin/fulfillments/{id}/retry', params: { id: refusedLine }, token: admin });
+    await until(refusedLine, 'processing');
+    await read(refused.id, [refusedLine]);
+    await must(200, { method: 'POST', path: '/admin/orders/{id}/refund', params: { id: refused.id }, token: admin, headers: key(), body: { reason: 'Could not ship' } });
+    await read(refused.id, [refusedLine]);
+    await call({ method: 'POST', path: '/admin/orders/{id}/refund', params: { id: shipped.id }, token: admin, headers: key() });
+    await read(shipped.id, shippedIds);
+
     expect(mismatches).toEqual([]);
   }, 60_000);
 });

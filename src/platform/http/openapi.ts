@@ -8,6 +8,9 @@
 //    and 415 unsupported_media_type (a body that is not JSON); a request during a shutdown, an unreachable
 //    database or a transaction that kept colliding is 503 service_unavailable with Retry-After.
 //  - A 401 carries its WWW-Authenticate challenge (problem.ts).
+//  - Every Problem response names the `code`s its status carries (API.md § Errors; errors.ts STATUS_BY_CODE), in
+//    its description and as an enum beside the Problem $ref, with `status` the HTTP status. Only 409 has more than
+//    one: any of the domain conflicts (the document does not narrow them per operation).
 //  - /metrics answers Prometheus text and /openapi.json this document, which their route schemas leave undescribed.
 //  - An operation taking an Idempotency-Key may answer a replay, marked `Idempotent-Replayed: true`, with a status
 //    its key stored: a success, or a domain refusal (404, 409) (platform/http/idempotent-reply.ts).
@@ -22,6 +25,8 @@
 //    as required; typebox lists every property that is not `Optional`, defaulted ones included. An operation whose
 //    schema says `'x-body-optional': true` (its route turns a missing body into `{}`) does not require a body.
 //    A query parameter with a default (every list's `limit`) is likewise not required.
+
+import { STATUS_BY_CODE, TITLE_BY_STATUS } from '../errors.js';
 
 type Json = Record<string, any>;
 
@@ -94,6 +99,25 @@ function documentRequestBody(operation: Json): void {
   if (bodyOptional) requestBody.required = false;
 }
 
+/** The codes a problem of each status carries (internal_error is no answer the service means to give). */
+const CODES_BY_STATUS: Record<string, string[]> = {};
+for (const [code, status] of Object.entries(STATUS_BY_CODE)) {
+  if (code !== 'internal_error') (CODES_BY_STATUS[status] ??= []).push(code);
+}
+
+/** A Problem response's schema and description, narrowed to its status and the codes that status carries. */
+function describeProblem(status: string, response: Json): void {
+  const codes = CODES_BY_STATUS[status];
+  if (!codes) return;
+  const narrowed = { $ref: PROBLEM_REF, properties: { status: { const: Number(status) }, code: { enum: codes } } };
+  for (const media of Object.values<Json>(response.content ?? {})) {
+    if (isProblem(media?.schema)) media.schema = narrowed;
+  }
+  const named = codes.map((code) => `\`${code}\``).join(', ');
+  if (!response.description || response.description === 'Default Response') response.description = `${TITLE_BY_STATUS[Number(status)] ?? status}: ${named}`;
+  else if (!codes.every((code) => String(response.description).includes(code))) response.description = `${response.description} (code: ${named})`;
+}
+
 function isProblem(schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && (schema as Json).$ref === PROBLEM_REF;
 }
@@ -154,7 +178,10 @@ export function documentPlatformResponses({ openapiObject }: { openapiObject: Js
         if (!ANY_MEDIA_TYPE.has(path)) responses[415] ??= PLATFORM_RESPONSES[415]();
       }
       responses[503] ??= PLATFORM_RESPONSES[503]();
-      for (const [status, response] of Object.entries<Json>(responses)) markAlwaysSent(status, response);
+      for (const [status, response] of Object.entries<Json>(responses)) {
+        if (Number(status) >= 400) describeProblem(status, response);
+        markAlwaysSent(status, response);
+      }
     }
   }
   const metrics = openapiObject.paths?.['/metrics']?.get?.responses?.[200];
