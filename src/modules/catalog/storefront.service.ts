@@ -3,8 +3,8 @@
 // Freshness has three sources: (1) admin writes invalidate the namespace (a version bump that reaches every
 // instance through Redis); (2) time: a page is keyed by the next moment some listing starts or ends, so when
 // that moment passes the key changes and the page is rebuilt — a timed listing appears and disappears on time
-// even while cached; (3) a purchase of a limited listing or a voucher, and a refund, invalidate after their commit
-// (purchases.routes.ts, workers.ts), so stockRemaining follows each sale; the purchase itself checks real stock.
+// even while cached; (3) a purchase of a limited listing or of a mailed item (a code pool), and a refund, invalidate
+// after their commit (purchases.routes.ts, workers.ts), so stockRemaining follows each sale; the purchase itself checks real stock.
 import type { CoreDeps } from '../../context.js';
 import { DomainError } from '../../platform/errors.js';
 import { render, type RenderedBody } from '../../platform/http/rendered-body.js';

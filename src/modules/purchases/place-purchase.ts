@@ -78,9 +78,13 @@ export function purchaseWork(deps: PurchaseDeps, request: PurchaseRequest, effec
   };
 }
 
-/** Whether buying the listing changes a count the storefront shows: its own stock, or a voucher item's code pool. */
+/**
+ * Whether buying the listing changes a count the storefront shows: its own stock, or the code pool of a mailed item.
+ * The pool counts for every item delivered by email (STOCK_REMAINING in listings.repository.ts), not only for the
+ * voucher kind: a mailed skin's sale used to leave the old count (and its ETag) cached.
+ */
 function sellsCountedStock(listing: PurchasableListing): boolean {
-  return listing.stockRemaining !== null || listing.items.some((item) => item.kind === 'voucher');
+  return listing.stockRemaining !== null || listing.items.some((item) => item.deliveryType === 'email');
 }
 
 /** Steps 1–7 on the listing read in this transaction (`undefined`: no such listing). */
