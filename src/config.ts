@@ -2,6 +2,8 @@
 
 export interface Config {
   port: number;
+  /** WORKER_PORT: where a worker process (WORKERS=only) answers /healthz, /readyz and /metrics; undefined → nowhere. */
+  workerPort: number | undefined;
   host: string;
   databaseUrl: string | undefined; // undefined → embedded PGlite
   databaseReplicaUrl: string | undefined;
@@ -139,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const port = int(env, 'PORT', 3000, 0, 65_535);
   const config: Config = {
     port,
+    workerPort: str(env, 'WORKER_PORT') === undefined ? undefined : int(env, 'WORKER_PORT', 0, 0, 65_535),
     host: str(env, 'HOST') ?? '0.0.0.0',
     databaseUrl,
     databaseReplicaUrl: url(env, 'DATABASE_REPLICA_URL', ['postgres:', 'postgresql:']),

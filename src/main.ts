@@ -62,13 +62,13 @@ try {
  * listen()'s errors that are the configuration's, not the service's: the port is held by another program (another
  * `npm start`, a dev server on 3000), a privileged port, a HOST that is not an address of this machine.
  */
-function listenRefusal(error: unknown, { port, host }: Config): string | undefined {
+function listenRefusal(error: unknown, { port, host }: Pick<Config, 'port' | 'host'>, variable = 'PORT'): string | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   switch (code) {
     case 'EADDRINUSE':
-      return `PORT: ${port} on ${host} is in use by another program; stop it or set PORT to a free port`;
+      return `${variable}: ${port} on ${host} is in use by another program; stop it or set ${variable} to a free port`;
     case 'EACCES':
-      return `PORT: ${port} on ${host} is not permitted to this user (ports below 1024 need privileges); set PORT to 1024 or above`;
+      return `${variable}: ${port} on ${host} is not permitted to this user (ports below 1024 need privileges); set ${variable} to 1024 or above`;
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
@@ -108,6 +108,22 @@ async function main(): Promise<void> {
       refuseToStart(refusal);
     }
   } else {
+    // No API here, but an orchestrator probes and Prometheus scrapes a worker too (its jobs, the fulfillment gauges
+    // its maintenance job samples): with WORKER_PORT set it answers /healthz, /readyz and /metrics there. Not on PORT:
+    // a worker beside `npm start` on one machine, both on the default, would find it taken.
+    if (config.workerPort !== undefined) {
+      const where = { port: config.workerPort, host: config.host };
+      try {
+        const operations = await runtime.serveOperations(where);
+        logger.info({ url: loopbackUrlOf(operations.address) }, 'worker operations endpoints listening (/healthz, /readyz, /metrics)');
+      } catch (error) {
+        const refusal = listenRefusal(error, where, 'WORKER_PORT');
+        if (!refusal || stopping) throw error;
+        stopping = true;
+        await Promise.race([runtime.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+        refuseToStart(refusal);
+      }
+    }
     logger.info('worker process started');
   }
 }

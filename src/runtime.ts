@@ -16,6 +16,7 @@ import { seedDemoCatalog } from './db/seed-demo.js';
 import { startWorkers, type WorkersHandle } from './workers.js';
 import type { App } from './platform/http/types.js';
 import { watchPool } from './platform/metrics.js';
+import { startOperationsServer, type OperationsServer } from './platform/http/operations-server.js';
 
 export interface Runtime {
   config: Config;
@@ -23,6 +24,11 @@ export interface Runtime {
   services: Services;
   app: App;
   startWorkers(): Promise<WorkersHandle>;
+  /**
+   * A process that serves no API (WORKERS=only) answers /healthz, /readyz and /metrics here (operations-server.ts);
+   * closed with the runtime.
+   */
+  serveOperations(where: { port: number; host: string }): Promise<OperationsServer>;
   close(): Promise<void>;
 }
 
@@ -110,16 +116,22 @@ export async function createRuntime(config: Config, options: { logger?: Logger; 
   const app = await buildApp(deps, services);
 
   let closed = false;
+  let operations: OperationsServer | undefined;
   return {
     config,
     deps,
     services,
     app,
     startWorkers: () => startWorkers(deps, services),
+    async serveOperations(where) {
+      operations = await startOperationsServer({ db, cache, logger }, where);
+      return operations;
+    },
     async close() {
       if (closed) return;
       closed = true;
       await app.close(); // stops accepting, finishes in-flight requests
+      await operations?.close(); // a worker's probes and scrapes: the ones in flight are answered
       await jobs.stop(); // finishes running jobs
       redis?.disconnect();
       subscriber?.disconnect();

@@ -14,15 +14,8 @@ export async function operationsRoutes(app: App, { db, cache }: RouteContext): P
   app.get('/readyz', {
     schema: { ...open, summary: 'The database is reachable and migrated (503 otherwise)', response: { 200: Readiness, 503: Readiness } },
   }, async (_request, reply) => {
-    const checks: Record<string, string> = {};
-    try {
-      checks.database = (await withTimeout(migrationsApplied(db), 2000)) ? 'ok' : 'migrations pending';
-    } catch {
-      checks.database = 'unreachable';
-    }
-    checks.cache = cache.distributed ? 'redis' : 'in-process';
-    const ready = checks.database === 'ok';
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    const readiness = await readinessOf({ db, cache });
+    return reply.status(readiness.status === 'ready' ? 200 : 503).send(readiness);
   });
 
   // Described in the OpenAPI document like every route of the contract (API.md § Operations): a text body.
@@ -38,6 +31,18 @@ export async function operationsRoutes(app: App, { db, cache }: RouteContext): P
   app.get('/openapi.json', {
     schema: { ...open, summary: 'This OpenAPI document', response: { 200: Type.Object({}, { additionalProperties: true, description: 'An OpenAPI 3.1 document' }) } },
   }, async () => app.swagger());
+}
+
+/** What /readyz answers, here and on a worker process's operations listener (operations-server.ts). */
+export async function readinessOf({ db, cache }: Pick<RouteContext, 'db' | 'cache'>): Promise<{ status: 'ready' | 'not_ready'; checks: Record<string, string> }> {
+  const checks: Record<string, string> = {};
+  try {
+    checks.database = (await withTimeout(migrationsApplied(db), 2000)) ? 'ok' : 'migrations pending';
+  } catch {
+    checks.database = 'unreachable';
+  }
+  checks.cache = cache.distributed ? 'redis' : 'in-process';
+  return { status: checks.database === 'ok' ? 'ready' : 'not_ready', checks };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
