@@ -58,7 +58,7 @@ function validatorFor(schema: Json) {
 }
 
 /** When the answer carries one of these headers (API.md names them), the document lists it for that response. */
-const MUST_BE_DOCUMENTED = ['etag', 'retry-after', 'idempotent-replayed', 'www-authenticate'];
+const MUST_BE_DOCUMENTED = ['etag', 'retry-after', 'idempotent-replayed', 'www-authenticate', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'ratelimit-policy'];
 
 interface Call {
   method: string;
@@ -117,7 +117,9 @@ function conform(call: Call, response: TestResponse): void {
     const codes = answeredCodes.get(`${call.method} ${call.path} ${response.status}`) ?? new Set<string>();
     answeredCodes.set(`${call.method} ${call.path} ${response.status}`, codes.add(String(problem.code)));
   }
-  const headers: Json = documented.headers ?? {};
+  // A header may be a reference into components.headers.
+  const headers: Json = Object.fromEntries(Object.entries<Json>(documented.headers ?? {}).map(([name, header]) =>
+    [name, typeof header.$ref === 'string' ? doc.components.headers?.[header.$ref.replace('#/components/headers/', '')] ?? {} : header]));
   for (const name of Object.keys(headers)) {
     const sent = response.headers.get(name);
     if (headers[name].required === true && sent === null) mismatches.push(`${where}: header '${name}' is documented as required, but not sent`);
@@ -181,6 +183,12 @@ describe('the OpenAPI document describes what the service answers', () => {
     expect(purchase['503'].headers['retry-after'].required).toBe(true);
     expect(purchase['201'].headers['idempotent-replayed'].required ?? false).toBe(false);
     expect(responses('/webhooks/payments', 'post')['200'].headers['idempotent-replayed'].required ?? false).toBe(false);
+    // every answer of a limited operation carries the RateLimit-* fields (docs/rate-limiting.md § Headers)
+    for (const status of ['201', '400', '409']) {
+      expect(purchase[status].headers['ratelimit-remaining'], status).toEqual({ $ref: '#/components/headers/RateLimit-Remaining' });
+    }
+    expect(doc.components.headers['RateLimit-Remaining']).toMatchObject({ required: true, schema: { type: 'integer' } });
+    expect(responses('/healthz', 'get')['200'].headers?.['ratelimit-remaining']).toBeUndefined(); // probes are not limited
   });
 
   it('then every problem response names the codes its status carries (API.md § Errors), and the checker holds answers to them', () => {
@@ -564,7 +572,14 @@ describe('the OpenAPI document describes what the service answers', () => {
           ({ ...base, token, headers: keyed ? key() : undefined, body: withBody ? {} : undefined, ...extra });
         const calls: Call[] = [as(tokenOf[role]), as(tokenOf[role], { query: 'zzz=1' })];
         calls.push(as('garbage'));
-        if (role !== 'public') calls.push(as(undefined), as(wrongRoleOf[role]));
+        if (role !== 'public') calls.push(as(wrongRoleOf[role]));
+        // The document's security (the operation's own, else the document's) says whether a caller without a token gets in.
+        // (`[]`: none needed; `[{}]` among others: optional.)
+        const security: Json[] = operation.security ?? doc.security ?? [];
+        const open = security.length === 0 || security.some((requirement) => Object.keys(requirement).length === 0);
+        const anonymous = await call(as(undefined));
+        sent++;
+        if (open === (anonymous.status === 401)) mismatches.push(`${method.toUpperCase()} ${path}: documented ${open ? 'open' : 'bearer-only'}, but without a token it answers ${anonymous.status}`);
         if (names.some((name) => name !== 'slot')) calls.push(as(tokenOf[role], { params: Object.fromEntries(names.map((name) => [name, 'not-a-uuid'])) }));
         if (withBody) {
           calls.push(as(tokenOf[role], { body: big }));

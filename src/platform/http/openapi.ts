@@ -9,8 +9,8 @@
 //    database or a transaction that kept colliding is 503 service_unavailable with Retry-After.
 //  - A 401 carries its WWW-Authenticate challenge (problem.ts).
 //  - Every Problem response names the `code`s its status carries (API.md § Errors; errors.ts STATUS_BY_CODE), in
-//    its description and as an enum beside the Problem $ref, with `status` the HTTP status. Only 409 has more than
-//    one: any of the domain conflicts (the document does not narrow them per operation).
+//    its description and, on its problem+json entry, as an enum beside the Problem $ref, with `status` the HTTP
+//    status. Only 409 has more than one: any of the domain conflicts (the document does not narrow them per operation).
 //  - /metrics answers Prometheus text and /openapi.json this document, which their route schemas leave undescribed.
 //  - An operation taking an Idempotency-Key may answer a replay, marked `Idempotent-Replayed: true`, with a status
 //    its key stored: a success, or a domain refusal (404, 409) (platform/http/idempotent-reply.ts).
@@ -21,6 +21,10 @@
 //  - A header the platform always sends with a status is marked `required: true` (OpenAPI's default is false, "may be
 //    sent"): WWW-Authenticate on 401, Retry-After and the RateLimit-* fields on 429, Retry-After on a problem 503,
 //    ETag and Cache-Control on a conditional read's 200 and 304. Idempotent-Replayed stays optional: only replays carry it.
+//  - Every answer of a limited operation (one that documents 429) carries the RateLimit-* fields
+//    (docs/rate-limiting.md § Headers), refusals included: each response lists them as references to
+//    components.headers, which keeps the document small; the 429 lists them itself (rate-limit.ts). A 503 may be
+//    answered before the limiter has run (a request during a shutdown), so it does not.
 //  - A body property with a default may be left out (the validator fills it in, `useDefaults`), so it is not listed
 //    as required; typebox lists every property that is not `Optional`, defaulted ones included. An operation whose
 //    schema says `'x-body-optional': true` (its route turns a missing body into `{}`) does not require a body.
@@ -82,6 +86,14 @@ function markAlwaysSent(status: string, response: Json): void {
   response.headers = Object.fromEntries(Object.entries<Json>(response.headers).map(([name, header]) => [name, names.includes(name) ? { ...header, required: true } : header]));
 }
 
+const RATE_LIMIT_HEADERS: Record<string, Json> = {
+  'RateLimit-Limit': { required: true, schema: { type: 'integer' }, description: 'Requests per window of the budget this request spent (also sent as X-RateLimit-Limit, and in the single RateLimit field)' },
+  'RateLimit-Remaining': { required: true, schema: { type: 'integer' }, description: 'Requests left in this window (also X-RateLimit-Remaining)' },
+  'RateLimit-Reset': { required: true, schema: { type: 'integer' }, description: 'Seconds until the window resets (also X-RateLimit-Reset, in seconds too)' },
+  'RateLimit-Policy': { required: true, schema: { type: 'string' }, description: 'The budget: `<limit>;w=<window seconds>;comment="<budget name>"`' },
+};
+const RATE_LIMIT_REFS = Object.fromEntries(Object.keys(RATE_LIMIT_HEADERS).map((name) => [name.toLowerCase(), { $ref: `#/components/headers/${name}` }]));
+
 /** What a client must send: defaulted properties are not required, and a body its route fills in is optional. */
 function documentRequestBody(operation: Json): void {
   const bodyOptional = operation[BODY_OPTIONAL] === true;
@@ -109,9 +121,10 @@ for (const [code, status] of Object.entries(STATUS_BY_CODE)) {
 function describeProblem(status: string, response: Json): void {
   const codes = CODES_BY_STATUS[status];
   if (!codes) return;
-  const narrowed = { $ref: PROBLEM_REF, properties: { status: { const: Number(status) }, code: { enum: codes } } };
-  for (const media of Object.values<Json>(response.content ?? {})) {
-    if (isProblem(media?.schema)) media.schema = narrowed;
+  // On the problem+json entry, the type problems are sent with; the application/json one stays the plain Problem.
+  const media: Json | undefined = response.content?.['application/problem+json'];
+  if (media && isProblem(media.schema)) {
+    response.content['application/problem+json'] = { ...media, schema: { $ref: PROBLEM_REF, properties: { status: { const: Number(status) }, code: { enum: codes } } } };
   }
   const named = codes.map((code) => `\`${code}\``).join(', ');
   if (!response.description || response.description === 'Default Response') response.description = `${TITLE_BY_STATUS[Number(status)] ?? status}: ${named}`;
@@ -178,11 +191,17 @@ export function documentPlatformResponses({ openapiObject }: { openapiObject: Js
         if (!ANY_MEDIA_TYPE.has(path)) responses[415] ??= PLATFORM_RESPONSES[415]();
       }
       responses[503] ??= PLATFORM_RESPONSES[503]();
+      const limited = responses['429'] !== undefined;
       for (const [status, response] of Object.entries<Json>(responses)) {
         if (Number(status) >= 400) describeProblem(status, response);
+        if (limited && status !== '429' && status !== '503') response.headers = { ...response.headers, ...RATE_LIMIT_REFS };
         markAlwaysSent(status, response);
       }
     }
+  }
+  if (Object.values<Json>(openapiObject.paths).some((item) => HTTP_METHODS.some((method) => item[method]?.responses?.['429']))) {
+    openapiObject.components ??= {};
+    openapiObject.components.headers = { ...openapiObject.components.headers, ...RATE_LIMIT_HEADERS };
   }
   const metrics = openapiObject.paths?.['/metrics']?.get?.responses?.[200];
   if (metrics) metrics.content = { 'text/plain': { schema: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } } };
