@@ -44,6 +44,7 @@ async function startApp(options: Parameters<typeof startTestApp>[0] = {}): Promi
   expect(served.status).toBe(200);
   doc = served.body;
   validators.clear();
+  paramValidators.clear();
 }
 
 function validatorFor(schema: Json) {
@@ -84,6 +85,7 @@ function conform(call: Call, response: TestResponse): void {
   const seen = answered.get(`${call.method} ${call.path}`) ?? new Set<number>();
   seen.add(response.status);
   answered.set(`${call.method} ${call.path}`, seen);
+  if (response.status < 300) conformRequest(call, operation, `${call.method} ${call.path} (answered ${response.status})`);
 
   const documented: Json | undefined = operation.responses?.[String(response.status)] ?? operation.responses?.[`${String(response.status)[0]}XX`] ?? operation.responses?.default;
   if (!documented) {
@@ -130,6 +132,55 @@ function conform(call: Call, response: TestResponse): void {
     if (response.headers.get(name) !== null && !headers[name]) mismatches.push(`${where}: sends '${name}' which the document does not list for this response`);
   }
   if (call.replay && response.headers.get('idempotent-replayed') !== 'true') mismatches.push(`${where}: expected a replay (Idempotent-Replayed: true)`);
+}
+
+/**
+ * A request the service accepted is one the document allows: its body validates against the documented request
+ * schema, every query parameter is documented and valid, and no required parameter or body was left out.
+ */
+function conformRequest(call: Call, operation: Json, where: string): void {
+  const parameters: Json[] = operation.parameters ?? [];
+  const query = new URLSearchParams(call.query ?? '');
+  const sentHeaders = Object.fromEntries(Object.entries(call.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+  // An operation that takes no query string ignores one (the probes, /docs); one that takes any refuses unknown names (400).
+  const takesQuery = parameters.some((p) => p.in === 'query');
+  for (const name of new Set(query.keys())) {
+    const parameter = parameters.find((p) => p.in === 'query' && p.name === name);
+    if (!parameter && takesQuery) mismatches.push(`${where}: accepted query parameter '${name}', which the document does not list`);
+    else if (parameter && !paramValidatorFor(parameter.schema)({ value: query.get(name) })) mismatches.push(`${where}: accepted ${name}=${query.get(name)}, which its documented schema refuses`);
+  }
+  for (const parameter of parameters.filter((p) => p.required === true)) {
+    const present = parameter.in === 'query' ? query.has(parameter.name) : parameter.in === 'header' ? sentHeaders[parameter.name.toLowerCase()] !== undefined : true;
+    if (!present) mismatches.push(`${where}: accepted without the ${parameter.in} parameter '${parameter.name}' the document requires`);
+  }
+  const requestBody: Json | undefined = operation.requestBody;
+  if (call.body === undefined) {
+    if (requestBody?.required === true) mismatches.push(`${where}: accepted without the body the document requires`);
+    return;
+  }
+  const type = (sentHeaders['content-type'] ?? 'application/json').split(';')[0]!.trim();
+  const schema = requestBody?.content?.[type]?.schema;
+  if (!requestBody) mismatches.push(`${where}: accepted a body, but the document describes none`);
+  else if (!schema) mismatches.push(`${where}: accepted a ${type} body, which the document does not list`);
+  else {
+    const body = typeof call.body === 'string' ? JSON.parse(call.body) : call.body;
+    const validate = validatorFor(schema);
+    if (!validate(body)) mismatches.push(`${where}: accepted a body its documented schema refuses: ${ajv.errorsText(validate.errors)} — ${JSON.stringify(body).slice(0, 200)}`);
+  }
+}
+
+/** Query values arrive as text: validated as the service reads them (numbers and booleans coerced). */
+const paramAjv = new Ajv2020({ strict: false, allErrors: true, coerceTypes: true });
+addFormats(paramAjv);
+const paramValidators = new Map<string, ReturnType<typeof ajv.compile>>();
+function paramValidatorFor(schema: Json) {
+  const key = JSON.stringify(schema);
+  let validate = paramValidators.get(key);
+  if (!validate) {
+    validate = paramAjv.compile({ type: 'object', properties: { value: { ...schema, components: doc.components } } });
+    paramValidators.set(key, validate);
+  }
+  return validate;
 }
 
 async function call(c: Call): Promise<TestResponse> {
@@ -303,6 +354,7 @@ describe('the OpenAPI document describes what the service answers', () => {
     await must(200, { method: 'GET', path: '/admin/listings/{id}', params: { id: bundle.id }, token: admin });
     await must(404, { method: 'GET', path: '/admin/listings/{id}', params: { id: missing }, token: admin });
     await must(200, { method: 'PATCH', path: '/admin/listings/{id}', params: { id: skinListing.id }, token: admin, body: { tags: ['blades', 'blue'] } });
+    await must(200, { method: 'PATCH', path: '/admin/listings/{id}', params: { id: skinListing.id }, token: admin, body: { items: [{ itemId: skin.id }] } });
     await must(404, { method: 'PATCH', path: '/admin/listings/{id}', params: { id: missing }, token: admin, body: { price: 1 } });
     await must(400, { method: 'PATCH', path: '/admin/listings/{id}', params: { id: skinListing.id }, token: admin, body: { price: -1 } });
     await must(204, { method: 'DELETE', path: '/admin/listings/{id}', params: { id: doomed.id }, token: admin });

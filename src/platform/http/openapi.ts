@@ -26,8 +26,9 @@
 //    components.headers, which keeps the document small; the 429 lists them itself (rate-limit.ts). A 503 may be
 //    answered before the limiter has run (a request during a shutdown), so it does not.
 //  - A body property with a default may be left out (the validator fills it in, `useDefaults`), so it is not listed
-//    as required; typebox lists every property that is not `Optional`, defaulted ones included. An operation whose
-//    schema says `'x-body-optional': true` (its route turns a missing body into `{}`) does not require a body.
+//    as required, at any depth (a listing line's `quantity` too); typebox lists every property that is not
+//    `Optional`, defaulted ones included. An operation whose schema says `'x-body-optional': true` (its route turns a
+//    missing body into `{}`) does not require a body.
 //    A query parameter with a default (every list's `limit`) is likewise not required.
 
 import { STATUS_BY_CODE, TITLE_BY_STATUS } from '../errors.js';
@@ -101,14 +102,35 @@ function documentRequestBody(operation: Json): void {
   const requestBody: Json | undefined = operation.requestBody;
   if (!requestBody) return;
   for (const media of Object.values<Json>(requestBody.content ?? {})) {
-    const schema: Json | undefined = media?.schema;
-    if (!Array.isArray(schema?.required) || typeof schema.properties !== 'object') continue;
-    // A new object: the document must not share (and change) what the route's validator was compiled from.
-    const { required: listed, ...rest } = schema;
-    const required = (listed as string[]).filter((name) => schema.properties[name]?.default === undefined);
-    media.schema = required.length > 0 ? { ...rest, required } : rest;
+    if (media?.schema) media.schema = withoutDefaultedRequired(media.schema);
   }
   if (bodyOptional) requestBody.required = false;
+}
+
+const SUBSCHEMA_LISTS = ['anyOf', 'oneOf', 'allOf', 'prefixItems'];
+
+/**
+ * The schema with every property that has a default left out of its object's `required`, at any depth (a listing's
+ * `items[].quantity` defaults to 1 as much as a purchase's `quantity` does). New objects throughout: the document must
+ * not share (and change) what the route's validator was compiled from.
+ */
+function withoutDefaultedRequired(schema: Json): Json {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return schema;
+  const copy: Json = { ...schema };
+  if (typeof schema.properties === 'object' && schema.properties !== null) {
+    copy.properties = Object.fromEntries(Object.entries<Json>(schema.properties).map(([name, property]) => [name, withoutDefaultedRequired(property)]));
+    if (Array.isArray(schema.required)) {
+      const required = (schema.required as string[]).filter((name) => schema.properties[name]?.default === undefined);
+      if (required.length > 0) copy.required = required;
+      else delete copy.required;
+    }
+  }
+  if (typeof schema.items === 'object') copy.items = withoutDefaultedRequired(schema.items);
+  if (typeof schema.additionalProperties === 'object') copy.additionalProperties = withoutDefaultedRequired(schema.additionalProperties);
+  for (const key of SUBSCHEMA_LISTS) {
+    if (Array.isArray(schema[key])) copy[key] = schema[key].map(withoutDefaultedRequired);
+  }
+  return copy;
 }
 
 /** The codes a problem of each status carries (internal_error is no answer the service means to give). */
