@@ -308,7 +308,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       statement_timeout: options.statementTimeoutMs ?? 15_000,
       // A lock wait is bounded too: a stuck transaction surfaces as an error, never a hung request.
       lock_timeout: 10_000,
-      idle_in_transaction_session_timeout: 60_000,
+      // A transaction here never waits on anything but this process between its statements (no outside call is made
+      // inside one), so one idle for seconds belongs to a process that stopped answering: a pause, a frozen VM, a
+      // partition that drops packets. Its row locks (a limited listing's stock row: every buyer's) then stall every
+      // other instance's writers. It must end well before their lock_timeout, or they all fail with it: at 60 s every
+      // purchase of the listing on every instance answered 503 for as long as one instance was stopped.
+      idle_in_transaction_session_timeout: 4_000,
     };
     pool = new pg.Pool({ connectionString: options.url, ...common, stream: corkedPerTick, pipeline: true } as pg.PoolConfig);
     if (options.replicaUrl) replicaPool = new pg.Pool({ connectionString: options.replicaUrl, ...common });
