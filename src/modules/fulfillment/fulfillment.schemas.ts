@@ -52,11 +52,17 @@ export const VoucherUploadResult = Type.Object({
   available: Type.Integer({ description: 'unclaimed codes in the pool after the upload' }),
 });
 
+const SHOPIFY_ID = '^[A-Za-z0-9._:-]{1,200}$';
+/**
+ * What the route needs of a webhook's headers, so the document says it: the signature (checked first, in
+ * preValidation: missing or wrong → 401), the topic and the webhook id (missing or malformed → 400); the event id is
+ * optional. The route checks topic and ids itself too (webhooks.routes.ts).
+ */
 export const ShopifyWebhookHeaders = Type.Object({
-  'x-shopify-hmac-sha256': Type.Optional(Type.String()),
-  'x-shopify-topic': Type.Optional(Type.String()),
-  'x-shopify-webhook-id': Type.Optional(Type.String()),
-  'x-shopify-event-id': Type.Optional(Type.String()),
+  'x-shopify-hmac-sha256': Type.String({ description: 'base64 HMAC-SHA256 of the raw body with SHOPIFY_WEBHOOK_SECRET (or, during a rotation, the previous secret); missing or wrong → 401' }),
+  'x-shopify-topic': Type.String({ pattern: '^[a-z_]+/[a-z_]+$', description: 'e.g. fulfillments/create, orders/fulfilled' }),
+  'x-shopify-webhook-id': Type.String({ pattern: SHOPIFY_ID, description: 'deduplicated: a redelivery answers 200 with duplicate: true' }),
+  'x-shopify-event-id': Type.Optional(Type.String({ pattern: SHOPIFY_ID, description: 'also deduplicated, when sent' })),
 });
 
 /** The topic's payload as Shopify sends it (REST JSON of the order or fulfillment), signed over its raw bytes. */
