@@ -20,7 +20,7 @@ import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopif
 const addFormats = ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? addFormatsModule) as FormatsPlugin;
 
 type Json = Record<string, any>;
-const WEBHOOK_BUDGET = 20;
+const WEBHOOK_BUDGET = 24;
 
 let t: TestApp;
 let doc: Json;
@@ -265,6 +265,10 @@ describe('the OpenAPI document describes what the service answers', () => {
     expect(purchase['503'].headers['retry-after'].required).toBe(true);
     expect(purchase['201'].headers['idempotent-replayed'].required ?? false).toBe(false);
     expect(responses('/webhooks/payments', 'post')['200'].headers['idempotent-replayed'].required ?? false).toBe(false);
+    // the webhooks take no token: their signature header is the credential, and without it nothing gets in
+    const header = (path: string, name: string) => doc.paths[path].post.parameters.find((p: Json) => p.in === 'header' && p.name === name);
+    expect(header('/webhooks/payments', 'x-signature')?.required).toBe(true);
+    expect(header('/webhooks/shopify', 'x-shopify-hmac-sha256')?.required).toBe(true);
     // every answer of a limited operation carries the RateLimit-* fields (docs/rate-limiting.md § Headers)
     for (const status of ['201', '400', '409']) {
       expect(purchase[status].headers['ratelimit-remaining'], status).toEqual({ $ref: '#/components/headers/RateLimit-Remaining' });
@@ -444,6 +448,7 @@ describe('the OpenAPI document describes what the service answers', () => {
     await must(200, { method: 'POST', path: '/webhooks/payments', body: topUp, headers: { 'x-signature': signPayment(topUp) } });
     await must(200, { method: 'POST', path: '/webhooks/payments', body: topUp, headers: { 'x-signature': signPayment(topUp) } });
     await must(401, { method: 'POST', path: '/webhooks/payments', body: topUp, headers: { 'x-signature': 'deadbeef' } });
+    await must(401, { method: 'POST', path: '/webhooks/payments', body: topUp });
     const negative = JSON.stringify({ eventId: 'evt-bad', userId: buyer.id, gems: -1, amountCents: 0, currency: 'USD' });
     await must(400, { method: 'POST', path: '/webhooks/payments', body: negative, headers: { 'x-signature': signPayment(negative) } });
     await must(413, { method: 'POST', path: '/webhooks/payments', body: JSON.stringify({ padding: 'x'.repeat(70_000) }), headers: { 'x-signature': signPayment('x') } });

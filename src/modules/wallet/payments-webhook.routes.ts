@@ -28,7 +28,8 @@ export async function paymentsWebhookRoutes(app: App, { config, db }: RouteConte
       tags: ['webhooks', 'wallet'],
       summary: 'Signed gem top-up from the payment provider; each eventId is credited once',
       security: [],
-      headers: Type.Object({ 'x-signature': Type.Optional(Type.String({ description: 'hex HMAC-SHA256 of the raw body' })) }),
+      // Required, as the document says: without it the answer is 401 (preValidation checks it before validation runs).
+      headers: Type.Object({ 'x-signature': Type.String({ description: 'hex HMAC-SHA256 of the raw body with PAYMENTS_WEBHOOK_SECRET; missing or wrong → 401' }) }),
       body: PaymentEvent,
       // 409 limit_reached: the wallet cannot take the credit (nothing is recorded, so the provider's retry can land later).
       response: { 200: Type.Ref(TopUp), ...errorResponses(400, 401, 409, 415) },
