@@ -485,7 +485,9 @@ describe('the OpenAPI document describes what the service answers', () => {
     await buy(409, { listingId: skinListing.id }, ownedKey, buyer.token, true);   // the stored refusal, replayed
     await buy(409, { listingId: livesListing.id, expectedPrice: 4 });             // price_changed
     await buy(409, { listingId: closed.id });                                     // not_available
-    await buy(404, { listingId: missing });
+    const missingKey = key();
+    await buy(404, { listingId: missing }, missingKey);
+    await buy(404, { listingId: missing }, missingKey, buyer.token, true);       // a stored 404, replayed
     await buy(400, { listingId: skinListing.id }, {});                            // no Idempotency-Key
     await buy(400, { listingId: merchListing.id }, key(), buyer.token, false, true); // merch without an address
     await buy(409, { listingId: potionListing.id, quantity: 100 }, key(), other.token); // insufficient_funds
@@ -533,6 +535,8 @@ describe('the OpenAPI document describes what the service answers', () => {
     const invPage = (await must(200, { method: 'GET', path: '/user/inventory', token: buyer.token, query: 'limit=1' })).body;
     await must(200, { method: 'GET', path: '/user/inventory', token: buyer.token, query: `limit=1&cursor=${encodeURIComponent(invPage.nextCursor)}` });
     await must(200, { method: 'GET', path: '/user/inventory', token: buyer.token, query: `gameId=${game.id}&kind=game_item&consumable=true&equipped=false&fields=quantity` });
+    const shaped = await must(200, { method: 'GET', path: '/user/inventory', token: buyer.token, query: 'fields=name,quantity' });
+    await must(304, { method: 'GET', path: '/user/inventory', token: buyer.token, query: 'fields=name,quantity', headers: { 'if-none-match': shaped.headers.get('etag') ?? '"none"' } });
     await must(400, { method: 'GET', path: '/user/inventory', token: buyer.token, query: 'kind=nope' });
     const entries: Json[] = inventory.body.items;
     const entry = (itemId: string) => entries.find((e) => e.itemId === itemId)!;
@@ -686,6 +690,21 @@ describe('the OpenAPI document describes what the service answers', () => {
     expect(sent).toBeGreaterThan(200);
     expect(mismatches).toEqual([]);
   }, 60_000);
+
+  it('when a documented path is sent a method the document does not list, then 405 with Allow naming exactly the documented methods (HEAD with GET)', async () => {
+    const wrong: string[] = [];
+    for (const [path, item] of Object.entries<Json>(doc.paths)) {
+      const url = path.replace(/\{(\w+)\}/g, (_, name: string) => (name === 'slot' ? 'weapon_skin' : randomUUID()));
+      const documented = ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'].filter((method) => item[method.toLowerCase()]);
+      const allowed = [...documented, ...(documented.includes('GET') ? ['HEAD'] : [])].sort();
+      for (const method of ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'].filter((m) => !documented.includes(m))) {
+        const response = await t.request(method, url, { token: t.adminToken });
+        const allow = (response.headers.get('allow') ?? '').split(',').map((m) => m.trim()).filter(Boolean).sort();
+        if (response.status !== 405 || allow.join() !== allowed.join()) wrong.push(`${method} ${path}: ${response.status}, Allow: ${allow.join(', ')} (documented: ${allowed.join(', ')})`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
 });
 
 describe('the OpenAPI document describes the answers of the delivery lifecycle (workers and the Shopify simulator running)', () => {
