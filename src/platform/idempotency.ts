@@ -95,6 +95,27 @@ const inProgress = () => new DomainError('idempotency_in_progress', 'a request w
 
 type Outcome = { replay: StoredResponse } | { response: StoredResponse };
 
+/** Failures of statements the work left in flight, and the refusal each stands for (refuseIfFails). */
+const deferredRefusals = new WeakMap<object, DomainError>();
+
+/**
+ * A check the work does not wait for: `statement` travels with the key's response and the COMMIT, and fails when the
+ * work must be refused (so the transaction rolls back). Its failure then answers, and is stored for the key, as if
+ * the work had thrown `refusal(error)`; a failure `refusal` does not recognise stays an unexpected error. A purchase
+ * takes a limited listing's stock this way, so that the row every buyer takes is never held across a round trip.
+ */
+export function refuseIfFails(statement: Promise<unknown>, refusal: (error: unknown) => DomainError | undefined): void {
+  statement.catch((error: unknown) => {
+    const refused = refusal(error);
+    if (refused && typeof error === 'object' && error !== null) deferredRefusals.set(error, refused);
+  });
+}
+
+function refusalOf(error: unknown): DomainError | undefined {
+  if (error instanceof WorkRefused) return error.failure;
+  return typeof error === 'object' && error !== null ? deferredRefusals.get(error) : undefined;
+}
+
 /** A domain failure of the work, carried out of its transaction so that the transaction rolls back. */
 class WorkRefused extends Error {
   constructor(readonly failure: DomainError) {
@@ -154,8 +175,9 @@ export async function runIdempotent<R>(
       }
     });
   } catch (error) {
-    if (!(error instanceof WorkRefused)) throw error;
-    const body = problem(error.failure.code, error.failure.message, error.failure.details ?? {});
+    const failure = refusalOf(error);
+    if (!failure) throw error;
+    const body = problem(failure.code, failure.message, failure.details ?? {});
     const response = { status: body.status, body };
     return inKeyTransaction(db, request, async (_tx, opened) => {
       const replay = await opened;

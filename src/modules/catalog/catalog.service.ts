@@ -74,6 +74,14 @@ export function createCatalogService(deps: CoreDeps, services: { games: GamesSer
     reserveStockInTx(tx: Tx, listingId: string, quantity: number): Promise<boolean> {
       return purchaseRepo.takeStock(tx, listingId, quantity);
     },
+    /**
+     * Takes `quantity` units of a limited listing without waiting for the answer (purchase.repository.ts
+     * takeStockOrFail): the statement, and the transaction, fail when they are not there (isOutOfStockFailure).
+     */
+    takeStockWithCommitInTx(tx: Tx, listingId: string, quantity: number): Promise<unknown> {
+      return purchaseRepo.takeStockOrFail(tx, listingId, quantity);
+    },
+    isOutOfStockFailure: purchaseRepo.isOutOfStockFailure,
     /** Gives back units (refund), never above stock_total. */
     restoreStockInTx(tx: Tx, listingId: string, quantity: number): Promise<void> {
       return purchaseRepo.giveBackStock(tx, listingId, quantity);

@@ -1,6 +1,7 @@
 // SQL the purchase flow runs inside its transaction: reading a listing with its items, taking and giving back
 // stock. The conditional UPDATE is the guard against overselling, not any read before it.
 import { prepared, type Executor, type Tx } from '../../platform/db.js';
+import { PG, pgErrorCode } from '../../platform/errors.js';
 import type { DeliveryType, ItemDefinition, ItemKind, PurchasableListing } from './catalog.service.js';
 
 export interface ItemRow {
@@ -117,6 +118,33 @@ export async function takeStock(tx: Tx, listingId: string, quantity: number): Pr
   // Unlimited listings are never touched, so buying them does not serialize on the listing row.
   const { rows } = await tx.query<{ unlimited: boolean }>('SELECT stock_remaining IS NULL AS unlimited FROM listings WHERE id = $1', [listingId]);
   return rows[0]?.unlimited ?? false;
+}
+
+// Sent with the key's response and the COMMIT, so it must fail (not match nothing) when the units are not there: its
+// failure aborts the transaction and the COMMIT answers ROLLBACK (db.withTx), like the idempotency key's fenced store.
+// Plain SQL has no RAISE: the cast of a text that cannot be a number is the error. A listing that is unlimited now
+// takes nothing and does not fail (the purchase's KEY SHARE on the listing keeps an admin from changing that meanwhile).
+const OUT_OF_STOCK_MARKER = 'listing stock exhausted';
+const TAKE_STOCK_OR_FAIL = prepared(`WITH taken AS (
+    UPDATE listings SET stock_remaining = stock_remaining - $2, updated_at = now()
+     WHERE id = $1 AND stock_remaining IS NOT NULL AND stock_remaining >= $2
+    RETURNING 1
+  )
+  SELECT ('${OUT_OF_STOCK_MARKER}: ' || count(*))::int FROM taken
+  HAVING count(*) <> 1 AND NOT EXISTS (SELECT 1 FROM listings WHERE id = $1 AND stock_remaining IS NULL)`);
+
+/**
+ * Takes `quantity` units of a limited listing without waiting for the answer: the statement travels with what the
+ * transaction sends next (a purchase: the key's response and the COMMIT), so the listing's row — every buyer's — is
+ * never held across a round trip to the service. It fails, and the transaction with it, when the units are not there
+ * (isOutOfStockFailure tells that failure apart).
+ */
+export function takeStockOrFail(tx: Tx, listingId: string, quantity: number): Promise<unknown> {
+  return tx.query(TAKE_STOCK_OR_FAIL, [listingId, quantity]);
+}
+
+export function isOutOfStockFailure(error: unknown): boolean {
+  return pgErrorCode(error) === PG.invalidTextRepresentation && String((error as Error).message).includes(OUT_OF_STOCK_MARKER);
 }
 
 /** Gives units back (a refund); capped at stock_total so a double restore cannot create stock. */

@@ -14,7 +14,7 @@
 // held only for the last statements before COMMIT.
 import { randomUUID } from 'node:crypto';
 import { settleInOrder, type Tx } from '../../platform/db.js';
-import type { IdempotentWork } from '../../platform/idempotency.js';
+import { refuseIfFails, type IdempotentWork } from '../../platform/idempotency.js';
 import { DomainError } from '../../platform/errors.js';
 import type { CatalogService, DeliveryType, PurchasableListing } from '../catalog/index.js';
 import type { WalletService } from '../wallet/index.js';
@@ -177,13 +177,21 @@ async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: PurchaseRe
   }
   let balanceAfter = debit?.balanceAfter;
 
-  if (listing.stockRemaining !== null && !(await deps.catalog.reserveStockInTx(tx, listing.id, quantity))) {
-    throw new DomainError('out_of_stock', 'not enough stock left');
-  }
-
   // A functional line may have credited gems (a gem pack): the buyer sees the balance after everything.
   if (balanceAfter === undefined || lines.some((line) => line.item.deliveryType === 'functional')) {
     balanceAfter = await deps.wallet.getBalance(userId, tx);
+  }
+
+  // Step 7 is not waited for: it travels with the key's response and the COMMIT, so the listing's row, which every
+  // buyer of a limited listing takes, is never held across a round trip to this process. Waiting for its answer
+  // before sending them held it for one; an instance that stopped answering there (a pause, a frozen VM, a
+  // partition) kept it until PostgreSQL ended the session, and every other instance's buyers failed behind it.
+  // Not enough units: the statement fails, the transaction rolls back and the key stores out_of_stock.
+  if (listing.stockRemaining !== null) {
+    refuseIfFails(
+      deps.catalog.takeStockWithCommitInTx(tx, listing.id, quantity),
+      (error) => (deps.catalog.isOutOfStockFailure(error) ? new DomainError('out_of_stock', 'not enough stock left') : undefined),
+    );
   }
 
   const byLine = new Map(fulfillments.map((f) => [f.orderLineId, f]));
