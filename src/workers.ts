@@ -45,6 +45,11 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
     // its way stayed processing or shipped for ever, reconciliation finding no such order at every round.
     const adopted = started.adopt(await fulfillment.shopifyOrdersInTransit());
     logger.info({ url: started.url, adopted }, 'SHOPIFY_ADMIN_URL unset: using the built-in Shopify simulator');
+    // A worker-only process serves no API: without PUBLIC_BASE_URL the simulator's webhooks go to this machine's
+    // PORT, where an API may not listen, and parcels then move only when reconciliation runs (every 5 minutes).
+    if (config.workers === 'only' && !config.publicBaseUrlGiven) {
+      logger.warn({ webhookUrl: `${config.publicBaseUrl}/webhooks/shopify` }, 'worker-only process with the built-in Shopify simulator and no PUBLIC_BASE_URL: its webhooks go to this address; set PUBLIC_BASE_URL to an API instance');
+    }
   }
   jobs.onStop(async () => fulfillment.closeMailer());
 
