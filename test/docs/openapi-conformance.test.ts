@@ -284,6 +284,19 @@ describe('the OpenAPI document describes what the service answers', () => {
     expect(responses('/healthz', 'get')['200'].headers?.['ratelimit-remaining']).toBeUndefined(); // probes are not limited
   });
 
+  it('then no read documents a conflict, and no list a 404 (the admin routes share one error list with their writes)', () => {
+    const claimed = Object.entries<Json>(doc.paths).flatMap(([path, item]) => {
+      const responses = Object.keys(item.get?.responses ?? {});
+      return [
+        ...(responses.includes('409') ? [`GET ${path} 409`] : []),
+        ...(responses.includes('404') && !path.includes('{') ? [`GET ${path} 404`] : []),
+      ];
+    });
+    expect(claimed).toEqual([]);
+    expect(Object.keys(doc.paths['/admin/games/{id}'].get.responses)).toContain('404');
+    expect(Object.keys(doc.paths['/admin/games/{id}'].patch.responses)).toEqual(expect.arrayContaining(['404', '409']));
+  });
+
   it('then every problem response names the codes its status carries (API.md § Errors), and the checker holds answers to them', () => {
     const purchase = doc.paths['/store/purchases'].post.responses;
     expect(purchase['409'].content['application/problem+json'].schema.properties.code.enum).toEqual(expect.arrayContaining(['insufficient_funds', 'out_of_stock', 'already_owned', 'purchase_limit_reached', 'not_available', 'price_changed', 'idempotency_in_progress']));
@@ -359,6 +372,11 @@ describe('the OpenAPI document describes what the service answers', () => {
     await must(200, { method: 'GET', path: '/admin/items', token: admin, query: `limit=2&cursor=${encodeURIComponent(itemsPage.nextCursor)}` });
     await must(200, { method: 'GET', path: '/admin/items', token: admin, query: `gameId=${game.id}&kind=game_skin&fields=sku,name` });
     await must(400, { method: 'GET', path: '/admin/items', token: admin, query: 'kind=nope' });
+    // a filter naming nothing is an empty page, not 404 (lists document no 404)
+    await must(200, { method: 'GET', path: '/admin/items', token: admin, query: `gameId=${missing}` });
+    await must(200, { method: 'GET', path: '/admin/listings', token: admin, query: `gameId=${missing}` });
+    await must(200, { method: 'GET', path: '/store/items', query: `gameId=${missing}` });
+    await must(200, { method: 'GET', path: '/user/inventory', token: buyer.token, query: `gameId=${missing}` });
     await must(200, { method: 'GET', path: '/admin/items/{id}', params: { id: lives.id }, token: admin });
     await must(404, { method: 'GET', path: '/admin/items/{id}', params: { id: missing }, token: admin });
     await must(200, { method: 'PATCH', path: '/admin/items/{id}', params: { id: skin.id }, token: admin, body: { description: 'A blue blade', attributes: { rarity: 'rare' } } });

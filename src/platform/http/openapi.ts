@@ -25,6 +25,9 @@
 //    (docs/rate-limiting.md § Headers), refusals included: each response lists them as references to
 //    components.headers, which keeps the document small; the 429 lists them itself (rate-limit.ts). A 503 may be
 //    answered before the limiter has run (a request during a shutdown), so it does not.
+//  - A read answers no conflict: a GET never answers 409, and a GET without path parameters (a list: a filter that
+//    names nothing is an empty page) never answers 404. The admin routes share one error list across reads and
+//    writes (400, 401, 403, 404, 409); the document keeps what each read can answer.
 //  - A body property with a default may be left out (the validator fills it in, `useDefaults`), so it is not listed
 //    as required, at any depth (a listing line's `quantity` too); typebox lists every property that is not
 //    `Optional`, defaulted ones included. An operation whose schema says `'x-body-optional': true` (its route turns a
@@ -192,6 +195,10 @@ export function documentPlatformResponses({ openapiObject }: { openapiObject: Js
           parameter.in === 'query' && parameter.required === true && parameter.schema?.default !== undefined ? { ...parameter, required: false } : parameter);
       }
       const parameters: Json[] = operation.parameters ?? [];
+      if (method === 'get') {
+        delete responses['409'];
+        if (!parameters.some((parameter) => parameter.in === 'path')) delete responses['404'];
+      }
       if (parameters.some((parameter) => parameter.in === 'header' && String(parameter.name).toLowerCase() === 'idempotency-key')) {
         for (const [status, response] of Object.entries<Json>(responses)) {
           if (REPLAYABLE(status)) response.headers = { ...response.headers, 'idempotent-replayed': IDEMPOTENT_REPLAYED };
