@@ -728,6 +728,24 @@ describe('the OpenAPI document describes what the service answers', () => {
     }
     expect(wrong).toEqual([]);
   });
+
+  it('when the service is shutting down, then what it answers meanwhile is the documented 503 with Retry-After (run last: it stops this app)', async () => {
+    mismatches.length = 0;
+    const player = await t.player();
+    await must(200, { method: 'GET', path: '/user/wallet', token: player.token }); // a kept-alive connection to answer on
+    const closing = t.runtime.close();
+    // The first answers may still be the usual ones; from the first 503 on, the service is refusing new work.
+    for (let i = 0; i < 100 && (await call({ method: 'GET', path: '/healthz' })).status !== 503; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    const answers = await Promise.all([
+      call({ method: 'GET', path: '/games' }),
+      call({ method: 'GET', path: '/user/wallet', token: player.token }),
+      call({ method: 'POST', path: '/store/purchases', token: player.token, headers: key(), body: { listingId: randomUUID() } }),
+      call({ method: 'GET', path: '/healthz' }),
+    ]);
+    await closing;
+    expect(answers.map((answer) => answer.status)).toEqual([503, 503, 503, 503]);
+    expect(mismatches).toEqual([]);
+  });
 });
 
 describe('the OpenAPI document describes the answers of the delivery lifecycle (workers and the Shopify simulator running)', () => {
