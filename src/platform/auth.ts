@@ -11,6 +11,11 @@ export interface Principal {
   role: Role;
   email: string | null;
   name: string | null;
+  /**
+   * The token's `iat` (seconds since the epoch), when it has one: the order in which the identity provider issued
+   * its claims. Provisioning never lets an older token's email/name replace a newer one's (users.repository.ts).
+   */
+  iat?: number;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -129,6 +134,8 @@ export class TokenVerifier {
       role: role as Role,
       email: storableClaim(payload.email, 320),
       name: storableClaim(payload.name, 200),
+      // A pre-1970 iat (valid JSON, accepted by jose) orders nothing: it is dropped, as if absent, rather than stored.
+      ...(typeof payload.iat === 'number' && payload.iat >= 0 ? { iat: payload.iat } : {}),
     });
     // Refused from exp on (checked above, without the leeway jose applies to every time claim).
     const expiresAtMs = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
