@@ -121,6 +121,12 @@ function conform(call: Call, response: TestResponse): void {
       }
     }
   }
+  const fields = new URLSearchParams(call.query ?? '').get('fields');
+  if (fields && response.status === 200 && Array.isArray(response.body?.items)) {
+    const asked = new Set(['id', ...fields.split(',')]);
+    const extra = response.body.items.flatMap((item: Json) => Object.keys(item).filter((name) => !asked.has(name)));
+    if (extra.length) mismatches.push(`${where}: fields=${fields} answered other fields too: ${[...new Set(extra)].join(', ')}`);
+  }
   if (type === 'application/problem+json' && response.body && typeof response.body === 'object') {
     const problem = response.body as Json;
     if (problem.status !== response.status) mismatches.push(`${where}: the problem says status ${problem.status}`);
@@ -295,6 +301,18 @@ describe('the OpenAPI document describes what the service answers', () => {
     expect(claimed).toEqual([]);
     expect(Object.keys(doc.paths['/admin/games/{id}'].get.responses)).toContain('404');
     expect(Object.keys(doc.paths['/admin/games/{id}'].patch.responses)).toEqual(expect.arrayContaining(['404', '409']));
+  });
+
+  it('then every list says which fields= names it takes: the properties of its items', () => {
+    const lists = Object.entries<Json>(doc.paths).filter(([, item]) => (item.get?.parameters ?? []).some((p: Json) => p.in === 'query' && p.name === 'fields'));
+    expect(lists.length).toBeGreaterThanOrEqual(12);
+    const unnamed = lists.flatMap(([path, item]) => {
+      const description: string = item.get.parameters.find((p: Json) => p.name === 'fields').description ?? '';
+      let schema: Json = item.get.responses['200'].content['application/json'].schema.properties.items.items;
+      if (schema.$ref) schema = doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')];
+      return Object.keys(schema.properties).filter((name) => !description.includes(`\`${name}\``)).map((name) => `${path} ${name}`);
+    });
+    expect(unnamed).toEqual([]);
   });
 
   it('then every problem response names the codes its status carries (API.md § Errors), and the checker holds answers to them', () => {
@@ -643,6 +661,15 @@ describe('the OpenAPI document describes what the service answers', () => {
       `UPDATE fulfillments SET status = 'failed', last_error = 'simulated dead letter' WHERE id = (SELECT id FROM fulfillments WHERE status = 'pending' LIMIT 1) RETURNING id`,
     );
     if (rows[0]) await must(200, { method: 'POST', path: '/admin/fulfillments/{id}/retry', params: { id: rows[0].id }, token: admin });
+
+    // ── every name a list's fields= documents is one it takes ──
+    for (const [path, item] of Object.entries<Json>(doc.paths)) {
+      const fields = (item.get?.parameters ?? []).find((p: Json) => p.in === 'query' && p.name === 'fields');
+      if (!fields) continue;
+      const names = [...String(fields.description).matchAll(/`(\w+)`/g)].map((match) => match[1]).filter((name) => name !== 'id');
+      const token = path.startsWith('/admin') ? admin : path.startsWith('/user') ? buyer.token : undefined;
+      await must(200, { method: 'GET', path, token, query: `fields=${names.join(',')}` });
+    }
 
     // ── rate limits: the webhook budget is small here; spend it ──
     let limited: TestResponse | undefined;

@@ -25,6 +25,7 @@
 //    (docs/rate-limiting.md § Headers), refusals included: each response lists them as references to
 //    components.headers, which keeps the document small; the 429 lists them itself (rate-limit.ts). A 503 may be
 //    answered before the limiter has run (a request during a shutdown), so it does not.
+//  - A list's `fields` parameter names the fields it may pick: the properties of the page's item schema.
 //  - A read answers no conflict: a GET never answers 409, and a GET without path parameters (a list: a filter that
 //    names nothing is an empty page) never answers 404. The admin routes share one error list across reads and
 //    writes (400, 401, 403, 404, 409); the document keeps what each read can answer.
@@ -156,6 +157,21 @@ function describeProblem(status: string, response: Json): void {
   else if (!codes.every((code) => String(response.description).includes(code))) response.description = `${response.description} (code: ${named})`;
 }
 
+/** `fields=`: which names it takes, read off the item schema of the page the operation answers (API.md § Pagination). */
+function documentFields(operation: Json, components: Json | undefined): void {
+  const at = (operation.parameters ?? []).findIndex((parameter: Json) => parameter.in === 'query' && parameter.name === 'fields');
+  if (at < 0) return;
+  let item: Json | undefined = operation.responses?.['200']?.content?.['application/json']?.schema?.properties?.items?.items;
+  if (typeof item?.$ref === 'string') item = components?.schemas?.[item.$ref.replace('#/components/schemas/', '')];
+  const names = Object.keys(item?.properties ?? {});
+  if (names.length === 0) return;
+  const parameter = operation.parameters[at];
+  operation.parameters = operation.parameters.map((p: Json, i: number) => i !== at ? p : {
+    ...parameter,
+    description: `Comma-separated top-level fields to return of each item (\`id\` always comes): ${names.map((name) => `\`${name}\``).join(', ')}; any other name is 400 validation_failed`,
+  });
+}
+
 function isProblem(schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && (schema as Json).$ref === PROBLEM_REF;
 }
@@ -194,6 +210,7 @@ export function documentPlatformResponses({ openapiObject }: { openapiObject: Js
         operation.parameters = operation.parameters.map((parameter: Json) =>
           parameter.in === 'query' && parameter.required === true && parameter.schema?.default !== undefined ? { ...parameter, required: false } : parameter);
       }
+      documentFields(operation, openapiObject.components);
       const parameters: Json[] = operation.parameters ?? [];
       if (method === 'get') {
         delete responses['409'];
