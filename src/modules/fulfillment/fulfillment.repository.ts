@@ -457,6 +457,12 @@ export async function lockOrderFulfillments(tx: Tx, orders: { orderId?: string; 
   );
 }
 
+/** Whether our order `orderId` exists and has lines shipped through Shopify. */
+export async function hasShopifyLines(db: Executor, orderId: string): Promise<boolean> {
+  const { rows } = await db.query(`SELECT 1 FROM fulfillments WHERE order_id = $1 AND delivery_type = 'shopify' LIMIT 1`, [orderId]);
+  return rows.length > 0;
+}
+
 export async function adoptExternalId(tx: Tx, orderId: string, externalId: string): Promise<number> {
   const { rowCount } = await tx.query(
     `UPDATE fulfillments SET external_id = $2, updated_at = now()

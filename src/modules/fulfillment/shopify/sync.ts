@@ -112,6 +112,18 @@ export function interpretOrder(order: ShopifyOrderSummary, orderId: string): Sho
   return { externalId: order.id, orderId, to, tracking, detail: `reconciliation: ${(fulfillment?.displayStatus ?? order.displayFulfillmentStatus ?? 'unfulfilled').toLowerCase()}` };
 }
 
+/**
+ * Why an `orders/*` webhook that matched no fulfillment can never be about an order of ours, or undefined when it might
+ * still be (no tags in the payload, or our tag on an order of ours: retried until its Shopify id is stored). Every order
+ * we create is tagged `bb-order-<our order id>`, after the purchase committed.
+ */
+async function foreignOrder(tx: Tx, topic: string, payload: Record<string, unknown>, update: ShopifyUpdate): Promise<string | undefined> {
+  if (!topic.startsWith('orders/') || (typeof payload.tags !== 'string' && !Array.isArray(payload.tags))) return undefined;
+  if (!update.orderId) return `${update.externalId} has no bb-order tag`;
+  if (!(await repo.hasShopifyLines(tx, update.orderId))) return `no order ${update.orderId} with Shopify lines here`;
+  return undefined;
+}
+
 export function createShopifySync({ db, jobs, logger, shopify }: { db: Database; jobs: Jobs; logger: Logger; shopify: ShopifyClient }) {
   /**
    * Applies an update to the fulfillments of one Shopify order. The history holds changes only (API.md: every
@@ -172,7 +184,14 @@ export function createShopifySync({ db, jobs, logger, shopify }: { db: Database;
         const event = await repo.lockWebhookEvent(tx, webhookEventId);
         if (!event || event.processed) return undefined;
         const update = interpretWebhook(event.topic, event.payload ?? {});
-        if (update && !(await applyUpdate(tx, update, refund, true))) return update.externalId;
+        if (update && !(await applyUpdate(tx, update, refund, true))) {
+          // Retrying helps only an order of ours whose Shopify id we have not stored yet. An orders/* payload carries
+          // the order's tags: without our tag, or naming an order we do not have, it never becomes ours.
+          const foreign = await foreignOrder(tx, event.topic, event.payload ?? {}, update);
+          if (!foreign) return update.externalId;
+          await repo.markWebhookProcessed(tx, webhookEventId, `not about an order of ours: ${foreign}`);
+          return undefined;
+        }
         await repo.markWebhookProcessed(tx, webhookEventId, update ? null : 'not about an order of ours');
         return undefined;
       });
