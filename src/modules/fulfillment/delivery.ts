@@ -22,7 +22,8 @@ const MAX_BACKOFF_MS = 60 * 60_000;
 function backoffMs(attempt: number, baseMs: number, retryAfterMs?: number): number {
   const exponential = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempt - 1));
   const jittered = exponential * (1 + Math.random() * 0.2); // spread a burst of failures apart
-  return Math.max(retryAfterMs ?? 0, Math.round(jittered));
+  // Retry-After is honoured up to the cap: a huge one (a broken proxy) would park a paid line for days, pending.
+  return Math.min(MAX_BACKOFF_MS, Math.max(retryAfterMs ?? 0, Math.round(jittered)));
 }
 
 /**
