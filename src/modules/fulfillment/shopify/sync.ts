@@ -35,6 +35,14 @@ const tagsOf = (tags: unknown) => (typeof tags === 'string' ? tags : Array.isArr
 const DEAD_FULFILLMENT = new Set(['cancelled', 'canceled', 'failure', 'error']);
 const str = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value.slice(0, 500) : undefined);
 const first = (value: unknown) => (Array.isArray(value) ? str(value[0]) : undefined);
+/**
+ * A tracking URL is shown to the player as a link: only an absolute http(s) URL is kept. `javascript:`, `data:` or a
+ * scheme-relative URL from whoever edited the fulfillment in Shopify would be a script in the player's page.
+ */
+export function trackingUrl(value: unknown): string | undefined {
+  const url = str(value);
+  return url !== undefined && /^https?:\/\/[^\s/]/i.test(url) && URL.canParse(url) ? url : undefined;
+}
 
 /** Shopify's shipment and display statuses → ours. null: news for the history, no status change. */
 export function statusFromShipment(status: string | undefined): FulfillmentStatus | null {
@@ -63,7 +71,7 @@ export function interpretWebhook(topic: string, payload: Record<string, unknown>
       const tracking = {
         number: str(payload.tracking_number) ?? first(payload.tracking_numbers),
         company: str(payload.tracking_company),
-        url: str(payload.tracking_url) ?? first(payload.tracking_urls),
+        url: trackingUrl(payload.tracking_url) ?? trackingUrl(first(payload.tracking_urls)),
       };
       const state = str(payload.status)?.toLowerCase();
       if (state && DEAD_FULFILLMENT.has(state)) {
@@ -87,7 +95,7 @@ export function interpretWebhook(topic: string, payload: Record<string, unknown>
         ? (payload.fulfillments as unknown[]).find((f): f is Record<string, unknown> =>
           typeof f === 'object' && f !== null && !DEAD_FULFILLMENT.has(String((f as Record<string, unknown>).status ?? '').toLowerCase()))
         : undefined;
-      const tracking = { number: str(fulfillment?.tracking_number), company: str(fulfillment?.tracking_company), url: str(fulfillment?.tracking_url) };
+      const tracking = { number: str(fulfillment?.tracking_number), company: str(fulfillment?.tracking_company), url: trackingUrl(fulfillment?.tracking_url) };
       return { externalId, orderId: tagged, to: 'shipped', tracking, detail: `${topic}: all items fulfilled` };
     }
     case 'orders/cancelled': {
@@ -106,7 +114,8 @@ export function interpretOrder(order: ShopifyOrderSummary, orderId: string): Sho
   if (order.cancelledAt) return { externalId: order.id, orderId, to: 'cancelled', cancel: true, tracking: {}, detail: 'reconciliation: cancelled in Shopify' };
   // A cancelled or failed fulfillment is not a parcel: Shopify keeps it in the list after a new one is made.
   const fulfillment = order.fulfillments?.find((f) => !DEAD_FULFILLMENT.has((f.status ?? '').toLowerCase()));
-  const tracking = fulfillment?.trackingInfo?.[0] ?? {};
+  const info = fulfillment?.trackingInfo?.[0];
+  const tracking = info ? { ...info, url: trackingUrl(info.url) ?? null } : {};
   const shipped = fulfillment || ['FULFILLED', 'PARTIALLY_FULFILLED', 'IN_PROGRESS'].includes(order.displayFulfillmentStatus ?? '');
   const to = !shipped ? null : statusFromShipment(fulfillment?.displayStatus ?? 'fulfilled');
   return { externalId: order.id, orderId, to, tracking, detail: `reconciliation: ${(fulfillment?.displayStatus ?? order.displayFulfillmentStatus ?? 'unfulfilled').toLowerCase()}` };
