@@ -17,6 +17,11 @@ export interface ShopifyUpdate {
   orderId?: string;
   to: FulfillmentStatus | null;
   cancel?: boolean;
+  /**
+   * A cancellation that also stops a `shipped` line: Shopify lists no live fulfillment for the order (the merchant
+   * cancelled the parcel's fulfillment before the order, as Shopify requires). Unknown (no list): the parcel stays.
+   */
+  cancelShipped?: boolean;
   tracking: repo.TrackingUpdate;
   detail: string;
 }
@@ -35,6 +40,10 @@ const tagsOf = (tags: unknown) => (typeof tags === 'string' ? tags : Array.isArr
 const DEAD_FULFILLMENT = new Set(['cancelled', 'canceled', 'failure', 'error']);
 const str = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value.slice(0, 500) : undefined);
 const first = (value: unknown) => (Array.isArray(value) ? str(value[0]) : undefined);
+/** A fulfillment list that holds no live parcel (every one cancelled, failed or errored, or none at all). */
+const noLiveFulfillment = (fulfillments: unknown) =>
+  Array.isArray(fulfillments) && !fulfillments.some((f) => typeof f === 'object' && f !== null
+    && !DEAD_FULFILLMENT.has(String((f as Record<string, unknown>).status ?? '').toLowerCase()));
 /**
  * A tracking URL is shown to the player as a link: only an absolute http(s) URL is kept. `javascript:`, `data:` or a
  * scheme-relative URL from whoever edited the fulfillment in Shopify would be a script in the player's page.
@@ -102,7 +111,7 @@ export function interpretWebhook(topic: string, payload: Record<string, unknown>
       const externalId = gid(payload.admin_graphql_api_id) ?? gid(payload.id);
       if (!externalId) return undefined;
       const reason = str(payload.cancel_reason);
-      return { externalId, orderId: tagged, to: 'cancelled', cancel: true, tracking: {}, detail: `${topic}${reason ? `: ${reason}` : ''}` };
+      return { externalId, orderId: tagged, to: 'cancelled', cancel: true, cancelShipped: noLiveFulfillment(payload.fulfillments), tracking: {}, detail: `${topic}${reason ? `: ${reason}` : ''}` };
     }
     default:
       return undefined;
@@ -111,7 +120,7 @@ export function interpretWebhook(topic: string, payload: Record<string, unknown>
 
 /** Reconciliation: what Shopify says about an order now → the update it means. */
 export function interpretOrder(order: ShopifyOrderSummary, orderId: string): ShopifyUpdate {
-  if (order.cancelledAt) return { externalId: order.id, orderId, to: 'cancelled', cancel: true, tracking: {}, detail: 'reconciliation: cancelled in Shopify' };
+  if (order.cancelledAt) return { externalId: order.id, orderId, to: 'cancelled', cancel: true, cancelShipped: noLiveFulfillment(order.fulfillments), tracking: {}, detail: 'reconciliation: cancelled in Shopify' };
   // A cancelled or failed fulfillment is not a parcel: Shopify keeps it in the list after a new one is made.
   const fulfillment = order.fulfillments?.find((f) => !DEAD_FULFILLMENT.has((f.status ?? '').toLowerCase()));
   const info = fulfillment?.trackingInfo?.[0];
@@ -147,8 +156,11 @@ export function createShopifySync({ db, jobs, logger, shopify }: { db: Database;
     if (update.orderId) await repo.adoptExternalId(tx, update.orderId, update.externalId);
     const to = update.to;
     // Shopify cancelled the order: every line that has not left is cancelled — a dead letter (failed) too, as a refund
-    // does, or an operator's retry would ship what the refund below pays back.
-    const from = to === 'cancelled' ? (['pending', 'processing', 'failed'] as FulfillmentStatus[]) : to ? statusesBefore(to) : [];
+    // does, or an operator's retry would ship what the refund below pays back — and a shipped one whose fulfillment
+    // Shopify cancelled first (no live fulfillment left): that parcel is not coming, and the gems must come back.
+    const from = to === 'cancelled'
+      ? (['pending', 'processing', 'failed', ...(update.cancelShipped ? ['shipped'] : [])] as FulfillmentStatus[])
+      : to ? statusesBefore(to) : [];
     const rows = await repo.advanceByExternalId(tx, update.externalId, to, from, update.tracking);
     if (rows.length === 0) return false;
     // News without a status (a carrier failure) goes to the history of a parcel still on its way; a delivered,
