@@ -1,7 +1,8 @@
 // Fulfillment test helpers: catalog rows and orders written with SQL, fulfillments created through the real
 // contract (createForOrderInTx inside one transaction, as the purchase flow does), a real SMTP server, polling.
 import { randomUUID } from 'node:crypto';
-import type { TestApp } from '../support/app.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
 import type { CreatedFulfillment, ShippingAddress } from '../../src/modules/fulfillment/index.js';
 
 export const ADDRESS: ShippingAddress = { name: 'Ada Lovelace', address1: '12 Analytical St', city: 'London', zip: 'N1 9GU', country: 'GB', phone: '+44 20 7946 0000' };
@@ -140,4 +141,38 @@ export async function createSimulatorOrder(simUrl: string, accessToken: string, 
   });
   const body = (await response.json()) as { data: { orderCreate: { order: { id: string } | null } } };
   return body.data.orderCreate.order!.id;
+}
+
+export interface ShopifyStack {
+  t: TestApp;
+  sim: ShopifySimulator;
+  close(): Promise<void>;
+}
+
+/**
+ * The service with its workers, talking to a Shopify simulator of its own: the simulator starts first (the service
+ * needs its URL), then sends its webhooks to the service; the service closes first.
+ */
+export async function startShopifyStack(options: { accessToken: string; webhookSecret: string; env?: Record<string, string> }): Promise<ShopifyStack> {
+  const { accessToken, webhookSecret } = options;
+  const sim = await startShopifySimulator({ webhookSecret, accessToken });
+  let t: TestApp;
+  try {
+    t = await startTestApp({
+      workers: true,
+      env: { SHOPIFY_ADMIN_URL: sim.url, SHOPIFY_ACCESS_TOKEN: accessToken, SHOPIFY_WEBHOOK_SECRET: webhookSecret, ...options.env },
+    });
+  } catch (error) {
+    await sim.close();
+    throw error;
+  }
+  sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+  return {
+    t,
+    sim,
+    async close() {
+      await t.close();
+      await sim.close();
+    },
+  };
 }

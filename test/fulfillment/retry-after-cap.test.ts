@@ -2,26 +2,20 @@
 // queue): a Retry-After of 100,000 s (a broken proxy, a misread header) parked a paid parcel for 28 hours, its line
 // `pending` with nothing for an operator to see or retry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { buyMerch, waitFor } from './fixtures.js';
+import type { TestApp } from '../support/app.js';
+import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
+import { buyMerch, type ShopifyStack, startShopifyStack, waitFor } from './fixtures.js';
 
 const TOKEN = 'shpat_retry_after_cap';
 let t: TestApp;
 let sim: ShopifySimulator;
+let stack: ShopifyStack | undefined;
 
 beforeAll(async () => {
-  sim = await startShopifySimulator({ webhookSecret: 'retry-after-cap-secret', accessToken: TOKEN });
-  t = await startTestApp({
-    workers: true,
-    env: { SHOPIFY_ADMIN_URL: sim.url, SHOPIFY_ACCESS_TOKEN: TOKEN, SHOPIFY_WEBHOOK_SECRET: 'retry-after-cap-secret', JOB_MAX_ATTEMPTS: '5' },
-  });
-  sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: 'retry-after-cap-secret', env: { JOB_MAX_ATTEMPTS: '5' } });
+  ({ t, sim } = stack);
 });
-afterAll(async () => {
-  await t?.close();
-  await sim?.close();
-});
+afterAll(() => stack?.close());
 
 describe('Retry-After', () => {
   it('when Shopify asks to wait longer than an hour, then the next attempt is scheduled within the hour', async () => {

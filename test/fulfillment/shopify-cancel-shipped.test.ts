@@ -3,24 +3,21 @@
 // The line was `shipped` by then; it stayed shipped for ever and the player's gems never came back, though the issue
 // says orders/cancelled refunds the line. A parcel that Shopify still lists as a live fulfillment has left: it stays.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { buyMerch, waitFor, waitForStatus } from './fixtures.js';
+import type { TestApp } from '../support/app.js';
+import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
+import { buyMerch, type ShopifyStack, startShopifyStack, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_cancel_shipped';
 const SECRET = 'cancel-shipped-secret';
 let t: TestApp;
 let sim: ShopifySimulator;
+let stack: ShopifyStack | undefined;
 
 beforeAll(async () => {
-  sim = await startShopifySimulator({ webhookSecret: SECRET, accessToken: TOKEN });
-  t = await startTestApp({ workers: true, env: { SHOPIFY_ADMIN_URL: sim.url, SHOPIFY_ACCESS_TOKEN: TOKEN, SHOPIFY_WEBHOOK_SECRET: SECRET } });
-  sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET });
+  ({ t, sim } = stack);
 });
-afterAll(async () => {
-  await t?.close();
-  await sim?.close();
-});
+afterAll(() => stack?.close());
 
 const balanceOf = async (token: string) => (await t.request('GET', '/user/wallet', { token })).body.balance as number;
 const processed = (gid: string) => waitFor(async () => {

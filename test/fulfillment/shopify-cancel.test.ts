@@ -3,24 +3,21 @@
 // A line Shopify never saw gets no order afterwards, and needs no cancel.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { ADDRESS, buyMerch as buyFixture, createItem, fulfillmentRow, waitFor, waitForStatus } from './fixtures.js';
+import type { TestApp } from '../support/app.js';
+import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
+import { ADDRESS, buyMerch as buyFixture, createItem, fulfillmentRow, type ShopifyStack, startShopifyStack, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_cancel_token';
 const SECRET = 'shopify-cancel-test-secret';
 let t: TestApp;
 let sim: ShopifySimulator;
+let stack: ShopifyStack | undefined;
 
 beforeAll(async () => {
-  sim = await startShopifySimulator({ webhookSecret: SECRET, accessToken: TOKEN });
-  t = await startTestApp({ workers: true, env: { SHOPIFY_ADMIN_URL: sim.url, SHOPIFY_ACCESS_TOKEN: TOKEN, SHOPIFY_WEBHOOK_SECRET: SECRET, JOB_RETRY_BASE_MS: '300' } });
-  sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET, env: { JOB_RETRY_BASE_MS: '300' } });
+  ({ t, sim } = stack);
 });
-afterAll(async () => {
-  await t?.close();
-  await sim?.close();
-});
+afterAll(() => stack?.close());
 beforeEach(() => sim.injectFaults({ unavailable: 0, slow: { count: 0, delayMs: 0 }, cancelUserErrors: { count: 0, message: '' }, dropOrderCancelResponse: 0 }));
 
 const ordersTagged = (orderId: string) => sim.orders.filter((o) => o.tags.includes(`bb-order-${orderId}`));

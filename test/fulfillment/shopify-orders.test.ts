@@ -1,22 +1,19 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { ADDRESS, createItem, createUser, fulfillmentRow, placeOrder, waitFor, waitForStatus } from './fixtures.js';
+import type { TestApp } from '../support/app.js';
+import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
+import { ADDRESS, createItem, createUser, fulfillmentRow, placeOrder, type ShopifyStack, startShopifyStack, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_test_token';
 const SECRET = 'shopify-webhook-test-secret';
 let t: TestApp;
 let sim: ShopifySimulator;
+let stack: ShopifyStack | undefined;
 
 beforeAll(async () => {
-  sim = await startShopifySimulator({ webhookSecret: SECRET, accessToken: TOKEN });
-  t = await startTestApp({ workers: true, env: { SHOPIFY_ADMIN_URL: sim.url, SHOPIFY_ACCESS_TOKEN: TOKEN, SHOPIFY_WEBHOOK_SECRET: SECRET } });
-  sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET });
+  ({ t, sim } = stack);
 });
-afterAll(async () => {
-  await t?.close();
-  await sim?.close();
-});
+afterAll(() => stack?.close());
 beforeEach(() => sim.injectFaults({ unavailable: 0, throttled: { count: 0, retryAfterSeconds: 1 }, dropOrderCreateResponse: 0, userErrors: { count: 0, message: '' } }));
 
 const ordersTagged = (orderId: string) => sim.orders.filter((o) => o.tags.includes(`bb-order-${orderId}`));

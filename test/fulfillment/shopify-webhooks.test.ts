@@ -1,27 +1,21 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { ADDRESS, buyMerch, createItem, createUser, fulfillmentRow, placeOrder, waitFor, waitForStatus } from './fixtures.js';
+import type { TestApp } from '../support/app.js';
+import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
+import { ADDRESS, buyMerch, createItem, createUser, fulfillmentRow, placeOrder, type ShopifyStack, startShopifyStack, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_test_token';
 const SECRET = 'shopify-webhook-current-secret';
 const PREVIOUS = 'shopify-webhook-previous-secret';
 let t: TestApp;
 let sim: ShopifySimulator;
+let stack: ShopifyStack | undefined;
 
 beforeAll(async () => {
-  sim = await startShopifySimulator({ webhookSecret: SECRET, accessToken: TOKEN });
-  t = await startTestApp({
-    workers: true,
-    env: { SHOPIFY_ADMIN_URL: sim.url, SHOPIFY_ACCESS_TOKEN: TOKEN, SHOPIFY_WEBHOOK_SECRET: SECRET, SHOPIFY_WEBHOOK_SECRET_PREVIOUS: PREVIOUS },
-  });
-  sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET, env: { SHOPIFY_WEBHOOK_SECRET_PREVIOUS: PREVIOUS } });
+  ({ t, sim } = stack);
 });
-afterAll(async () => {
-  await t?.close();
-  await sim?.close();
-});
+afterAll(() => stack?.close());
 
 async function shippedOrder() {
   const itemId = await createItem(t, { deliveryType: 'shopify' });

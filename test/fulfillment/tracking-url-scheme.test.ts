@@ -2,24 +2,21 @@
 // player as a link (GET /user/purchases/:id). Only http(s) URLs are kept: a `javascript:` or `data:` URL is a script
 // in the game client's or a web shop's page (OWASP API10, unsafe consumption of APIs). The number and carrier stay.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { buyMerch, waitFor, waitForStatus } from './fixtures.js';
+import type { TestApp } from '../support/app.js';
+import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
+import { buyMerch, type ShopifyStack, startShopifyStack, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_tracking_url';
 const SECRET = 'tracking-url-scheme-secret';
 let t: TestApp;
 let sim: ShopifySimulator;
+let stack: ShopifyStack | undefined;
 
 beforeAll(async () => {
-  sim = await startShopifySimulator({ webhookSecret: SECRET, accessToken: TOKEN });
-  t = await startTestApp({ workers: true, env: { SHOPIFY_ADMIN_URL: sim.url, SHOPIFY_ACCESS_TOKEN: TOKEN, SHOPIFY_WEBHOOK_SECRET: SECRET } });
-  sim.setWebhookUrl(`${t.baseUrl}/webhooks/shopify`);
+  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET });
+  ({ t, sim } = stack);
 });
-afterAll(async () => {
-  await t?.close();
-  await sim?.close();
-});
+afterAll(() => stack?.close());
 
 async function shippedWith(trackingUrl: unknown, topic: 'fulfillments/create' | 'orders/fulfilled' = 'fulfillments/create') {
   const { orderId, fulfillmentId, player } = await buyMerch(t);
