@@ -12,6 +12,7 @@ import type { UsersService } from '../../users/index.js';
 import { messageIdFor, type Mailer } from '../email/mailer.js';
 import { voucherMail } from '../email/voucher-mail.js';
 import * as vouchers from '../vouchers.repository.js';
+import { statusOf } from '../fulfillment.repository.js';
 import { DeliveryError, type DeliveryHandler } from './types.js';
 
 export interface EmailHandlerDeps {
@@ -48,6 +49,9 @@ export function createEmailHandler({ db, users, catalog, mailer, mailFrom }: Ema
       if (codes.length === 0) throw new DeliveryError('no voucher code is reserved for this fulfillment', { retryable: false });
       const itemName = items[0]?.name ?? 'your voucher';
       const messageId = messageIdFor(fulfillment.id, mailFrom);
+      // A refund may have cancelled the line since the lease was taken: look again right before the mail leaves, or the
+      // player gets the gems back and the codes too. (A refund during the SMTP conversation itself cannot stop it.)
+      if ((await statusOf(db, fulfillment.id))?.status !== 'pending') throw new DeliveryError('the line is no longer pending (refunded): no mail', { retryable: false });
       await mailer().send({ to: user.email, messageId, ...voucherMail({ itemName, codes, playerName: user.name, orderId: fulfillment.orderId }) });
       return { status: 'delivered', detail: `mailed to ${maskEmail(user.email)} (${mailer().transport})` };
     },
