@@ -41,7 +41,7 @@ export async function gamesRoutes(app: App, { services, authenticate }: RouteCon
   app.get('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'One game', params: IdParams, response: { 200: Type.Ref(Game), ...adminErrors } } },
     async (request) => games.get(request.params.id));
 
-  app.post('/admin/games', { ...admin, schema: { tags: ['admin'], summary: 'Create a game with its equipment slots (slug unique)', body: CreateGameBody, response: { 201: Type.Ref(Game), ...adminErrors } } },
+  app.post('/admin/games', { ...admin, schema: { tags: ['admin'], summary: 'Create a game with its equipment slots (slug unique)', body: CreateGameBody, response: { 201: Type.Ref(Game), ...errorResponses(400, 401, 403, 409) } } },
     async (request, reply) => reply.status(201).send(await games.create(request.body)));
 
   app.patch('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'Rename a game or change its slots', params: IdParams, body: UpdateGameBody, response: { 200: Type.Ref(Game), ...adminErrors } } },

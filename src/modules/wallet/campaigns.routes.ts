@@ -20,7 +20,7 @@ export async function campaignsAdminRoutes(app: App, { db, authenticate }: Route
 
   app.post('/admin/campaigns', {
     ...admin,
-    schema: { tags, summary: 'Create a reward campaign (tournament, promotion, collab)', querystring: NoQuery, body: CreateCampaignBody, response: { 201: campaign, ...errors } },
+    schema: { tags, summary: 'Create a reward campaign (tournament, promotion, collab)', querystring: NoQuery, body: CreateCampaignBody, response: { 201: campaign, ...errorResponses(400, 401, 403, 409) } },
   }, async (request, reply) => reply.status(201).send(await campaigns.create(request.body)));
 
   app.get('/admin/campaigns', {
