@@ -3,9 +3,9 @@
 // for one purchase and hold an upper bound, so a refactoring that adds a statement fails here, not in a
 // benchmark weeks later. A statement sent while another of the same connection is still in flight (pipelined)
 // shares that round trip.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { recordStatements, type StatementRecorder } from '../support/statement-recorder.js';
 import { count, createItem, createListing, expectLedgerConsistent, fundedPlayer, key } from './fixtures.js';
 
 interface Counted {
@@ -14,51 +14,21 @@ interface Counted {
 }
 
 let t: TestApp;
-let recording: Counted | undefined;
-const originalQuery = pg.Client.prototype.query;
-const inFlight = new WeakMap<object, number>();
+let recorder: StatementRecorder;
 
 beforeAll(async () => {
-  // Every statement of the service goes through pg.Client#query (pool.query checks a client out and calls it).
-  pg.Client.prototype.query = function countedQuery(this: pg.Client & { pipeline?: boolean }, ...args: unknown[]) {
-    if (!recording) return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-    const config = args[0];
-    const text = typeof config === 'string' ? config : String((config as { text?: string }).text ?? '');
-    recording.statements.push(text.replace(/\s+/g, ' ').trim().slice(0, 60));
-    const pending = inFlight.get(this) ?? 0;
-    // Without pipeline mode pg queues a second statement until the first is answered: its own round trip.
-    if (pending === 0 || !this.pipeline) recording.roundTrips++;
-    inFlight.set(this, pending + 1);
-    const settle = () => inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
-    // pool.query passes a callback; everything else gets a promise.
-    const last = args.at(-1);
-    if (typeof last === 'function') {
-      args[args.length - 1] = (...results: unknown[]) => {
-        settle();
-        return (last as (...r: unknown[]) => unknown)(...results);
-      };
-    }
-    const result = (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-    if (result instanceof Promise) result.then(settle, settle);
-    return result;
-  } as typeof pg.Client.prototype.query;
+  recorder = recordStatements();
   t = await startTestApp();
 });
 afterAll(async () => {
-  pg.Client.prototype.query = originalQuery;
+  recorder.restore();
   await t?.close();
 });
 
 async function measure(action: () => Promise<{ status: number }>, expectedStatus: number): Promise<Counted> {
-  const counted: Counted = { statements: [], roundTrips: 0 };
-  recording = counted;
-  try {
-    const response = await action();
-    expect(response.status).toBe(expectedStatus);
-  } finally {
-    recording = undefined;
-  }
-  return counted;
+  const { sent, roundTrips, result } = await recorder.record(action);
+  expect(result.status).toBe(expectedStatus);
+  return { statements: sent.map((statement) => statement.text.slice(0, 60)), roundTrips };
 }
 
 const buy = (token: string, listingId: string, headers: Record<string, string> = key()) =>

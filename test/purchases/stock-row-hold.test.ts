@@ -3,47 +3,20 @@
 // travelled back and the key's response and the COMMIT travelled out, and an instance that stopped answering right
 // there (a pause, a frozen VM, a partition) kept it until PostgreSQL ended the session, while every other instance's
 // buyers of the listing failed behind it. The stock UPDATE now travels in the COMMIT's own round trip.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { recordStatements, type StatementRecorder } from '../support/statement-recorder.js';
 import { count, createItem, createListing, expectLedgerConsistent, fundedPlayer, key } from './fixtures.js';
 
-interface Sent {
-  text: string;
-  roundTrip: number;
-}
-
 let t: TestApp;
-let recording: { sent: Sent[]; roundTrips: number } | undefined;
-const originalQuery = pg.Client.prototype.query;
-const inFlight = new WeakMap<object, number>();
+let recorder: StatementRecorder;
 
 beforeAll(async () => {
-  // As in round-trips.test.ts: a statement sent while another of its connection is in flight shares its round trip.
-  pg.Client.prototype.query = function recordedQuery(this: pg.Client & { pipeline?: boolean }, ...args: unknown[]) {
-    if (!recording) return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-    const config = args[0];
-    const text = typeof config === 'string' ? config : String((config as { text?: string }).text ?? '');
-    const pending = inFlight.get(this) ?? 0;
-    if (pending === 0 || !this.pipeline) recording.roundTrips++;
-    recording.sent.push({ text: text.replace(/\s+/g, ' ').trim(), roundTrip: recording.roundTrips });
-    inFlight.set(this, pending + 1);
-    const settle = () => inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
-    const last = args.at(-1);
-    if (typeof last === 'function') {
-      args[args.length - 1] = (...results: unknown[]) => {
-        settle();
-        return (last as (...r: unknown[]) => unknown)(...results);
-      };
-    }
-    const result = (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
-    if (result instanceof Promise) result.then(settle, settle);
-    return result;
-  } as typeof pg.Client.prototype.query;
+  recorder = recordStatements();
   t = await startTestApp();
 });
 afterAll(async () => {
-  pg.Client.prototype.query = originalQuery;
+  recorder.restore();
   await t?.close();
 });
 
@@ -57,20 +30,13 @@ describe('the stock row of a limited listing', () => {
     const player = await fundedPlayer(t, 100);
     await buy(player.token, listing); // provisioning, prepared statements
 
-    recording = { sent: [], roundTrips: 0 };
-    let response;
-    try {
-      response = await buy(player.token, listing);
-    } finally {
-      const sent = recording!.sent;
-      recording = undefined;
-      const log = sent.map((s) => `${s.roundTrip}: ${s.text.slice(0, 70)}`).join('\n');
-      const stock = sent.find((s) => /UPDATE listings SET stock_remaining = stock_remaining -/.test(s.text));
-      const commit = sent.find((s) => s.text === 'COMMIT');
-      expect(stock, log).toBeDefined();
-      expect(commit, log).toBeDefined();
-      expect(stock!.roundTrip, log).toBe(commit!.roundTrip);
-    }
+    const { sent, result: response } = await recorder.record(() => buy(player.token, listing));
+    const log = sent.map((s) => `${s.roundTrip}: ${s.text.slice(0, 70)}`).join('\n');
+    const stock = sent.find((s) => /UPDATE listings SET stock_remaining = stock_remaining -/.test(s.text));
+    const commit = sent.find((s) => s.text === 'COMMIT');
+    expect(stock, log).toBeDefined();
+    expect(commit, log).toBeDefined();
+    expect(stock!.roundTrip, log).toBe(commit!.roundTrip);
     expect(response.status, response.text).toBe(201);
     expect(await count(t, 'listings WHERE id = $1 AND stock_remaining = 8', [listing])).toBe(1);
   });
