@@ -142,7 +142,7 @@ export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 
           reason: 'topup',
           referenceType: 'topup',
           referenceId: event.eventId,
-          memo: `${event.amountCents} ${event.currency.toUpperCase()}`,
+          memo: paidAmount(event.amountCents, event.currency),
         });
         return { view: { eventId: event.eventId, userId: event.userId, gems: event.gems, ...credit }, duplicate: false };
       }
@@ -154,4 +154,22 @@ export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 
       };
     },
   };
+}
+
+/**
+ * What a top-up paid, as the player reads it in the wallet's history: the webhook's `amountCents` is in the
+ * currency's minor unit, so 499 USD cents is "4.99 USD", 500 JPY (no minor unit) "500 JPY", 1234 KWD fils "1.234 KWD".
+ * Integer arithmetic only; a code Intl does not know gets two decimals.
+ */
+export function paidAmount(amountMinor: number, currency: string): string {
+  const code = currency.toUpperCase();
+  let digits = 2;
+  try {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency: code }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    // not a well-formed currency code: keep two decimals
+  }
+  if (digits === 0) return `${amountMinor} ${code}`;
+  const padded = String(amountMinor).padStart(digits + 1, '0');
+  return `${padded.slice(0, -digits)}.${padded.slice(-digits)} ${code}`;
 }
