@@ -49,6 +49,34 @@ describe('POST /webhooks/payments', () => {
     expect(await balanceOf(t, userId)).toBe(120);
   });
 
+  it('when an event is redelivered re-serialized (other key order, spacing, currency case, extra fields), then it is the same event: 200 and replayed', async () => {
+    const raw = event({ gems: 70 });
+    const parsed = JSON.parse(raw);
+    expect((await send(raw, sign(raw))).status).toBe(200);
+    const reordered = JSON.stringify({ currency: 'usd', amountCents: 499, gems: 70, userId: parsed.userId.toUpperCase(), eventId: parsed.eventId, livemode: true }, null, 2);
+    const again = await send(reordered, sign(reordered));
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await balanceOf(t, parsed.userId)).toBe(70);
+  });
+
+  it('when the same eventId arrives with another user, amount or price, then 409 idempotency_conflict and nothing moves', async () => {
+    const raw = event({ gems: 80 });
+    const { userId, eventId } = JSON.parse(raw);
+    expect((await send(raw, sign(raw))).status).toBe(200);
+    const other = randomUUID();
+    for (const changed of [{ gems: 8000 }, { userId: other }, { amountCents: 1 }, { currency: 'EUR' }]) {
+      const body = event({ eventId, userId, gems: 80, ...changed });
+      const response = await send(body, sign(body));
+      expect(response.status, body).toBe(409);
+      expect(response.body).toMatchObject({ status: 409, code: 'idempotency_conflict' });
+    }
+    expect(await balanceOf(t, userId)).toBe(80);
+    expect(await balanceOf(t, other)).toBe(0);
+    expect(await count(t, `webhook_events WHERE external_id = $1`, [eventId])).toBe(1);
+    await expectLedgerConsistent(t);
+  });
+
   it('when 10 copies of one event arrive in parallel, then the user is credited exactly once', async () => {
     const raw = event({ gems: 77 });
     const { userId } = JSON.parse(raw);

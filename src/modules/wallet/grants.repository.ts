@@ -44,6 +44,15 @@ export async function findCampaignWindow(db: Executor, campaignId: string): Prom
 }
 
 /** Records a payment event once: the unique (source, external_id) makes a redelivery insert nothing. */
+/** The body a payment event was first recorded with (the one that was credited), or null when it is unknown. */
+export async function recordedPaymentEvent(db: Executor, eventId: string): Promise<Record<string, unknown> | null> {
+  const { rows } = await db.query<{ payload: Record<string, unknown> }>(
+    `SELECT payload FROM webhook_events WHERE source = 'payments' AND external_id = $1`,
+    [eventId],
+  );
+  return rows[0]?.payload ?? null;
+}
+
 export async function recordPaymentEvent(db: Executor, eventId: string, payload: unknown): Promise<boolean> {
   const { rowCount } = await db.query(
     `INSERT INTO webhook_events (source, external_id, topic, payload, processed_at)

@@ -146,6 +146,12 @@ export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 
         });
         return { view: { eventId: event.eventId, userId: event.userId, gems: event.gems, ...credit }, duplicate: false };
       }
+      // A redelivery carries the same event; the same eventId with another user, amount or price is not one. Replaying
+      // the first credit would tell the provider that this body was credited: it is refused instead (nothing moves).
+      const recorded = await repo.recordedPaymentEvent(tx, event.eventId);
+      if (recorded && !sameTopUp(recorded, event)) {
+        throw new DomainError('idempotency_conflict', `payment event ${event.eventId} was already credited with another userId, gems, amountCents or currency`);
+      }
       const first = await walletRepo.findUserEntryByReference(tx, 'topup', event.eventId);
       if (!first) throw new Error(`payment event ${event.eventId} is recorded without its credit`);
       return {
@@ -172,4 +178,12 @@ export function paidAmount(amountMinor: number, currency: string): string {
   if (digits === 0) return `${amountMinor} ${code}`;
   const padded = String(amountMinor).padStart(digits + 1, '0');
   return `${padded.slice(0, -digits)}.${padded.slice(-digits)} ${code}`;
+}
+
+/** Whether a recorded payment event and a new delivery describe the same top-up (the fields that move money). */
+function sameTopUp(recorded: Record<string, unknown>, event: TopUpInput): boolean {
+  return String(recorded.userId ?? '').toLowerCase() === event.userId.toLowerCase()
+    && recorded.gems === event.gems
+    && recorded.amountCents === event.amountCents
+    && String(recorded.currency ?? '').toUpperCase() === event.currency.toUpperCase();
 }

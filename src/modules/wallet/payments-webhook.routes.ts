@@ -31,7 +31,8 @@ export async function paymentsWebhookRoutes(app: App, { config, db }: RouteConte
       // Required, as the document says: without it the answer is 401 (preValidation checks it before validation runs).
       headers: Type.Object({ 'x-signature': Type.String({ description: 'hex HMAC-SHA256 of the raw body with PAYMENTS_WEBHOOK_SECRET; missing or wrong → 401' }) }),
       body: PaymentEvent,
-      // 409 limit_reached: the wallet cannot take the credit (nothing is recorded, so the provider's retry can land later).
+      // 409 limit_reached: the wallet cannot take the credit (nothing is recorded, so the provider's retry can land later);
+      // 409 idempotency_conflict: the eventId was credited with another user, amount or price.
       response: { 200: Type.Ref(TopUp), ...errorResponses(400, 401, 409, 415) },
     },
     preValidation: async (request: FastifyRequest) => {
