@@ -27,6 +27,18 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
+/** The purchase's stock step on its own: true when taken (or unlimited), false when its out-of-stock failure comes back. */
+const take = (id: string, quantity: number) => {
+  const { catalog } = t.runtime.services;
+  return t.runtime.deps.db.withTx((tx) => catalog.takeStockWithCommitInTx(tx, id, quantity)).then(
+    () => true,
+    (error: unknown) => {
+      if (catalog.isOutOfStockFailure(error)) return false;
+      throw error;
+    },
+  );
+};
+
 const stockOf = async (id: string) =>
   (await t.runtime.deps.db.query<{ stock_remaining: number | null }>('SELECT stock_remaining FROM listings WHERE id = $1', [id])).rows[0]!.stock_remaining;
 
@@ -39,9 +51,8 @@ describe('catalog purchase contract', () => {
   });
 
   it('when more units are reserved than remain, then false and the stock is unchanged', async () => {
-    const { catalog } = t.runtime.services;
-    expect(await t.runtime.deps.db.withTx((tx) => catalog.reserveStockInTx(tx, listingId, 2))).toBe(true);
-    expect(await t.runtime.deps.db.withTx((tx) => catalog.reserveStockInTx(tx, listingId, 2))).toBe(false);
+    expect(await take(listingId, 2)).toBe(true);
+    expect(await take(listingId, 2)).toBe(false);
     expect(await stockOf(listingId)).toBe(1);
   });
 
@@ -52,19 +63,17 @@ describe('catalog purchase contract', () => {
   });
 
   it('when an unlimited listing is reserved, then true without touching the row', async () => {
-    const { catalog } = t.runtime.services;
-    expect(await t.runtime.deps.db.withTx((tx) => catalog.reserveStockInTx(tx, unlimitedId, 50))).toBe(true);
+    expect(await take(unlimitedId, 50)).toBe(true);
     expect(await stockOf(unlimitedId)).toBeNull();
-    expect(await t.runtime.deps.db.withTx((tx) => catalog.reserveStockInTx(tx, crypto.randomUUID(), 1))).toBe(false);
+    expect(await take(crypto.randomUUID(), 1)).toBe(false);
   });
 
   it('when twenty buyers race for five units, then exactly five reservations succeed and stock ends at zero', async () => {
-    const { catalog } = t.runtime.services;
     const db = t.runtime.deps.db;
     const drop = (await db.query<{ id: string }>(
       `INSERT INTO listings (title, price, stock_total, stock_remaining, delivery_type) VALUES ('Drop', 10, 5, 5, 'inventory') RETURNING id`,
     )).rows[0]!.id;
-    const results = await Promise.all(Array.from({ length: 20 }, () => db.withTx((tx) => catalog.reserveStockInTx(tx, drop, 1))));
+    const results = await Promise.all(Array.from({ length: 20 }, () => take(drop, 1)));
     expect(results.filter(Boolean)).toHaveLength(5);
     expect(await stockOf(drop)).toBe(0);
   });

@@ -71,9 +71,6 @@ export function createCatalogService(deps: CoreDeps, services: { games: GamesSer
       return purchaseRepo.findPurchasableListing(tx, listingId);
     },
     /** Takes `quantity` units of a limited listing (conditional UPDATE); true when unlimited or taken. */
-    reserveStockInTx(tx: Tx, listingId: string, quantity: number): Promise<boolean> {
-      return purchaseRepo.takeStock(tx, listingId, quantity);
-    },
     /**
      * Takes `quantity` units of a limited listing without waiting for the answer (purchase.repository.ts
      * takeStockOrFail): the statement, and the transaction, fail when they are not there (isOutOfStockFailure).

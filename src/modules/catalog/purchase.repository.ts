@@ -107,19 +107,6 @@ export async function findPurchasableListing(db: Executor, listingId: string): P
   };
 }
 
-/** True when the listing is unlimited or `quantity` units were taken; false when not enough are left. */
-export async function takeStock(tx: Tx, listingId: string, quantity: number): Promise<boolean> {
-  const taken = await tx.query(
-    prepared(`UPDATE listings SET stock_remaining = stock_remaining - $2, updated_at = now()
-      WHERE id = $1 AND stock_remaining IS NOT NULL AND stock_remaining >= $2`),
-    [listingId, quantity],
-  );
-  if (taken.rowCount === 1) return true;
-  // Unlimited listings are never touched, so buying them does not serialize on the listing row.
-  const { rows } = await tx.query<{ unlimited: boolean }>('SELECT stock_remaining IS NULL AS unlimited FROM listings WHERE id = $1', [listingId]);
-  return rows[0]?.unlimited ?? false;
-}
-
 // Sent with the key's response and the COMMIT, so it must fail (not match nothing) when the units are not there: its
 // failure aborts the transaction and the COMMIT answers ROLLBACK (db.withTx), like the idempotency key's fenced store.
 // Plain SQL has no RAISE: the cast of a text that cannot be a number is the error. A listing that is unlimited now
