@@ -81,6 +81,16 @@ const CLAIM_STALE_RUNS = `
   SELECT c.queue, c.job_id FROM claimed c
    WHERE EXISTS (SELECT 1 FROM ${SCHEMA}.job j WHERE j.id = c.job_id AND j.name = c.queue AND j.state = 'active')`;
 
+// A job pg-boss handed out (active from its fetch's commit) whose process died before recording it in job_runs (the
+// next round trip) has no run to claim: taken back once it has been active for the stale limit with no run. A live
+// process records its batch before running it, so only a job settled in the instant between its run's removal and
+// pg-boss's settling could be taken back too (and run again, which every handler allows). SKIP LOCKED: one claimant.
+const CLAIM_UNRECORDED_JOBS = `
+  SELECT j.name AS queue, j.id AS job_id FROM ${SCHEMA}.job j
+   WHERE j.name = ANY($1::text[]) AND j.state = 'active' AND j.started_on < now() - make_interval(secs => $2)
+     AND NOT EXISTS (SELECT 1 FROM job_runs r WHERE r.job_id = j.id)
+     FOR UPDATE OF j SKIP LOCKED`;
+
 export class Jobs {
   readonly boss: PgBoss;
   private started = false;
@@ -92,6 +102,7 @@ export class Jobs {
   private readonly workerId = randomUUID();
   private beating: NodeJS.Timeout | undefined;
   private beatInFlight = false;
+  private unrecordedCheckedAt = 0;
 
   constructor(
     private readonly db: Database,
@@ -268,6 +279,12 @@ export class Jobs {
     // The claim and the failures commit together: a failure that does not land leaves the runs for the next beat.
     await this.db.withTx(async (tx) => {
       const { rows } = await tx.query<{ queue: QueueName; job_id: string }>(CLAIM_STALE_RUNS, [staleAfterMs / 1000]);
+      // Scans the queues' active jobs: once per stale period, not on every beat.
+      if (Date.now() - this.unrecordedCheckedAt >= staleAfterMs) {
+        this.unrecordedCheckedAt = Date.now();
+        const unrecorded = await tx.query<{ queue: QueueName; job_id: string }>(CLAIM_UNRECORDED_JOBS, [Object.values(QUEUES), staleAfterMs / 1000]);
+        rows.push(...unrecorded.rows.filter((row) => !rows.some((claimed) => claimed.job_id === row.job_id)));
+      }
       const byQueue = new Map<QueueName, string[]>();
       for (const row of rows) byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row.job_id]);
       for (const [queue, ids] of byQueue) {
