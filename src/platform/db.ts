@@ -54,9 +54,10 @@ export interface Database extends Executor {
   /**
    * Executor for one user's history reads (orders, ledger, inventory, characters): the replica once it has
    * replayed that user's last noted write, the primary until then (read-your-writes, platform/replica.ts).
-   * Any string is a scope: 'catalog' works for catalog writes and the cache loaders that follow them.
+   * Any string is a scope: 'catalog' works for catalog writes and the cache loaders that follow them. With more
+   * scopes, the replica only once it has replayed the last write of each (a player's pages also show item definitions).
    */
-  readerFor(userId: string): Promise<Executor>;
+  readerFor(userId: string, ...moreScopes: string[]): Promise<Executor>;
   /**
    * Call after a write for these users has committed and before answering: their reads stay on the primary until
    * the replica catches up. Player writes over HTTP are noted automatically (http/read-your-writes.ts).

@@ -105,7 +105,8 @@ export interface ReadRouterOptions {
 }
 
 export interface ReadRouter {
-  readerFor(scope: string): Promise<Executor>;
+  /** The replica once it has replayed the last write noted under every scope given, else the primary. */
+  readerFor(scope: string, ...moreScopes: string[]): Promise<Executor>;
   noteWrite(...scopes: string[]): Promise<void>;
   /** Shares noted positions through Redis under `<keyPrefix>:ryw:<scope>`; undefined keeps them per process. */
   shareThrough(redis: Redis | undefined, keyPrefix?: string): void;
@@ -169,14 +170,16 @@ export function createReadRouter(options: ReadRouterOptions): ReadRouter {
   }
 
   return {
-    async readerFor(scope) {
+    async readerFor(scope, ...moreScopes) {
       if (!replica?.available) return primary;
-      const needed = await neededLsn(scope);
-      if (needed === undefined) return replica;
+      const scopes = [scope, ...moreScopes];
+      const positions = await Promise.all(scopes.map(neededLsn));
       // Another instance may have noted a write we cannot see: the primary is the safe answer.
-      if (needed === null) return primary;
+      if (positions.includes(null)) return primary;
+      const needed = positions.reduce<string | undefined>((highest, lsn) => maxLsn(highest, lsn ?? undefined), undefined);
+      if (needed === undefined) return replica;
       if (await replayedPast(needed)) {
-        noted.delete(scope);
+        for (const each of scopes) noted.delete(each);
         return replica;
       }
       return primary;

@@ -1,5 +1,6 @@
 import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
+import { invalidateSharedReads } from '../../platform/replica.js';
 import type { GamesService } from '../games/index.js';
 import * as purchaseRepo from './purchase.repository.js';
 import { createItemsAdmin } from './items.service.js';
@@ -47,8 +48,10 @@ export const ITEM_DEFINITIONS_CACHE_NS = 'item-definitions';
 export function createCatalogService(deps: CoreDeps, services: { games: GamesService }) {
   const storefront = createStorefront(deps);
   const invalidateStorefront = () => storefront.invalidate();
+  // The edit's position is noted under the namespace's name too: players' pages refill through
+  // readerFor(userId, ITEM_DEFINITIONS_CACHE_NS), so a replica that has not replayed the edit is not read and cached.
   const itemsChanged = async () => {
-    await Promise.all([invalidateStorefront(), deps.cache.invalidate(ITEM_DEFINITIONS_CACHE_NS)]);
+    await Promise.all([invalidateStorefront(), invalidateSharedReads(deps, ITEM_DEFINITIONS_CACHE_NS, ITEM_DEFINITIONS_CACHE_NS)]);
   };
   return {
     /** Admin CRUD of item definitions. */

@@ -2,6 +2,7 @@ import type { CoreDeps } from '../../context.js';
 import type { Tx } from '../../platform/db.js';
 import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeCursor, encodeCursor, pageOf } from '../../platform/http/pagination.js';
+import { ITEM_DEFINITIONS_CACHE_NS } from '../catalog/index.js';
 import type { GamesService } from '../games/index.js';
 import { charactersCacheNs, PLAYER_PAGE_DEPENDENCIES, type InventoryService } from '../inventory/index.js';
 import * as repo from './characters.repository.js';
@@ -33,7 +34,7 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
   async function get(userId: string, characterId: string): Promise<Character> {
     // Equipment shows item names and kinds: an operator's edit of an item leaves the cached character behind.
     const character = await cache.wrap(charactersCacheNs(userId), `one:${characterId}`, CHARACTERS_TTL_MS, async () => {
-      const found = await repo.findCharacter(await db.readerFor(userId), userId, characterId);
+      const found = await repo.findCharacter(await db.readerFor(userId, ITEM_DEFINITIONS_CACHE_NS), userId, characterId);
       return found ? withoutOwner(found) : null;
     }, { dependsOn: PLAYER_PAGE_DEPENDENCIES });
     if (!character) throw notFound('character');
@@ -62,7 +63,7 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
     list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
       const after = decodeCursor('characters', query.cursor, ['timestamp', 'uuid']);
       return cache.wrap(charactersCacheNs(userId), `list:${query.limit}:${query.cursor ?? ''}`, CHARACTERS_TTL_MS, async () => {
-        const rows = await repo.listCharacters(await db.readerFor(userId), {
+        const rows = await repo.listCharacters(await db.readerFor(userId, ITEM_DEFINITIONS_CACHE_NS), {
           userId,
           after: after && { createdAt: after[0] as string, id: after[1] as string },
           limit: query.limit + 1,

@@ -1,7 +1,7 @@
 import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError } from '../../platform/errors.js';
-import type { CatalogService, ItemDefinition } from '../catalog/index.js';
+import { ITEM_DEFINITIONS_CACHE_NS, type CatalogService, type ItemDefinition } from '../catalog/index.js';
 import { decodeCursor, encodeCursor, pageOf } from '../../platform/http/pagination.js';
 import { invalidateSharedReads } from '../../platform/replica.js';
 import { PLAYER_CACHE_GENERATION_NS, PLAYER_PAGE_DEPENDENCIES, inventoryCacheNs, userCacheNamespaces } from './cache-namespaces.js';
@@ -128,7 +128,7 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
       const key = JSON.stringify([query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
       return cache.wrap(inventoryCacheNs(userId), key, INVENTORY_TTL_MS, async () => {
         // The replica only once it has replayed this user's last write, so a refill never caches an older page.
-        const rows = await listInventoryPage(await deps.db.readerFor(userId), {
+        const rows = await listInventoryPage(await deps.db.readerFor(userId, ITEM_DEFINITIONS_CACHE_NS), {
           userId,
           filter: query.filter,
           after: after && { acquiredAt: after[0] as string, id: after[1] as string },
