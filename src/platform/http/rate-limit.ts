@@ -3,6 +3,7 @@
 // spends the caller's general budget, per user when the token verifies and per IP otherwise. Requests carrying a
 // token that does not verify spend a small per-IP budget, so guessing tokens is slow. Counters are shared through
 // Redis when it is up and kept per instance when it is not (rate-limit-store.ts).
+import { isIPv6 } from 'node:net';
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
@@ -83,7 +84,22 @@ function createCallerResolver(jwtSecret: string) {
   };
 }
 
-export function chargeFor(method: string, route: string, caller: Caller, ip: string): Charge {
+/**
+ * The per-IP bucket of an address. An IPv6 client holds at least a /64 and can send each request from another
+ * address in it, so IPv6 is counted per /64; an IPv4-mapped address (`::ffff:192.0.2.1`) is the IPv4 client.
+ */
+export function ipBucketOf(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(ip)) return ip;
+  const [head = '', tail] = ip.split('%')[0]!.split('::');
+  const hextets = (part: string | undefined) => (part ? part.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group])) : []);
+  const groups = tail === undefined ? hextets(head) : [...hextets(head), ...Array<string>(8 - hextets(head).length - hextets(tail).length).fill('0'), ...hextets(tail)];
+  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
+}
+
+export function chargeFor(method: string, route: string, caller: Caller, address: string): Charge {
+  const ip = ipBucketOf(address);
   if (caller.kind === 'bad_token') return { budget: 'auth_failures', key: `auth_failures:ip:${ip}` };
   const named = namedBudgetFor(method, route);
   // Webhook senders (Shopify, the payment provider) carry no token: their address is who they are.
