@@ -25,6 +25,7 @@ import { inventoryRoutes } from './modules/inventory/index.js';
 import { charactersRoutes } from './modules/characters/index.js';
 import { fulfillmentRoutes } from './modules/fulfillment/index.js';
 import { answerClientError } from './platform/http/client-errors.js';
+import { awaitPipelinedPredecessors } from './platform/http/pipelining.js';
 import { installJsonBodyParser } from './platform/http/json-body.js';
 import { drainArrivals } from './platform/http/drain.js';
 import { documentPlatformResponses } from './platform/http/openapi.js';
@@ -96,6 +97,7 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
     reply.header('retry-after', '1');
     sendProblem(reply, problem('service_unavailable', 'the service is shutting down; retry'));
   });
+  app.addHook('onRequest', awaitPipelinedPredecessors);
   app.addHook('preClose', async () => {
     closing = true;
     await drainArrivals(app.server);
