@@ -65,16 +65,23 @@ export interface ReplicaExecutor extends Executor {
   readonly available: boolean;
 }
 
-/** The replica pool, falling back to the primary when the replica is unreachable (and not hammering it meanwhile). */
+/**
+ * The replica pool, falling back to the primary when the replica is unreachable (and not hammering it meanwhile).
+ * Once it has failed, one read at a time probes it after each cool-off while the others read the primary: a replica
+ * that accepts connections and never answers fails only at the connect timeout, which every read would wait out.
+ */
 export function withPrimaryFallback(replica: Executor, primary: Executor, logger?: Logger, coolOffMs = 2000): ReplicaExecutor {
   let downUntil = 0;
   let down = false;
+  let probing = false;
   return {
     get available() {
-      return Date.now() >= downUntil;
+      return !down || (!probing && Date.now() >= downUntil);
     },
     async query<R>(text: string, params?: readonly unknown[]) {
-      if (Date.now() < downUntil) return primary.query<R>(text, params);
+      if (down && (probing || Date.now() < downUntil)) return primary.query<R>(text, params);
+      const probe = down;
+      if (probe) probing = true;
       try {
         const result = await replica.query<R>(text, params);
         if (down) {
@@ -88,6 +95,8 @@ export function withPrimaryFallback(replica: Executor, primary: Executor, logger
         if (!down) logger?.warn({ err: error }, 'read replica unavailable: reading from the primary');
         down = true;
         return primary.query<R>(text, params);
+      } finally {
+        if (probe) probing = false;
       }
     },
   };
