@@ -1,7 +1,6 @@
 // Fulfillment: what a player paid for arrives, or is visibly stuck with its error and a retry for operators.
 // The purchase transaction calls createForOrderInTx (rows, history, in-transaction deliveries, jobs — one
 // commit); workers deliver the rest (delivery.ts), Shopify reports back through webhooks (shopify/sync.ts).
-import { randomUUID } from 'node:crypto';
 import type { CoreDeps } from '../../context.js';
 import { settleInOrder, type Tx } from '../../platform/db.js';
 import { DomainError, notFound } from '../../platform/errors.js';
@@ -28,6 +27,7 @@ import { createDelivery } from './delivery.js';
 import { createShopifySync, type RefundHook } from './shopify/sync.js';
 import { createShopifyCancel, type ShopifyCancelJob } from './shopify/cancel.js';
 import { eventDetail } from './event-details.js';
+import { newRowId } from '../../platform/ids.js';
 
 export type { FulfillmentStatus, ShippingAddress, OrderLineToFulfill, CreatedFulfillment };
 
@@ -85,7 +85,7 @@ export function createFulfillmentService(
       tx: Tx,
       order: { orderId: string; userId: string; lines: OrderLineToFulfill[]; shippingAddress: ShippingAddress | null },
     ): Promise<CreatedFulfillment[]> {
-      const planned: PlannedLine[] = order.lines.map((line) => ({ ...line, fulfillmentId: randomUUID() }));
+      const planned: PlannedLine[] = order.lines.map((line) => ({ ...line, fulfillmentId: newRowId() }));
       const byHandler = group(planned);
       for (const [handler, lines] of byHandler) handler.validate?.(order, lines);
 

@@ -12,7 +12,6 @@
 // Locks are always taken in this order — the user's own rows first, the shared listing row last — so two
 // purchases can never wait on each other in a cycle, and the lock every buyer of a limited drop contends for is
 // held only for the last statements before COMMIT.
-import { randomUUID } from 'node:crypto';
 import { settleInOrder, type Tx } from '../../platform/db.js';
 import { refuseIfFails, type IdempotentWork } from '../../platform/idempotency.js';
 import { DomainError } from '../../platform/errors.js';
@@ -21,6 +20,7 @@ import type { WalletService } from '../wallet/index.js';
 import type { InventoryService } from '../inventory/index.js';
 import type { FulfillmentService, ShippingAddress } from '../fulfillment/index.js';
 import * as repo from './purchases.repository.js';
+import { newRowId } from '../../platform/ids.js';
 
 export interface PurchaseRequest {
   userId: string;
@@ -126,7 +126,7 @@ async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: PurchaseRe
   // PostgreSQL still runs them one after the other in this transaction, taking locks in the same order as before;
   // an answer that says no (short wallet, owned item) throws once it arrives, and everything rolls back. Errors
   // are reported in step order, so a short wallet reads insufficient_funds whatever else failed behind it.
-  const orderId = randomUUID();
+  const orderId = newRowId();
   const totalPrice = listing.price * quantity;
   const debited = totalPrice > 0
     ? deps.wallet.debitUserInTx(tx, {
@@ -140,7 +140,7 @@ async function placePurchaseInTx(tx: Tx, deps: PurchaseDeps, request: PurchaseRe
     })
     : Promise.resolve(undefined);
 
-  const lines = listing.items.map((item) => ({ id: randomUUID(), item, quantity: item.quantity * quantity }));
+  const lines = listing.items.map((item) => ({ id: newRowId(), item, quantity: item.quantity * quantity }));
   const ordered = repo.insertOrder(tx, {
     id: orderId,
     userId,

@@ -1,11 +1,11 @@
 // Gems and items handed out by game servers and the tournament system (rewards, promotions, collabs), and gems
 // bought through the payment provider. Each is one transaction: the record, the ledger transfer and the items.
-import { randomUUID } from 'node:crypto';
 import type { Tx } from '../../platform/db.js';
 import { DomainError, invalid, notFound } from '../../platform/errors.js';
 import type { Services } from '../../services.js';
 import * as repo from './grants.repository.js';
 import * as walletRepo from './wallet.repository.js';
+import { newRowId } from '../../platform/ids.js';
 
 export interface GrantInput {
   userId: string;
@@ -105,7 +105,7 @@ export function createGrantsFlow(services: Pick<Services, 'users' | 'catalog' | 
       if (campaignId) await checkCampaignOpen(tx, campaignId);
 
       await services.users.ensureUserExistsInTx(tx, input.userId);
-      const id = randomUUID();
+      const id = newRowId();
       const { created_at } = await repo.insertGrant(tx, { id, userId: input.userId, gems, reason: input.reason, campaignId, grantedBy: input.grantedBy, items });
 
       const balanceAfter = gems > 0

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CoreDeps } from '../../context.js';
 import type { Executor, Tx } from '../../platform/db.js';
 import { DomainError, PG, notFound, pgErrorCode } from '../../platform/errors.js';
@@ -7,6 +6,7 @@ import type { UsersService } from '../users/index.js';
 import * as repo from './wallet.repository.js';
 import { verifyLedger } from './ledger-verifier.js';
 import { MAX_WALLET_BALANCE } from './wallet.schemas.js';
+import { newRowId } from '../../platform/ids.js';
 
 export type SystemAccount = 'issuance' | 'store_revenue' | 'refunds' | 'topups' | 'adjustments' | 'promotions';
 export type TransferReason = 'purchase' | 'grant' | 'topup' | 'adjustment' | 'refund' | 'functional_effect' | 'shopify_cancellation';
@@ -135,7 +135,7 @@ export function createWalletService({ db }: CoreDeps, _services: { users: UsersS
 
     /** An operator's correction: a positive amount credits, a negative one debits (never below zero). */
     async adjustInTx(tx: Tx, input: { userId: string; amount: number; reason: string; actor: string }): Promise<AdjustmentView> {
-      const id = randomUUID();
+      const id = newRowId();
       const transfer: UserTransfer = {
         userId: input.userId,
         amount: Math.abs(input.amount),
