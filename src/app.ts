@@ -71,7 +71,10 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
     clientErrorHandler: answerClientError,
     // Node answers an HTTP/1.1 request without Host with a bare, empty 400 before any handler; refused below instead,
     // as problem+json like every other refusal.
-    http: { requireHostHeader: false },
+    // Node checks the request and headers timeouts only every connectionsCheckingInterval (30 s by default), and its
+    // headersTimeout (60 s) is not derived from the requestTimeout Fastify sets later: a dribbling client held its
+    // request 60–90 s. Both bounded at 30 s, checked every second.
+    http: { requireHostHeader: false, headersTimeout: 30_000, connectionsCheckingInterval: 1_000 },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     keepAliveTimeout: 72_000,
