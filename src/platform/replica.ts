@@ -49,8 +49,11 @@ end
 return 1`;
 
 // Errors that mean "the replica is not there", not "the query is wrong": the read is safe to run on the primary.
-// 40001 on a standby is a recovery conflict (the rows it read were vacuumed away by replay).
-const REPLICA_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '40001']);
+// 40001 on a standby is a recovery conflict (the rows it read were vacuumed away by replay). The replica refusing the
+// connection itself (3D000 no such database yet, 28000/28P01 login refused) is the replica not being there too. So is
+// a schema the replica does not have yet (42P01 table, 42703 column, 42883 function): a standby that has not replayed
+// the migrations this process applied at start; the same query on the primary is the one that counts.
+const REPLICA_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '40001', '3D000', '28000', '28P01', '42P01', '42703', '42883']);
 
 export function isReplicaUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
