@@ -27,7 +27,7 @@ import { fulfillmentRoutes } from './modules/fulfillment/index.js';
 import { answerClientError } from './platform/http/client-errors.js';
 import { awaitPipelinedPredecessors } from './platform/http/pipelining.js';
 import { installJsonBodyParser } from './platform/http/json-body.js';
-import { drainArrivals } from './platform/http/drain.js';
+import { drainArrivals, trackConnections } from './platform/http/drain.js';
 import { documentPlatformResponses } from './platform/http/openapi.js';
 import { restrictDateTimeToStorableInstants } from './platform/http/date-time-format.js';
 import { refuseLooseQueryNumbers } from './platform/http/query-numbers.js';
@@ -101,9 +101,11 @@ export async function buildApp(deps: CoreDeps, services: Services): Promise<App>
     sendProblem(reply, problem('service_unavailable', 'the service is shutting down; retry'));
   });
   app.addHook('onRequest', awaitPipelinedPredecessors);
+  const connections = trackConnections(app.server);
   app.addHook('preClose', async () => {
     closing = true;
     await drainArrivals(app.server);
+    connections.closeUnanswered();
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');

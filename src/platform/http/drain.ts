@@ -4,6 +4,7 @@
 // we let such requests be read (and answered 503 with Connection: close, as every request during a shutdown is),
 // until no request or connection has arrived for a quiet period.
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 
 export function drainArrivals(server: Server, options: { quietMs?: number; maxMs?: number } = {}): Promise<void> {
   const quietMs = options.quietMs ?? 250;
@@ -28,4 +29,27 @@ export function drainArrivals(server: Server, options: { quietMs?: number; maxMs
       });
     setTimeout(check, quietMs);
   });
+}
+
+/**
+ * Connections in the middle of a request's headers (a slow client, a stalled link) are neither idle, which
+ * server.close() destroys, nor answered: close() would wait for them for ever, since Node stops checking its request
+ * timeouts once the server closes, and the shutdown guard would end the process with exit code 1. Tracks the
+ * server's connections from the start; `closeUnanswered`, called once the drain is over, destroys those with no
+ * response in progress (nothing of their request has run). A connection whose request is being answered keeps it:
+ * the answer carries `Connection: close`.
+ */
+export function trackConnections(server: Server): { closeUnanswered(): void } {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return {
+    closeUnanswered() {
+      // `_httpMessage` is the response Node is writing on the connection (null between requests); http-terminator and
+      // stoppable read it the same way.
+      for (const socket of sockets) if (!(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.destroy();
+    },
+  };
 }
