@@ -36,4 +36,25 @@ describe('graceful stop with a slow client connected', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     await slowClosed;
   }, 60_000);
+
+  it('when a client is dribbling a purchase body, then the service still closes at once (the purchase never reached its handler: its body is incomplete)', async () => {
+    t = await startTestApp();
+    const port = Number(new URL(t.baseUrl).port);
+    const token = await t.token('player');
+    const slow = net.connect(port, '127.0.0.1');
+    sockets.push(slow);
+    slow.on('error', () => undefined);
+    slow.write(`POST /store/purchases HTTP/1.1\r\nHost: store\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nIdempotency-Key: slow-body\r\nContent-Length: 500\r\n\r\n{`);
+    const dribbling = setInterval(() => !slow.destroyed && slow.write(' '), 100);
+    const slowClosed = new Promise((resolve) => slow.on('close', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const started = Date.now();
+    const closing = t.close();
+    t = undefined;
+    await Promise.race([closing, new Promise((_, reject) => setTimeout(() => reject(new Error('the service did not close within 15 s')), 15_000))]);
+    clearInterval(dribbling);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await slowClosed;
+  }, 60_000);
 });
