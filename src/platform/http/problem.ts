@@ -126,11 +126,13 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
 
 // The database restarting or failing over is an outage, not a bug: 503 with Retry-After tells clients (and load
 // balancers) to come back, where a 500 would say the request itself was at fault. Class 08 is connection
-// exceptions, 57P0x the server shutting down or starting; the rest are the driver's words for a lost socket.
-const UNREACHABLE_MESSAGES = /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET/;
+// exceptions, 57P0x the server shutting down or starting, 53300 no connection slot left; a database closed to
+// connections (maintenance) refuses them with 55000, a code statements use for other things too, hence its message;
+// the rest are the driver's words for a lost socket.
+const UNREACHABLE_MESSAGES = /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|is not currently accepting connections/;
 
 function isDatabaseUnreachable(error: unknown, pgCode: string | undefined): boolean {
-  if (pgCode?.startsWith('08') || pgCode === '57P01' || pgCode === '57P02' || pgCode === '57P03') return true;
+  if (pgCode?.startsWith('08') || pgCode === '57P01' || pgCode === '57P02' || pgCode === '57P03' || pgCode === '53300') return true;
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'ECONNREFUSED' || code === 'ECONNRESET' || (error instanceof Error && UNREACHABLE_MESSAGES.test(error.message));
 }
