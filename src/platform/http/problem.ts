@@ -107,6 +107,13 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
     request.log.warn({ err: error }, 'database unreachable');
     return problem('service_unavailable', 'the service is briefly unavailable; retry later');
   }
+  // 25006: the database refused a write as read-only: a failover that left DATABASE_URL on the demoted node, or a
+  // primary fenced read-only. An outage for the client; logged as an error, since a write sent to a replica by our
+  // own mistake would look the same.
+  if (pgCode === '25006') {
+    request.log.error({ err: error }, 'database refused a write: it is read-only (failover or fencing?)');
+    return problem('service_unavailable', 'the service is briefly unavailable; retry later');
+  }
   if (pgCode === PG.serializationFailure || pgCode === PG.deadlockDetected) {
     request.log.warn({ err: error }, 'transaction conflict');
     return problem('service_unavailable', 'the request collided with a concurrent one; retry');
