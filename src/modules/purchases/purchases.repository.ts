@@ -20,9 +20,20 @@ export async function takeLimitUnits(tx: Tx, userId: string, listingId: string, 
   return rowCount === 1;
 }
 
+/**
+ * Gives a refunded order's units back, called after the order is marked refunded in this transaction. When the
+ * player has no counter yet (the limit came after their orders) it is seeded here from the completed orders, which
+ * no longer include this one, instead of giving back to nothing: a purchase seeding the counter at the same time
+ * counted this order from its snapshot, and an UPDATE cannot see its uncommitted row. Both now write the one key,
+ * so the second waits for the first and takes the conflict path (refund: minus, purchase: plus): the counter ends
+ * equal to the completed units. Counters of a listing without a limit are never read (forgotten when one returns).
+ */
 export async function giveBackLimitUnits(tx: Tx, userId: string, listingId: string, units: number): Promise<void> {
   await tx.query(
-    `UPDATE purchase_limit_usage SET units = greatest(units - $3, 0), updated_at = now() WHERE user_id = $1 AND listing_id = $2`,
+    `INSERT INTO purchase_limit_usage AS u (user_id, listing_id, units)
+     SELECT $1, $2, (SELECT coalesce(sum(quantity), 0) FROM orders WHERE user_id = $1 AND listing_id = $2 AND status = 'completed')
+       FROM listings WHERE id = $2 AND per_user_limit IS NOT NULL
+     ON CONFLICT (user_id, listing_id) DO UPDATE SET units = greatest(u.units - $3::int, 0), updated_at = now()`,
     [userId, listingId, units],
   );
 }
