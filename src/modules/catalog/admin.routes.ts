@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
-import { IdParams, Nullable, errorResponses } from '../../platform/http/schemas.js';
+import { IdParams, NoQuery, Nullable, errorResponses } from '../../platform/http/schemas.js';
 import {
   AdminListingSchema, CreateItemBody, CreateListingBody, ItemDefinitionSchema, ListItemsQuery, ListListingsQuery,
   UpdateItemBody, UpdateListingBody,
@@ -29,18 +29,18 @@ export async function catalogAdminRoutes(app: App, { services, authenticate }: R
   app.get('/admin/items', { ...admin, schema: { tags: ['admin'], summary: 'Item definitions, newest first', querystring: ListItemsQuery, response: { 200: pageOf(ItemDefinitionSchema), ...errors } } },
     async ({ query: { fields, ...filter } }) => applyFields(await items.list(filter), fields, ITEM_FIELDS));
 
-  app.get('/admin/items/:id', { ...admin, schema: { tags: ['admin'], summary: 'One item definition', params: IdParams, response: { 200: item, ...errors } } },
+  app.get('/admin/items/:id', { ...admin, schema: { tags: ['admin'], summary: 'One item definition', querystring: NoQuery, params: IdParams, response: { 200: item, ...errors } } },
     async (request) => items.get(request.params.id));
 
-  app.post('/admin/items', { ...admin, schema: { tags: ['admin'], summary: 'Create an item definition', body: CreateItemBody, response: { 201: item, ...errors } } },
+  app.post('/admin/items', { ...admin, schema: { tags: ['admin'], summary: 'Create an item definition', querystring: NoQuery, body: CreateItemBody, response: { 201: item, ...errors } } },
     async (request, reply) => reply.status(201).send(await items.create(request.body)));
 
-  app.patch('/admin/items/:id', { ...admin, schema: { tags: ['admin'], summary: 'Change an item definition (only the fields sent)', params: IdParams, body: UpdateItemBody, response: { 200: item, ...errors } } },
+  app.patch('/admin/items/:id', { ...admin, schema: { tags: ['admin'], summary: 'Change an item definition (only the fields sent)', querystring: NoQuery, params: IdParams, body: UpdateItemBody, response: { 200: item, ...errors } } },
     async (request) => items.update(request.params.id, request.body));
 
   app.delete('/admin/items/:id', {
     ...admin,
-    schema: { tags: ['admin'], summary: 'Delete an item definition nothing refers to (409 otherwise)', params: IdParams, response: { 204: Type.Null(), ...errors } },
+    schema: { tags: ['admin'], summary: 'Delete an item definition nothing refers to (409 otherwise)', querystring: NoQuery, params: IdParams, response: { 204: Type.Null(), ...errors } },
   }, async (request, reply) => {
     await items.remove(request.params.id);
     return reply.status(204).send(null);
@@ -49,18 +49,18 @@ export async function catalogAdminRoutes(app: App, { services, authenticate }: R
   app.get('/admin/listings', { ...admin, schema: { tags: ['admin'], summary: 'Listings, newest first', querystring: ListListingsQuery, response: { 200: pageOf(AdminListingSchema), ...errors } } },
     async ({ query: { fields, ...filter } }) => applyFields(await listings.list(filter), fields, LISTING_FIELDS));
 
-  app.get('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], summary: 'One listing with its bundle lines', params: IdParams, response: { 200: listing, ...errors } } },
+  app.get('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], summary: 'One listing with its bundle lines', querystring: NoQuery, params: IdParams, response: { 200: listing, ...errors } } },
     async (request) => listings.get(request.params.id));
 
-  app.post('/admin/listings', { ...admin, schema: { tags: ['admin'], summary: 'Create a listing (one line) or a bundle (several lines)', body: CreateListingBody, response: { 201: listing, ...errors } } },
+  app.post('/admin/listings', { ...admin, schema: { tags: ['admin'], summary: 'Create a listing (one line) or a bundle (several lines)', querystring: NoQuery, body: CreateListingBody, response: { 201: listing, ...errors } } },
     async (request, reply) => reply.status(201).send(await listings.create(request.body)));
 
-  app.patch('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], summary: 'Change a listing (only the fields sent)', params: IdParams, body: UpdateListingBody, response: { 200: listing, ...errors } } },
+  app.patch('/admin/listings/:id', { ...admin, schema: { tags: ['admin'], summary: 'Change a listing (only the fields sent)', querystring: NoQuery, params: IdParams, body: UpdateListingBody, response: { 200: listing, ...errors } } },
     async (request) => listings.update(request.params.id, request.body));
 
   app.delete('/admin/listings/:id', {
     ...admin,
-    schema: { tags: ['admin'], summary: 'Delete a listing never ordered; deactivate one with orders', params: IdParams, response: { 204: NoContent, ...errors } },
+    schema: { tags: ['admin'], summary: 'Delete a listing never ordered; deactivate one with orders', querystring: NoQuery, params: IdParams, response: { 204: NoContent, ...errors } },
   }, async (request, reply) => {
     await listings.remove(request.params.id);
     return reply.status(204).send(null);

@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
-import { IdParams, NotModified, errorResponses } from '../../platform/http/schemas.js';
+import { IdParams, NoQuery, NotModified, errorResponses } from '../../platform/http/schemas.js';
 import { notFound } from '../../platform/errors.js';
 import { sendRendered } from '../../platform/http/rendered-body.js';
 import { PAGE_TTL_MS } from './storefront.service.js';
@@ -35,6 +35,7 @@ export async function storefrontRoutes(app: App, { services }: RouteContext): Pr
       summary: 'One listing on sale now (404 when inactive or outside its time window)',
       security: [],
       params: IdParams,
+      querystring: NoQuery,
       response: { 200: Type.Ref(StoreListingSchema), 304: NotModified, ...errorResponses(400, 404) },
     },
   }, async (request, reply) => {

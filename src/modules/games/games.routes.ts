@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../platform/http/types.js';
 import type { RouteContext } from '../../context.js';
-import { Cursor, IdParams, Limit, NotModified, Page, errorResponses } from '../../platform/http/schemas.js';
+import { Cursor, IdParams, Limit, NoQuery, NotModified, Page, errorResponses } from '../../platform/http/schemas.js';
 import { render, sendRendered } from '../../platform/http/rendered-body.js';
 import { CreateGameBody, GAME_CURSOR_MAX_LENGTH, Game, UpdateGameBody } from './games.schemas.js';
 import { Fields, applyFields, sparseItem } from '../list-fields.js';
@@ -38,16 +38,16 @@ export async function gamesRoutes(app: App, { services, authenticate }: RouteCon
   app.get('/admin/games', { ...admin, schema: { tags: ['admin'], summary: 'Games, for operators', querystring: ListQuery, response: { 200: GamePage, ...adminErrors } } },
     async (request) => listGames(request.query));
 
-  app.get('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'One game', params: IdParams, response: { 200: Type.Ref(Game), ...adminErrors } } },
+  app.get('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'One game', querystring: NoQuery, params: IdParams, response: { 200: Type.Ref(Game), ...adminErrors } } },
     async (request) => games.get(request.params.id));
 
-  app.post('/admin/games', { ...admin, schema: { tags: ['admin'], summary: 'Create a game with its equipment slots (slug unique)', body: CreateGameBody, response: { 201: Type.Ref(Game), ...errorResponses(400, 401, 403, 409) } } },
+  app.post('/admin/games', { ...admin, schema: { tags: ['admin'], summary: 'Create a game with its equipment slots (slug unique)', querystring: NoQuery, body: CreateGameBody, response: { 201: Type.Ref(Game), ...errorResponses(400, 401, 403, 409) } } },
     async (request, reply) => reply.status(201).send(await games.create(request.body)));
 
-  app.patch('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'Rename a game or change its slots', params: IdParams, body: UpdateGameBody, response: { 200: Type.Ref(Game), ...adminErrors } } },
+  app.patch('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'Rename a game or change its slots', querystring: NoQuery, params: IdParams, body: UpdateGameBody, response: { 200: Type.Ref(Game), ...adminErrors } } },
     async (request) => games.update(request.params.id, request.body));
 
-  app.delete('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'Delete a game nothing refers to (409 otherwise)', params: IdParams, response: { 204: Type.Null(), ...adminErrors } } },
+  app.delete('/admin/games/:id', { ...admin, schema: { tags: ['admin'], summary: 'Delete a game nothing refers to (409 otherwise)', querystring: NoQuery, params: IdParams, response: { 204: Type.Null(), ...adminErrors } } },
     async (request, reply) => {
       await games.remove(request.params.id);
       return reply.status(204).send(null);
