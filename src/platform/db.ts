@@ -2,7 +2,7 @@
 // node-postgres adapter, so type parsing and SQL are identical). Repositories take an `Executor` first, so the
 // same function runs on the pool or inside a caller's transaction.
 import net from 'node:net';
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -278,11 +278,23 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
     }
     await unlink(lockPath).catch(() => undefined); // stale: its process is gone
   }
-  return async () => {
+  const release = async () => {
     const holder = await readFile(lockPath, 'utf8').catch(() => '');
     locksHeld.delete(lockPath);
     if (Number.parseInt(holder, 10) === process.pid) await unlink(lockPath).catch(() => undefined);
   };
+  // PGlite's initdb ignores "exists but is not empty": a directory of someone's files (PGLITE_DATA_DIR=., $HOME) had a
+  // cluster scattered among them. Refused, as PostgreSQL's initdb does, unless it is a database already or holds only
+  // what a fresh directory or volume may (dotfiles, lost+found) or a cluster's own entries (an interrupted first start).
+  const entries = await readdir(dataDir).catch(() => [] as string[]);
+  const foreign = entries.filter((name) => !/^(PG_VERSION|base|global|pg_[\w.]+|postgresql(\.auto)?\.conf|postmaster\.\w+|lost\+found|\..*)$/.test(name) && name !== PGLITE_LOCK_FILE);
+  if (!entries.includes('PG_VERSION') && foreign.length > 0) {
+    await release();
+    throw new ConfigError(
+      `PGLITE_DATA_DIR: ${dataDir} holds other files and no embedded database (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); point it at an empty or new directory`,
+    );
+  }
+  return release;
 }
 
 export interface OpenDatabaseOptions {
