@@ -2,6 +2,7 @@
 // node-postgres adapter, so type parsing and SQL are identical). Repositories take an `Executor` first, so the
 // same function runs on the pool or inside a caller's transaction.
 import net from 'node:net';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -226,6 +227,24 @@ export const PGLITE_LOCK_FILE = 'battlebucks.lock';
 /** Lock files this process wrote: one naming our pid that is not here was left by an earlier process (a container's pid 1). */
 const locksHeld = new Set<string>();
 
+// A process that exits without closing the database (a signal during the start, main.ts exits at once) still leaves the
+// directory unlocked: a lock naming a dead pid is taken over, but once the pid is reused it read as "in use" for ever.
+let unlockAtExit = false;
+function releaseLocksAtExit(): void {
+  if (unlockAtExit) return;
+  unlockAtExit = true;
+  process.on('exit', () => {
+    for (const lockPath of locksHeld) {
+      try {
+        const holder = readFileSync(lockPath, 'utf8');
+        if (holder === '' || Number.parseInt(holder, 10) === process.pid) unlinkSync(lockPath);
+      } catch {
+        // gone already, or not ours to remove
+      }
+    }
+  });
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -257,9 +276,10 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   for (let attempt = 1; ; attempt++) {
     try {
       const file = await open(lockPath, 'wx');
+      locksHeld.add(lockPath); // ours from here: an exit before the pid is written removes it too
+      releaseLocksAtExit();
       await file.writeFile(`${process.pid}\n`);
       await file.close();
-      locksHeld.add(lockPath);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(error); // EACCES, EROFS: not ours to write
