@@ -3,7 +3,7 @@
 // same function runs on the pool or inside a caller's transaction.
 import net from 'node:net';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -245,6 +245,26 @@ function releaseLocksAtExit(): void {
   });
 }
 
+/** Removes the lock if it still holds `seen`, alone (see lockDataDir); false when another process is taking it over. */
+async function removeStaleLock(lockPath: string, seen: string): Promise<boolean> {
+  const takeover = `${lockPath}.takeover`;
+  try {
+    await (await open(takeover, 'wx')).close();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Left by a process that died in the few milliseconds of a takeover: old, so nobody is using it.
+    const since = await stat(takeover).then((info) => Date.now() - info.mtimeMs, () => 0);
+    if (since > 10_000) await unlink(takeover).catch(() => undefined);
+    return false;
+  }
+  try {
+    if ((await readFile(lockPath, 'utf8').catch(() => undefined)) === seen) await unlink(lockPath).catch(() => undefined);
+    return true;
+  } finally {
+    await unlink(takeover).catch(() => undefined);
+  }
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -283,9 +303,11 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(error); // EACCES, EROFS: not ours to write
-      if (attempt > 3) throw error;
+      if (attempt > 40) throw error;
     }
-    const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
+    const seen = await readFile(lockPath, 'utf8').catch(() => undefined);
+    if (seen === undefined) continue; // removed in between: try to take it
+    const holder = Number.parseInt(seen, 10);
     if (Number.isNaN(holder) && attempt === 1) {
       await sleep(200); // just created by another process, its pid not written yet
       continue;
@@ -296,7 +318,10 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
         `PGLITE_DATA_DIR: ${dataDir} is in use by process ${holder} (another instance of the service); stop it or use another directory (if no such instance runs, delete ${lockPath})`,
       );
     }
-    await unlink(lockPath).catch(() => undefined); // stale: its process is gone
+    // Stale: its process is gone. Several starting at once all read it stale, and one removing it after another had
+    // already written its own lock removed that one: both opened the directory. Only the holder of the takeover file
+    // removes it, and only if it still reads as what was judged stale; the others wait and look again.
+    if (!(await removeStaleLock(lockPath, seen))) await sleep(20 + Math.random() * 80);
   }
   const release = async () => {
     const holder = await readFile(lockPath, 'utf8').catch(() => '');
@@ -307,7 +332,7 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   // cluster scattered among them. Refused, as PostgreSQL's initdb does, unless it is a database already or holds only
   // what a fresh directory or volume may (dotfiles, lost+found) or a cluster's own entries (an interrupted first start).
   const entries = await readdir(dataDir).catch(() => [] as string[]);
-  const foreign = entries.filter((name) => !/^(PG_VERSION|base|global|pg_[\w.]+|postgresql(\.auto)?\.conf|postmaster\.\w+|lost\+found|\..*)$/.test(name) && name !== PGLITE_LOCK_FILE);
+  const foreign = entries.filter((name) => !/^(PG_VERSION|base|global|pg_[\w.]+|postgresql(\.auto)?\.conf|postmaster\.\w+|lost\+found|\..*)$/.test(name) && !name.startsWith(PGLITE_LOCK_FILE));
   if (!entries.includes('PG_VERSION') && foreign.length > 0) {
     await release();
     throw new ConfigError(
