@@ -37,6 +37,8 @@ export interface PurchasableListing {
   stockRemaining: number | null; // null = unlimited
   perUserLimit: number | null;
   items: Array<ItemDefinition & { quantity: number }>;
+  /** The read waited for an admin change and mixes its row with the lines before it: read again (purchase.repository). */
+  moved?: true;
 }
 
 /**

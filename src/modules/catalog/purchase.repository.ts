@@ -67,6 +67,7 @@ interface ListingRow {
   listing_ends_at: Date | null;
   listing_stock_remaining: number | null;
   listing_per_user_limit: number | null;
+  listing_as_read: boolean;
   item_quantity: number | null; // null: the listing has no items (the LEFT JOIN's one empty row)
 }
 
@@ -78,12 +79,20 @@ interface ListingRow {
  * DELETE committed between this read and the order's insert, and the order's foreign key failed: a 500. The lock
  * costs nothing more: the order insert's foreign-key check takes the same KEY SHARE lock in this transaction, and
  * it conflicts with neither a stock UPDATE nor an admin PATCH (NO KEY UPDATE), only with DELETE.
+ *
+ * It does conflict with the FOR UPDATE a PATCH setting a stock or a per-user limit takes first. A read that waited
+ * for one gets the listing row the PATCH committed but, from the statement's older snapshot, the lines and items the
+ * listing had before (the new price sold with the old bundle). `listing_as_read` compares the row locked with the
+ * row of the snapshot (the subquery reads the snapshot's version); when the sale terms differ, `moved` says so and
+ * the purchase reads again (`getListingForPurchaseInTx` in its work), in a new snapshot that sees the whole PATCH.
  */
 export async function findPurchasableListing(db: Executor, listingId: string): Promise<PurchasableListing | undefined> {
   const { rows } = await db.query<ListingRow & ItemRow>(
     prepared(`SELECT l.id AS listing_id, l.title AS listing_title, l.price AS listing_price, l.active AS listing_active,
             l.starts_at AS listing_starts_at, l.ends_at AS listing_ends_at, l.stock_remaining AS listing_stock_remaining,
-            l.per_user_limit AS listing_per_user_limit, li.quantity AS item_quantity, ${ITEM_DEFINITION_COLUMNS}
+            l.per_user_limit AS listing_per_user_limit, li.quantity AS item_quantity, ${ITEM_DEFINITION_COLUMNS},
+            (SELECT (s.title, s.price, s.active, s.starts_at, s.ends_at, s.per_user_limit) FROM listings s WHERE s.id = l.id)
+              IS NOT DISTINCT FROM (l.title, l.price, l.active, l.starts_at, l.ends_at, l.per_user_limit) AS listing_as_read
        FROM listings l
        LEFT JOIN listing_items li ON li.listing_id = l.id
        LEFT JOIN item_definitions d ON d.id = li.item_id
@@ -104,6 +113,7 @@ export async function findPurchasableListing(db: Executor, listingId: string): P
     stockRemaining: listing.listing_stock_remaining,
     perUserLimit: listing.listing_per_user_limit,
     items: rows.filter((row) => row.item_quantity !== null).map((row) => ({ ...toItemDefinition(row), quantity: row.item_quantity! })),
+    ...(listing.listing_as_read ? {} : { moved: true as const }),
   };
 }
 

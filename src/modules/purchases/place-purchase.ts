@@ -70,7 +70,10 @@ function assertOnSale(listing: PurchasableListing, now: Date): void {
 export function purchaseWork(deps: PurchaseDeps, request: PurchaseRequest, effects?: PurchaseEffects): IdempotentWork<PurchasableListing | undefined> {
   return {
     readAhead: (tx) => deps.catalog.getListingForPurchaseInTx(tx, request.listingId),
-    run: async (tx, listing) => {
+    run: async (tx, readAhead) => {
+      // A read that queued behind an admin PATCH is read again, so the order sells one version of the listing.
+      let listing = readAhead;
+      while (listing?.moved) listing = await deps.catalog.getListingForPurchaseInTx(tx, request.listingId);
       const body = await placePurchaseInTx(tx, deps, request, listing);
       if (effects) effects.storefrontChanged = sellsCountedStock(listing!);
       return { status: 201, body };
