@@ -68,6 +68,7 @@ interface ListingRow {
   listing_stock_remaining: number | null;
   listing_per_user_limit: number | null;
   listing_as_read: boolean;
+  item_kept: number;
   item_quantity: number | null; // null: the listing has no items (the LEFT JOIN's one empty row)
 }
 
@@ -85,6 +86,12 @@ interface ListingRow {
  * listing had before (the new price sold with the old bundle). `listing_as_read` compares the row locked with the
  * row of the snapshot (the subquery reads the snapshot's version); when the sale terms differ, `moved` says so and
  * the purchase reads again (`getListingForPurchaseInTx` in its work), in a new snapshot that sees the whole PATCH.
+ *
+ * FOR KEY SHARE on each item too (`item_kept`; a locking clause cannot reach the outer join's nullable side, so a
+ * subquery takes it): an operator who takes an item out of the listing and deletes it while this purchase runs
+ * waits for it, then finds its order line (409). Before, the DELETE committed between this read and the line's
+ * insert, whose foreign key failed: a 500. The insert's foreign-key check takes the same lock, so it costs only the
+ * lookup. An item deleted between this statement's snapshot and its lock is not kept: `moved`, read again.
  */
 export async function findPurchasableListing(db: Executor, listingId: string): Promise<PurchasableListing | undefined> {
   const { rows } = await db.query<ListingRow & ItemRow>(
@@ -92,7 +99,8 @@ export async function findPurchasableListing(db: Executor, listingId: string): P
             l.starts_at AS listing_starts_at, l.ends_at AS listing_ends_at, l.stock_remaining AS listing_stock_remaining,
             l.per_user_limit AS listing_per_user_limit, li.quantity AS item_quantity, ${ITEM_DEFINITION_COLUMNS},
             (SELECT (s.title, s.price, s.active, s.starts_at, s.ends_at, s.per_user_limit) FROM listings s WHERE s.id = l.id)
-              IS NOT DISTINCT FROM (l.title, l.price, l.active, l.starts_at, l.ends_at, l.per_user_limit) AS listing_as_read
+              IS NOT DISTINCT FROM (l.title, l.price, l.active, l.starts_at, l.ends_at, l.per_user_limit) AS listing_as_read,
+            (SELECT count(*) FROM (SELECT 1 FROM item_definitions k WHERE k.id = li.item_id FOR KEY SHARE) kept)::int AS item_kept
        FROM listings l
        LEFT JOIN listing_items li ON li.listing_id = l.id
        LEFT JOIN item_definitions d ON d.id = li.item_id
@@ -113,7 +121,7 @@ export async function findPurchasableListing(db: Executor, listingId: string): P
     stockRemaining: listing.listing_stock_remaining,
     perUserLimit: listing.listing_per_user_limit,
     items: rows.filter((row) => row.item_quantity !== null).map((row) => ({ ...toItemDefinition(row), quantity: row.item_quantity! })),
-    ...(listing.listing_as_read ? {} : { moved: true as const }),
+    ...(listing.listing_as_read && rows.every((row) => row.item_quantity === null || row.item_kept === 1) ? {} : { moved: true as const }),
   };
 }
 
