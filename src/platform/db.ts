@@ -224,6 +224,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The file in PGLITE_DATA_DIR that says which process has the embedded database open. */
 export const PGLITE_LOCK_FILE = 'battlebucks.lock';
+/** How long an empty lock is taken for one whose opener is writing its pid; older, its opener died before the write. */
+const UNWRITTEN_LOCK_GRACE_MS = 2_000;
 /** Lock files this process wrote: one naming our pid that is not here was left by an earlier process (a container's pid 1). */
 const locksHeld = new Set<string>();
 
@@ -308,9 +310,16 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
     const seen = await readFile(lockPath, 'utf8').catch(() => undefined);
     if (seen === undefined) continue; // removed in between: try to take it
     const holder = Number.parseInt(seen, 10);
-    if (Number.isNaN(holder) && attempt === 1) {
-      await sleep(200); // just created by another process, its pid not written yet
-      continue;
+    // No pid: created by another opener that has not written it yet (the next call after its open), on any of our
+    // looks, not only the first: judged stale, its removal let both open the directory. Only an old one is stale
+    // (its opener was killed between the open and the write).
+    if (Number.isNaN(holder)) {
+      const age = await stat(lockPath).then((info) => Date.now() - info.mtimeMs, () => undefined);
+      if (age === undefined) continue; // removed in between: try to take it
+      if (age < UNWRITTEN_LOCK_GRACE_MS) {
+        await sleep(100);
+        continue;
+      }
     }
     const ours = holder === process.pid;
     if (Number.isInteger(holder) && holder > 0 && (ours ? locksHeld.has(lockPath) : processAlive(holder))) {
