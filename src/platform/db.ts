@@ -305,7 +305,11 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unusable(error); // EACCES, EROFS: not ours to write
-      if (attempt > 40) throw error;
+      // Still contended after a few seconds: starts racing for it, or a takeover whose process died mid-way (its
+      // file is judged stale after 10 s). The variable's one line (main.ts), not the file system's error.
+      if (attempt > 40) {
+        throw new ConfigError(`PGLITE_DATA_DIR: ${dataDir}: could not take its lock ${lockPath} (other starts are taking it over, or one was interrupted); retry in a few seconds`);
+      }
     }
     const seen = await readFile(lockPath, 'utf8').catch(() => undefined);
     if (seen === undefined) continue; // removed in between: try to take it

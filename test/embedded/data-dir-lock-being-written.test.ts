@@ -57,3 +57,19 @@ describe('an empty PGLITE_DATA_DIR lock', () => {
     expect((await readdir(dir)).filter((name) => name.startsWith(PGLITE_LOCK_FILE))).toEqual([]);
   }, 60_000);
 });
+
+describe('a PGLITE_DATA_DIR lock that cannot be taken in time', () => {
+  it('when a takeover of its stale lock was interrupted a moment ago (the taker killed), then the open is refused in one line naming the variable, not with the file system error', async () => {
+    const dir = await databaseDir('takeover-interrupted');
+    const lock = path.join(dir, PGLITE_LOCK_FILE);
+    const dead = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await new Promise((resolve) => dead.once('exit', resolve));
+    await writeFile(lock, `${dead.pid}\n`);
+    await writeFile(`${lock}.takeover`, '');
+    let opened: Database | undefined;
+    const refused = await openDatabase({ pgliteDataDir: dir }).then((db) => { opened = db; return undefined; }, (error: unknown) => error);
+    await opened?.close();
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as Error).message).toMatch(/^PGLITE_DATA_DIR: /);
+  }, 60_000);
+});
