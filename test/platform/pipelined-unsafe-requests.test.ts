@@ -71,4 +71,51 @@ describe('pipelined requests on one connection', () => {
     expect(answers[3]!.body.balanceAfter).toBe(79);
     expect(answers[4]!.body.balance).toBe(79);
   });
+
+  it('when a client pipelines a burst of 20,000 reads, then the connection is read only as they are answered: a few hundred wait at a time, not the burst', async () => {
+    const player = await t.player();
+    const server = t.runtime.app.server;
+    let parsed = 0;
+    let answered = 0;
+    let mostWaiting = 0;
+    const count = (_request: unknown, response: import('node:http').ServerResponse) => {
+      parsed++;
+      mostWaiting = Math.max(mostWaiting, parsed - answered);
+      response.once('finish', () => answered++);
+    };
+    server.on('request', count);
+    const socket = net.connect(Number(new URL(t.baseUrl).port), '127.0.0.1');
+    try {
+      socket.on('data', () => undefined);
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(get('/user/wallet', player.token).repeat(20_000));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Node parses whatever arrives and hands it over at once; the waiting requests held the burst (15,000 parsed
+      // and waiting after 1.5 s, 90 MB of heap). One chunk of the connection's data holds ~200 of these reads.
+      expect(answered).toBeGreaterThan(100);
+      expect(mostWaiting).toBeLessThan(1_000);
+    } finally {
+      server.off('request', count);
+      socket.destroy();
+    }
+  }, 30_000);
+
+  it('when a pipelined purchase waits its turn with half its body sent, then the rest is read at its turn and it is answered', async () => {
+    const player = await t.player();
+    await t.request('POST', '/service/grants', { token: t.serviceToken, body: { userId: player.id, gems: 10, reason: 'pipelining' }, headers: { 'idempotency-key': randomUUID() } });
+    const listingId = await createListing(t, { price: 3, items: [{ itemId: await createItem(t, { consumable: true }) }] });
+    const second = post('/store/purchases', player.token, randomUUID(), { listingId, quantity: 1 }).replace('HTTP/1.1\r\n', 'HTTP/1.1\r\nConnection: close\r\n');
+    const cut = second.length - 10;
+    const socket = net.connect(Number(new URL(t.baseUrl).port), '127.0.0.1');
+    let raw = '';
+    socket.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
+    socket.write(post('/store/purchases', player.token, randomUUID(), { listingId, quantity: 1 }) + second.slice(0, cut));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.write(second.slice(cut));
+    await new Promise((resolve, reject) => {
+      socket.on('close', resolve);
+      setTimeout(() => reject(new Error('not answered within 10 s')), 10_000);
+    });
+    expect(raw.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 201', 'HTTP/1.1 201']);
+  }, 30_000);
 });
