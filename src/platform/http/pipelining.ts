@@ -20,15 +20,15 @@ export function awaitPipelinedPredecessors(request: FastifyRequest, reply: Fasti
   // Node's own flag for "stop reading" (http server parserOnIncoming): set here while the parser is still on this
   // request's chunk, Node pauses the parser once that chunk is parsed.
   const connection = request.raw.socket as Connection;
-  const paused = !connection._paused;
-  if (paused) {
+  const pausedHere = !connection._paused;
+  if (pausedHere) {
     connection._paused = true;
     connection.pause();
   }
   // Never emitted when the connection closes first: the request is then dropped unprocessed, as its client is gone.
   reply.raw.once('socket', () => {
     // Unless Node paused it since for its own reason (answers waiting to be written), which it undoes on drain.
-    if (paused && connection._paused && !connection.writableNeedDrain) {
+    if (pausedHere && connection._paused && !connection.writableNeedDrain) {
       connection._paused = false;
       connection.parser?.resume();
       connection.resume();
