@@ -48,12 +48,15 @@ else
 end
 return 1`;
 
+// A wrong query fails the same way on the primary: the replica is blamed for these only once the primary ran it.
+const SCHEMA_MISSING_CODES = ['42P01', '42703', '42883'];
+
 // Errors that mean "the replica is not there", not "the query is wrong": the read is safe to run on the primary.
 // 40001 on a standby is a recovery conflict (the rows it read were vacuumed away by replay). The replica refusing the
 // connection itself (3D000 no such database yet, 28000/28P01 login refused) is the replica not being there too. So is
 // a schema the replica does not have yet (42P01 table, 42703 column, 42883 function): a standby that has not replayed
 // the migrations this process applied at start; the same query on the primary is the one that counts.
-const REPLICA_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '40001', '3D000', '28000', '28P01', '42P01', '42703', '42883']);
+const REPLICA_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P02', '57P03', '40001', '3D000', '28000', '28P01', ...SCHEMA_MISSING_CODES]);
 
 export function isReplicaUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
@@ -94,10 +97,18 @@ export function withPrimaryFallback(replica: Executor, primary: Executor, logger
         return result;
       } catch (error) {
         if (!isReplicaUnavailable(error)) throw error;
-        downUntil = Date.now() + coolOffMs;
-        if (!down) logger?.warn({ err: error }, 'read replica unavailable: reading from the primary');
-        down = true;
-        return primary.query<R>(text, params);
+        const setAside = () => {
+          downUntil = Date.now() + coolOffMs;
+          if (!down) logger?.warn({ err: error }, 'read replica unavailable: reading from the primary');
+          down = true;
+        };
+        if (!SCHEMA_MISSING_CODES.includes(String((error as { code?: unknown }).code))) {
+          setAside();
+          return primary.query<R>(text, params);
+        }
+        const result = await primary.query<R>(text, params);
+        setAside();
+        return result;
       } finally {
         if (probe) probing = false;
       }
