@@ -67,7 +67,7 @@ export function isReplicaUnavailable(error: unknown): boolean {
 }
 
 export interface ReplicaExecutor extends Executor {
-  /** False for a short while after the replica failed to answer; reads then go straight to the primary. */
+  /** False for a short while after the replica failed to answer, and while one read probes it; reads then go straight to the primary. */
   readonly available: boolean;
 }
 
