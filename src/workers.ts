@@ -14,6 +14,8 @@ const DELIVERY_CONCURRENCY = 4;
 const DELIVERY_BATCH = 5;
 const WEBHOOK_BATCH = 25;
 const SIMULATOR_STEP_MS = 4000;
+/** How often each worker process refreshes bb_fulfillments and bb_fulfillments_stale for its own /metrics. */
+const METRICS_SAMPLE_MS = 10_000;
 
 /** What the process tells the workers once it listens. */
 export interface WorkersHandle {
@@ -85,6 +87,13 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
   await jobs.schedule(QUEUES.maintenance, '* * * * *');
   await jobs.schedule(QUEUES.shopifyReconcile, '*/5 * * * *');
   await fulfillment.sampleMetrics().catch((error: unknown) => logger.warn({ err: error }, 'fulfillment metrics sampling failed'));
+  // Every process samples its own gauges too: the maintenance job runs on one process a minute, so beside another
+  // worker a process's /metrics kept the counts of the last minute it happened to win it (for ever if it never did).
+  const sampler = setInterval(() => {
+    fulfillment.sampleMetrics().catch((error: unknown) => logger.warn({ err: error }, 'fulfillment metrics sampling failed'));
+  }, METRICS_SAMPLE_MS);
+  sampler.unref();
+  jobs.onStop(async () => clearInterval(sampler));
   return {
     listeningAt(baseUrl) {
       if (!config.publicBaseUrlGiven) simulator?.setWebhookUrl(`${baseUrl}/webhooks/shopify`);
