@@ -1,6 +1,7 @@
 // Fulfillment test helpers: catalog rows and orders written with SQL, fulfillments created through the real
 // contract (createForOrderInTx inside one transaction, as the purchase flow does), a real SMTP server, polling.
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startShopifySimulator, type ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
 import type { CreatedFulfillment, ShippingAddress } from '../../src/modules/fulfillment/index.js';
@@ -175,4 +176,14 @@ export async function startShopifyStack(options: { accessToken: string; webhookS
       await sim.close();
     },
   };
+}
+
+/** One Shopify stack for the whole test file: started before its tests (handed to `ready`), closed after them. */
+export function useShopifyStack(options: Parameters<typeof startShopifyStack>[0], ready: (stack: ShopifyStack) => void): void {
+  let stack: ShopifyStack | undefined;
+  beforeAll(async () => {
+    stack = await startShopifyStack(options);
+    ready(stack);
+  });
+  afterAll(() => stack?.close());
 }

@@ -4,22 +4,16 @@
 // with the reason), instead of failing its job until pg-boss dead-letters it (a shop that also sells other goods sent
 // every one of its orders into the dead-letter queue, beside the real failures operators must look at).
 import { createHmac, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { buyMerch, fulfillmentRow, type ShopifyStack, startShopifyStack, waitFor, waitForStatus } from './fixtures.js';
+import { buyMerch, fulfillmentRow, useShopifyStack, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_foreign_orders';
 const SECRET = 'shopify-webhook-foreign-orders-secret';
 let t: TestApp;
 let sim: ShopifySimulator;
-let stack: ShopifyStack | undefined;
-
-beforeAll(async () => {
-  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET });
-  ({ t, sim } = stack);
-});
-afterAll(() => stack?.close());
+useShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET }, (stack) => ({ t, sim } = stack));
 
 async function send(topic: string, payload: object): Promise<string> {
   const body = JSON.stringify(payload);

@@ -1,21 +1,15 @@
 // Shopify's Retry-After is honoured, but never beyond the one-hour cap of the backoff (docs/fulfillment.md § The
 // queue): a Retry-After of 100,000 s (a broken proxy, a misread header) parked a paid parcel for 28 hours, its line
 // `pending` with nothing for an operator to see or retry.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { buyMerch, type ShopifyStack, startShopifyStack, waitFor } from './fixtures.js';
+import { buyMerch, useShopifyStack, waitFor } from './fixtures.js';
 
 const TOKEN = 'shpat_retry_after_cap';
 let t: TestApp;
 let sim: ShopifySimulator;
-let stack: ShopifyStack | undefined;
-
-beforeAll(async () => {
-  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: 'retry-after-cap-secret', env: { JOB_MAX_ATTEMPTS: '5' } });
-  ({ t, sim } = stack);
-});
-afterAll(() => stack?.close());
+useShopifyStack({ accessToken: TOKEN, webhookSecret: 'retry-after-cap-secret', env: { JOB_MAX_ATTEMPTS: '5' } }, (stack) => ({ t, sim } = stack));
 
 describe('Retry-After', () => {
   it('when Shopify asks to wait longer than an hour, then the next attempt is scheduled within the hour', async () => {

@@ -2,22 +2,16 @@
 // fulfilled cancels the fulfillment first (fulfillments/update, status cancelled), then the order (orders/cancelled).
 // The line was `shipped` by then; it stayed shipped for ever and the player's gems never came back, though the issue
 // says orders/cancelled refunds the line. A parcel that Shopify still lists as a live fulfillment has left: it stays.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { buyMerch, type ShopifyStack, startShopifyStack, waitFor, waitForStatus } from './fixtures.js';
+import { buyMerch, useShopifyStack, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_cancel_shipped';
 const SECRET = 'cancel-shipped-secret';
 let t: TestApp;
 let sim: ShopifySimulator;
-let stack: ShopifyStack | undefined;
-
-beforeAll(async () => {
-  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET });
-  ({ t, sim } = stack);
-});
-afterAll(() => stack?.close());
+useShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET }, (stack) => ({ t, sim } = stack));
 
 const balanceOf = async (token: string) => (await t.request('GET', '/user/wallet', { token })).body.balance as number;
 const processed = (gid: string) => waitFor(async () => {

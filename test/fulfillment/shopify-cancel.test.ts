@@ -2,22 +2,16 @@
 // Shopify order once — restocked, no Shopify refund, no mail — and its orders/cancelled echo refunds nothing more.
 // A line Shopify never saw gets no order afterwards, and needs no cancel.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { ADDRESS, buyMerch as buyFixture, createItem, fulfillmentRow, type ShopifyStack, startShopifyStack, waitFor, waitForStatus } from './fixtures.js';
+import { ADDRESS, buyMerch as buyFixture, createItem, fulfillmentRow, useShopifyStack, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_cancel_token';
 const SECRET = 'shopify-cancel-test-secret';
 let t: TestApp;
 let sim: ShopifySimulator;
-let stack: ShopifyStack | undefined;
-
-beforeAll(async () => {
-  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET, env: { JOB_RETRY_BASE_MS: '300' } });
-  ({ t, sim } = stack);
-});
-afterAll(() => stack?.close());
+useShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET, env: { JOB_RETRY_BASE_MS: '300' } }, (stack) => ({ t, sim } = stack));
 beforeEach(() => sim.injectFaults({ unavailable: 0, slow: { count: 0, delayMs: 0 }, cancelUserErrors: { count: 0, message: '' }, dropOrderCancelResponse: 0 }));
 
 const ordersTagged = (orderId: string) => sim.orders.filter((o) => o.tags.includes(`bb-order-${orderId}`));

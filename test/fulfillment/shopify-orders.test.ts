@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { ADDRESS, createItem, createUser, fulfillmentRow, placeOrder, type ShopifyStack, startShopifyStack, waitFor, waitForStatus } from './fixtures.js';
+import { ADDRESS, createItem, createUser, fulfillmentRow, placeOrder, useShopifyStack, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_test_token';
 const SECRET = 'shopify-webhook-test-secret';
 let t: TestApp;
 let sim: ShopifySimulator;
-let stack: ShopifyStack | undefined;
-
-beforeAll(async () => {
-  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET });
-  ({ t, sim } = stack);
-});
-afterAll(() => stack?.close());
+useShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET }, (stack) => ({ t, sim } = stack));
 beforeEach(() => sim.injectFaults({ unavailable: 0, throttled: { count: 0, retryAfterSeconds: 1 }, dropOrderCreateResponse: 0, userErrors: { count: 0, message: '' } }));
 
 const ordersTagged = (orderId: string) => sim.orders.filter((o) => o.tags.includes(`bb-order-${orderId}`));

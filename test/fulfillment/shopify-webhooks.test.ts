@@ -1,21 +1,15 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { ADDRESS, buyMerch, createItem, createUser, fulfillmentRow, placeOrder, type ShopifyStack, startShopifyStack, waitFor, waitForStatus } from './fixtures.js';
+import { ADDRESS, buyMerch, createItem, createUser, fulfillmentRow, placeOrder, useShopifyStack, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_test_token';
 const SECRET = 'shopify-webhook-current-secret';
 const PREVIOUS = 'shopify-webhook-previous-secret';
 let t: TestApp;
 let sim: ShopifySimulator;
-let stack: ShopifyStack | undefined;
-
-beforeAll(async () => {
-  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET, env: { SHOPIFY_WEBHOOK_SECRET_PREVIOUS: PREVIOUS } });
-  ({ t, sim } = stack);
-});
-afterAll(() => stack?.close());
+useShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET, env: { SHOPIFY_WEBHOOK_SECRET_PREVIOUS: PREVIOUS } }, (stack) => ({ t, sim } = stack));
 
 async function shippedOrder() {
   const itemId = await createItem(t, { deliveryType: 'shopify' });

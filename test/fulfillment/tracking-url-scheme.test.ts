@@ -1,22 +1,16 @@
 // The tracking URL comes from Shopify (a merchant, a carrier app, whoever can edit a fulfillment) and is shown to the
 // player as a link (GET /user/purchases/:id). Only http(s) URLs are kept: a `javascript:` or `data:` URL is a script
 // in the game client's or a web shop's page (OWASP API10, unsafe consumption of APIs). The number and carrier stay.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
 import type { ShopifySimulator } from '../../tools/shopify-simulator/simulator.js';
-import { buyMerch, type ShopifyStack, startShopifyStack, waitFor, waitForStatus } from './fixtures.js';
+import { buyMerch, useShopifyStack, waitFor, waitForStatus } from './fixtures.js';
 
 const TOKEN = 'shpat_tracking_url';
 const SECRET = 'tracking-url-scheme-secret';
 let t: TestApp;
 let sim: ShopifySimulator;
-let stack: ShopifyStack | undefined;
-
-beforeAll(async () => {
-  stack = await startShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET });
-  ({ t, sim } = stack);
-});
-afterAll(() => stack?.close());
+useShopifyStack({ accessToken: TOKEN, webhookSecret: SECRET }, (stack) => ({ t, sim } = stack));
 
 async function shippedWith(trackingUrl: unknown, topic: 'fulfillments/create' | 'orders/fulfilled' = 'fulfillments/create') {
   const { orderId, fulfillmentId, player } = await buyMerch(t);
