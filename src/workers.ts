@@ -81,17 +81,15 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
   await jobs.work(QUEUES.maintenance, async () => {
     const purged = await purgeExpiredKeys(db);
     if (purged > 0) logger.info({ purged }, 'expired idempotency keys purged');
-    await fulfillment.sampleMetrics();
   }, { pollingIntervalSeconds: 5 });
 
   await jobs.schedule(QUEUES.maintenance, '* * * * *');
   await jobs.schedule(QUEUES.shopifyReconcile, '*/5 * * * *');
-  await fulfillment.sampleMetrics().catch((error: unknown) => logger.warn({ err: error }, 'fulfillment metrics sampling failed'));
-  // Every process samples its own gauges too: the maintenance job runs on one process a minute, so beside another
-  // worker a process's /metrics kept the counts of the last minute it happened to win it (for ever if it never did).
-  const sampler = setInterval(() => {
-    fulfillment.sampleMetrics().catch((error: unknown) => logger.warn({ err: error }, 'fulfillment metrics sampling failed'));
-  }, METRICS_SAMPLE_MS);
+  // Every process samples its own gauges, at start and then on a timer: a job (one process a minute) left the other
+  // workers' /metrics with the counts of the last minute they happened to run it (for ever if they never did).
+  const sampleMetrics = () => fulfillment.sampleMetrics().catch((error: unknown) => logger.warn({ err: error }, 'fulfillment metrics sampling failed'));
+  await sampleMetrics();
+  const sampler = setInterval(sampleMetrics, METRICS_SAMPLE_MS);
   sampler.unref();
   jobs.onStop(async () => clearInterval(sampler));
   return {
