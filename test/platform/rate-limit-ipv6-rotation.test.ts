@@ -61,4 +61,12 @@ describe('ipBucketOf', () => {
     expect(ipBucketOf('1:2:3:4:5:6:7.8.9.10')).toBe('1:2:3:4::/64');
     expect(ipBucketOf('not an address')).toBe('not an address');
   });
+
+  it('when an IPv4-mapped address is spelled in hex or uncompressed, then it is still that IPv4 client, not the ::/64 every such spelling shared', () => {
+    expect(ipBucketOf('::ffff:cb00:7105')).toBe('203.0.113.5');
+    expect(ipBucketOf('0:0:0:0:0:FFFF:CB00:7105')).toBe('203.0.113.5');
+    expect(ipBucketOf('0:0:0:0:0:ffff:203.0.113.5')).toBe('203.0.113.5');
+    expect(ipBucketOf('::ffff:c633:645a')).toBe('198.51.100.90');
+    expect(ipBucketOf('::ffff:cb00:7105')).not.toBe(ipBucketOf('::ffff:c633:645a'));
+  });
 });

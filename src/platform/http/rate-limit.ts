@@ -89,13 +89,20 @@ function createCallerResolver(jwtSecret: string) {
  * address in it, so IPv6 is counted per /64; an IPv4-mapped address (`::ffff:192.0.2.1`) is the IPv4 client.
  */
 export function ipBucketOf(ip: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  if (mapped) return mapped[1]!;
   if (!isIPv6(ip)) return ip;
   const [head = '', tail] = ip.split('%')[0]!.split('::');
-  const hextets = (part: string | undefined) => (part ? part.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group])) : []);
-  const groups = tail === undefined ? hextets(head) : [...hextets(head), ...Array<string>(8 - hextets(head).length - hextets(tail).length).fill('0'), ...hextets(tail)];
-  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
+  const hextets = (part: string | undefined) => (part ? part.split(':').flatMap((group) => (group.includes('.') ? dottedToHextets(group) : [parseInt(group, 16)])) : []);
+  const groups = tail === undefined ? hextets(head) : [...hextets(head), ...Array<number>(8 - hextets(head).length - hextets(tail).length).fill(0), ...hextets(tail)];
+  // ::ffff:0:0/96 in any spelling (dotted, hex, uncompressed) is the IPv4 client itself.
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.');
+  }
+  return `${groups.slice(0, 4).map((group) => group.toString(16)).join(':')}::/64`;
+}
+
+function dottedToHextets(dotted: string): number[] {
+  const [a = 0, b = 0, c = 0, d = 0] = dotted.split('.').map(Number);
+  return [(a << 8) | b, (c << 8) | d];
 }
 
 export function chargeFor(method: string, route: string, caller: Caller, address: string): Charge {
