@@ -50,6 +50,34 @@ describe('the database refusing new connections', () => {
     expect((await t.request('GET', '/user/wallet', { token: player.token })).body.balance).toBe(95);
   });
 
+  // Found black-box (acceptance run 2026-11-25): with the service's database dropped, /readyz said 503 'unreachable'
+  // while every uncached read answered 500 internal_error (SQLSTATE 3D000, logged as an unhandled error). A login that
+  // PostgreSQL refuses (class 28: a rotated password, a role losing LOGIN, a pg_hba change) is the same outage.
+  it('when the database is dropped under the service, then uncached reads answer 503 service_unavailable with Retry-After, as /readyz says, not 500', async () => {
+    const other = await startTestApp();
+    try {
+      const dropped = new URL(other.config.databaseUrl!).pathname.slice(1);
+      await admin.query(`DROP DATABASE ${dropped} WITH (FORCE)`);
+      expect((await other.request('GET', '/readyz')).status).toBe(503);
+      for (const path of ['/store/items?limit=3', '/games', '/admin/items']) {
+        const answer = await other.request('GET', path, { token: other.adminToken });
+        expect(answer.status, path).toBe(503);
+        expect(answer.body.code, path).toBe('service_unavailable');
+        expect(answer.headers.get('retry-after'), path).not.toBeNull();
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('when PostgreSQL refuses the login (class 28) or names no such database (3D000), then 503 service_unavailable, not 500', () => {
+    const request = { log: { warn: () => undefined, error: () => undefined } } as unknown as FastifyRequest;
+    for (const [code, message] of [['28P01', 'password authentication failed for user "bb"'], ['28000', 'no pg_hba.conf entry for host'], ['3D000', 'database "bb" does not exist']]) {
+      const error = Object.assign(new Error(message), { code });
+      expect(toProblem(error, request), code).toMatchObject({ status: 503, code: 'service_unavailable' });
+    }
+  });
+
   it('when PostgreSQL is out of connection slots (53300 too_many_connections), then 503 service_unavailable, not 500', () => {
     const request = { log: { warn: () => undefined, error: () => undefined } } as unknown as FastifyRequest;
     const error = Object.assign(new Error('sorry, too many clients already'), { code: '53300' });

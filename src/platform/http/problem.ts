@@ -135,11 +135,12 @@ export function toProblem(error: unknown, request: FastifyRequest): Problem {
 // balancers) to come back, where a 500 would say the request itself was at fault. Class 08 is connection
 // exceptions, 57P0x the server shutting down or starting, 53300 no connection slot left; a database closed to
 // connections (maintenance) refuses them with 55000, a code statements use for other things too, hence its message;
-// the rest are the driver's words for a lost socket.
+// a login it refuses (class 28: a rotated password, a role without LOGIN, pg_hba) or a database gone from under the
+// service (3D000) come only from connecting, like /readyz's "unreachable"; the rest are the driver's words for a lost socket.
 const UNREACHABLE_MESSAGES = /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|is not currently accepting connections/;
 
 function isDatabaseUnreachable(error: unknown, pgCode: string | undefined): boolean {
-  if (pgCode?.startsWith('08') || pgCode === '57P01' || pgCode === '57P02' || pgCode === '57P03' || pgCode === '53300') return true;
+  if (pgCode?.startsWith('08') || pgCode?.startsWith('28') || pgCode === '3D000' || pgCode === '57P01' || pgCode === '57P02' || pgCode === '57P03' || pgCode === '53300') return true;
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'ECONNREFUSED' || code === 'ECONNRESET' || (error instanceof Error && UNREACHABLE_MESSAGES.test(error.message));
 }
