@@ -82,6 +82,24 @@ describe('POST /service/grants', () => {
     expect(reused.body.code).toBe('idempotency_key_reused');
   });
 
+  it('when the retry of a grant spells its user, item and campaign ids in capitals or sends campaignId null for absent, then it is a replay, not 422', async () => {
+    const userId = randomUUID();
+    const itemId = await createItem(t, { consumable: true, maxStack: 50 });
+    const headers = key();
+    const first = await t.request('POST', '/service/grants', { token: t.serviceToken, headers, body: { userId, gems: 4, items: [{ itemId, quantity: 2 }], reason: 'retry' } });
+    expect(first.status).toBe(201);
+    const retry = await t.request('POST', '/service/grants', {
+      token: t.serviceToken,
+      headers,
+      body: { userId: userId.toUpperCase(), gems: 4, items: [{ itemId: itemId.toUpperCase(), quantity: 2 }], reason: 'retry', campaignId: null },
+    });
+    expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    expect(await balanceOf(t, userId)).toBe(4);
+    expect(await count(t, 'inventory_items WHERE user_id = $1 AND item_id = $2 AND quantity = 2', [userId, itemId])).toBe(1);
+  });
+
   it('when the item or campaign is unknown, then 404 and nothing is granted', async () => {
     const userId = randomUUID();
     const unknownItem = await t.request('POST', '/service/grants', {

@@ -67,7 +67,17 @@ export async function walletRoutes(app: App, ctx: RouteContext): Promise<void> {
     },
   }, async (request, reply) => {
     const grantedBy = `service:${principalOf(request).userId}`;
+    // The grant as it is understood (as grantInTx reads it): ids are case-blind and campaignId null means none, so a
+    // retry spelling the same grant otherwise replays instead of 422 idempotency_key_reused (as a purchase does).
+    const { userId, items, campaignId, ...rest } = request.body;
+    const asked = {
+      ...rest,
+      userId: userId.toLowerCase(),
+      ...(items !== undefined ? { items: items.map((item) => ({ ...item, itemId: item.itemId.toLowerCase() })) } : {}),
+      ...(campaignId != null ? { campaignId: campaignId.toLowerCase() } : {}),
+    };
     return replyIdempotent(db, request, reply, async (tx) => ({ status: 201, body: await grants.grantInTx(tx, { ...request.body, grantedBy }) }), {
+      fingerprintBody: asked,
       // After the commit and before the reply, so no reader re-caches the inventory as it was before the grant.
       afterCommit: async (response) => {
         // The grant's own (lower-case) userId: the body may spell the uuid in upper case, the cache key never does.
