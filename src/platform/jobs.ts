@@ -17,6 +17,8 @@ import { metrics } from './metrics.js';
 
 export const QUEUES = {
   fulfillmentDeliver: 'fulfillment-deliver',
+  /** The dead letters of fulfillment-deliver: a line whose job pg-boss gave up on must not stay pending for ever. */
+  fulfillmentDeliverDead: 'fulfillment-deliver-dead',
   shopifyWebhook: 'shopify-webhook',
   shopifyReconcile: 'shopify-reconcile',
   shopifyCancel: 'shopify-cancel',
@@ -24,6 +26,8 @@ export const QUEUES = {
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const DEAD_LETTER_QUEUE = 'dead-letter';
+/** Queues whose dead letters go to a queue of their own, which a worker handles; the others' go to DEAD_LETTER_QUEUE. */
+const OWN_DEAD_LETTERS: Partial<Record<QueueName, QueueName>> = { [QUEUES.fulfillmentDeliver]: QUEUES.fulfillmentDeliverDead };
 // Arbitrary but fixed (beside migrate.ts's 4_242_001): the key instances lock on while installing the queue.
 const JOBS_SETUP_LOCK_KEY = 4_242_002;
 
@@ -154,6 +158,8 @@ export class Jobs {
       for (const name of Object.values(QUEUES)) {
         await this.boss.createQueue(name, { name, deadLetter: DEAD_LETTER_QUEUE });
       }
+      // Once every queue exists (a dead letter names an existing queue); also moves a queue created before this.
+      for (const [name, deadLetter] of Object.entries(OWN_DEAD_LETTERS)) await this.boss.updateQueue(name, { name, deadLetter });
     });
     this.started = true;
   }
@@ -180,6 +186,16 @@ export class Jobs {
   /** Enqueues through `executor`: pass the transaction that writes the data the job acts on. */
   async send<T extends object>(executor: Executor, name: QueueName, data: T, options: SendOptions = {}): Promise<string | null> {
     return this.boss.send(name, data, { ...options, db: adapter(executor) });
+  }
+
+  /** Whether job `id` of queue `name` may still run: queued, waiting for a retry, or running. */
+  async isLive(executor: Executor, name: QueueName, id: string): Promise<boolean> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return false; // not a pg-boss job id
+    const { rows } = await executor.query(
+      `SELECT 1 FROM ${SCHEMA}.job WHERE name = $1 AND id = $2::uuid AND state IN ('created', 'retry', 'active')`,
+      [name, id],
+    );
+    return rows.length > 0;
   }
 
   /** Several jobs of one queue in one statement (a purchase with many lines). */

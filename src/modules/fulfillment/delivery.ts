@@ -89,5 +89,32 @@ export function createDelivery(deps: { db: Database; jobs: Jobs; logger: Logger;
     }
   }
 
-  return { deliver };
+  /**
+   * The dead letter of a delivery job (queue fulfillment-deliver-dead): pg-boss gave up on it because every run stopped
+   * without an outcome — its worker killed (kill -9, the OOM killer) or stopped past its grace period mid-delivery, or
+   * an error outside the delivery (the database gone). Nothing else would ever touch the line again: it stayed
+   * `pending` for ever, absent from ?status=failed, and an operator's retry answered 409. Within the line's attempt
+   * budget (leases count the attempts a crash interrupted too) a fresh job is queued; past it, the line is failed
+   * with the error, as any dead letter, for an operator to retry. A lease still held by a job that may run (another
+   * job of the line) is left alone: that job settles the line, or comes here itself.
+   */
+  async function gaveUp(fulfillmentId: string): Promise<void> {
+    await db.withTx(async (tx) => {
+      const line = await repo.lockForGiveUp(tx, fulfillmentId);
+      if (!line || line.status !== 'pending') return;
+      if (line.liveLeaseOwner && (await jobs.isLive(tx, QUEUES.fulfillmentDeliver, line.liveLeaseOwner))) return;
+      const message = 'the delivery job stopped without an outcome on every run (its worker was killed or stopped mid-delivery, or lost the database)';
+      const terminal = line.attempts >= deps.maxAttempts;
+      logger.warn({ fulfillmentId, attempts: line.attempts, terminal }, terminal ? 'delivery job dead-lettered: line failed' : 'delivery job dead-lettered: queued again');
+      const siblings = terminal && handlers[line.deliveryType]?.oneJobPerOrder ? await repo.pendingSiblings(tx, line.orderId, fulfillmentId, line.deliveryType) : [];
+      const touched = await repo.recordFailure(tx, [fulfillmentId, ...siblings], message, terminal);
+      if (terminal || line.attempts > 0) {
+        const detail = eventDetail.attemptFailed(line.attempts, message, terminal ? undefined : 0);
+        await repo.insertEvents(tx, touched.map((id) => ({ fulfillmentId: id, status: terminal ? 'failed' as const : 'pending' as const, detail })));
+      }
+      if (!terminal) await jobs.send(tx, QUEUES.fulfillmentDeliver, { fulfillmentId });
+    });
+  }
+
+  return { deliver, gaveUp };
 }

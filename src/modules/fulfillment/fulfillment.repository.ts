@@ -126,6 +126,17 @@ export async function lease(db: Executor, id: string, jobId: string, leaseSecond
   return rows[0];
 }
 
+/** A pending line whose delivery job pg-boss gave up on, locked: what delivery.gaveUp decides on. */
+export async function lockForGiveUp(tx: Tx, id: string): Promise<{ status: FulfillmentStatus; deliveryType: DeliveryType; orderId: string; attempts: number; liveLeaseOwner: string | null } | undefined> {
+  const { rows } = await tx.query<{ status: FulfillmentStatus; deliveryType: DeliveryType; orderId: string; attempts: number; liveLeaseOwner: string | null }>(
+    `SELECT status, delivery_type AS "deliveryType", order_id AS "orderId", attempts,
+            CASE WHEN lease_expires_at > now() THEN lease_owner END AS "liveLeaseOwner"
+       FROM fulfillments WHERE id = $1 FOR UPDATE`,
+    [id],
+  );
+  return rows[0];
+}
+
 export async function statusOf(db: Executor, id: string): Promise<{ status: FulfillmentStatus; deliveryType: DeliveryType } | undefined> {
   const { rows } = await db.query<{ status: FulfillmentStatus; deliveryType: DeliveryType }>(
     'SELECT status, delivery_type AS "deliveryType" FROM fulfillments WHERE id = $1',

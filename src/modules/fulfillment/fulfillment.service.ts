@@ -152,6 +152,8 @@ export function createFulfillmentService(
 
     /** One delivery attempt of a pending fulfillment (the fulfillment-deliver job). Safe to run twice. */
     deliver: delivery.deliver,
+    /** A delivery job pg-boss gave up on (its dead letter): queued again within the line's attempts, else failed. */
+    deliveryGaveUp: delivery.gaveUp,
 
     /** The shopify-cancel job: cancels the Shopify order of a refunded order (idempotent, retried with backoff). */
     cancelShopifyOrder: (data: ShopifyCancelJob, job?: JobInfo) => shopifyCancel.cancel(data, job),
