@@ -28,6 +28,19 @@ describe('voucher code upload', () => {
     expect(rows.map((r) => r.code)).toEqual(['AAA-1', 'AAA-2', 'AAA-3', 'AAA-4']);
   });
 
+  it('when a code holds a lone surrogate or a control character, then 400 and nothing is stored (it used to be stored as another code: U+FFFD)', async () => {
+    const itemId = await createItem(t, { deliveryType: 'email' });
+    for (const bad of ['\ud800GIFT', 'GIFT\udc00', 'GI\nFT', 'GI\u0007FT']) {
+      const response = await upload(itemId, ['GOOD-1', bad]);
+      expect(response.status, JSON.stringify(bad)).toBe(400);
+      expect(response.body.code).toBe('validation_failed');
+    }
+    const { rows } = await t.runtime.deps.db.query('SELECT code FROM voucher_codes WHERE item_id = $1', [itemId]);
+    expect(rows).toEqual([]);
+    // Surrounding whitespace, line ends of a pasted list included, is still trimmed; an emoji is a code point, not a surrogate.
+    expect((await upload(itemId, [' GOOD-2\r\n', 'GOOD-😀'])).body).toMatchObject({ added: 2, duplicates: 0 });
+  });
+
   it('when 20 uploads of the same codes in different orders run at once, then every one answers 200 and each code is added once', async () => {
     const itemId = await createItem(t, { deliveryType: 'email' });
     const codes = Array.from({ length: 2000 }, (_, i) => `STORM-${i}`);

@@ -233,6 +233,9 @@ export function createFulfillmentService(
     async addVoucherCodes(itemId: string, codes: readonly string[]): Promise<{ added: number; duplicates: number; available: number }> {
       const cleaned = codes.map((code) => code.trim());
       if (cleaned.some((code) => code.length === 0 || code.length > 200)) throw new DomainError('validation_failed', 'codes must be 1-200 characters after trimming');
+      // A lone surrogate cannot be stored as UTF-8 (PostgreSQL would keep U+FFFD: another code than the one uploaded,
+      // mailed to a buyer who could never redeem it); a control character inside a code breaks the mail's lines.
+      if (cleaned.some((code) => /[\p{Cc}\p{Cs}]/u.test(code))) throw new DomainError('validation_failed', 'codes must not contain control characters or lone surrogates');
       // One transaction: the item's read locks it (FOR KEY SHARE), so an operator's DELETE of the item waits for the
       // upload, or the upload for the DELETE and then answers 404 — never a foreign-key failure (500) in between.
       const result = await db.withTx(async (tx) => {
