@@ -73,8 +73,9 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
   for (let i = 0; i < DELIVERY_CONCURRENCY; i++) {
     await jobs.work<{ fulfillmentId: string }>(QUEUES.fulfillmentDeliver, (data, job: JobInfo) => fulfillment.deliver(data.fulfillmentId, job), { batchSize: DELIVERY_BATCH });
   }
-  // A delivery job pg-boss gave up on must not leave its line pending for ever (fulfillment delivery.ts gaveUp).
-  await jobs.work<{ fulfillmentId: string }>(QUEUES.fulfillmentDeliverDead, (data) => fulfillment.deliveryGaveUp(data.fulfillmentId));
+  // A delivery job pg-boss gave up on must not leave its line pending for ever (fulfillment delivery.ts gaveUp). Rare:
+  // polled like the maintenance queue, not every half second.
+  await jobs.work<{ fulfillmentId: string }>(QUEUES.fulfillmentDeliverDead, (data) => fulfillment.deliveryGaveUp(data.fulfillmentId), { pollingIntervalSeconds: 5 });
   await jobs.work<{ orderId: string; externalId: string | null; attempt?: number }>(QUEUES.shopifyCancel, (data, job: JobInfo) => fulfillment.cancelShopifyOrder(data, job));
   // A worker waits out its polling interval (0.5 s) after every fetch: one job per fetch made a storm of 90 webhooks
   // take 45 s to apply. Batches keep up with bursts; each job still completes or fails on its own (jobs.work).
