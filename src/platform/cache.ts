@@ -83,6 +83,8 @@ export class Cache {
   private readonly local: LRUCache<string, { value: unknown; storedAt: number }>;
   private readonly versions: LRUCache<string, number>;
   private readonly inflight = new Map<string, Promise<unknown>>();
+  /** The end of the current turn of the event loop that local hits wait for (endOfTurn). */
+  private turnEnd: Promise<void> | undefined;
   private readonly invalidations = new Coalescer<string>((namespaces) => this.invalidateNow(namespaces));
   private readonly redis: Redis | undefined;
   private readonly subscriber: Redis | undefined;
@@ -190,7 +192,22 @@ export class Cache {
    * the key, so invalidating any of them leaves the entry behind, as invalidating `ns` does.
    */
   wrap<T>(ns: string, key: string, ttlMs: number, loader: Loader<T>, options?: { dependsOn?: readonly string[] }): Promise<T> {
+    if (!this.subscribed) return this.lookup(ns, key, ttlMs, loader, options?.dependsOn);
+    // An announcement this process has received but not yet handled (its socket is read later in the same turn of the
+    // event loop as the request's) must still count: the answer is checked against the versions once it has been
+    // handled (a local hit waits for the end of the turn, see wrapAt), and read again at the new versions if one
+    // moved. One re-read is enough: it starts after every announcement received before the request.
     const dependsOn = options?.dependsOn;
+    const own = this.versions.get(ns);
+    const dependencies = dependsOn?.map((dependency) => this.versions.get(dependency));
+    return this.lookup(ns, key, ttlMs, loader, dependsOn).then((value) => {
+      const moved = (own !== undefined && this.versions.get(ns) !== own)
+        || (dependencies?.some((version, i) => version !== undefined && this.versions.get(dependsOn![i]!) !== version) ?? false);
+      return moved ? this.lookup(ns, key, ttlMs, loader, dependsOn) : value;
+    });
+  }
+
+  private lookup<T>(ns: string, key: string, ttlMs: number, loader: Loader<T>, dependsOn: readonly string[] | undefined): Promise<T> {
     if (!dependsOn || dependsOn.length === 0) return this.wrapOwn(ns, key, ttlMs, loader);
     const known = dependsOn.map((dependency) => this.versions.get(dependency));
     if (known.every((version) => version !== undefined)) return this.wrapOwn(ns, `${known.join('.')}:${key}`, ttlMs, loader);
@@ -199,8 +216,8 @@ export class Cache {
   }
 
   private wrapOwn<T>(ns: string, key: string, ttlMs: number, loader: Loader<T>): Promise<T> {
-    // The hit path does not wait on anything: the namespace's version is usually known, and a local hit is
-    // answered at once (this is most of a cached read's work).
+    // The hit path waits on no round trip: the namespace's version is usually known, and a local hit is answered
+    // from memory at the end of the turn (this is most of a cached read's work).
     const known = this.versions.get(ns);
     if (known !== undefined) return this.wrapAt(ns, known, key, ttlMs, loader);
     return this.versionOf(ns).then((version) => this.wrapAt(ns, version, key, ttlMs, loader));
@@ -214,6 +231,11 @@ export class Cache {
       // us of another instance's write, so from then on it is trusted only localTtlMs from when it was filled.
       if (this.hearsInvalidations || Date.now() - hit.storedAt < this.localTtlMs) {
         recordCacheLookup(nsLabel(ns), 'local_hit');
+        // Answered at the end of this turn of the event loop, once the sockets that were ready with the request's
+        // have been read: an announcement that reached this process before the request may be handled after it in
+        // the same turn (a busy loop reads its ready sockets in no order of arrival), and wrap() then reads again.
+        // No Redis round trip: one setImmediate shared by every hit of the turn.
+        if (this.subscribed) return this.endOfTurn().then(() => hit.value as T);
         return Promise.resolve(hit.value as T);
       }
       this.local.delete(fullKey);
@@ -226,6 +248,17 @@ export class Cache {
     const promise = this.fill(ns, fullKey, ttlMs, loader).finally(() => this.inflight.delete(fullKey));
     this.inflight.set(fullKey, promise);
     return promise;
+  }
+
+  /** Resolves in this turn's check phase: after the poll phase has handled every socket found ready with ours. */
+  private endOfTurn(): Promise<void> {
+    this.turnEnd ??= new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.turnEnd = undefined;
+        resolve();
+      });
+    });
+    return this.turnEnd;
   }
 
   private async fill<T>(ns: string, fullKey: string, ttlMs: number, loader: Loader<T>): Promise<T> {

@@ -18,6 +18,8 @@ export interface LateAnnouncements {
   url: string;
   /** From now on, hold messages for subscribers until Redis answers a command after them. */
   holdMessages(): void;
+  /** Delivers the held messages now (written to the subscribers' sockets before this returns). */
+  deliverHeld(): void;
   /** Bytes currently held for subscribers (what a subscriber has not received yet). */
   heldBytes(): number;
   close(): Promise<void>;
@@ -78,6 +80,7 @@ export async function startLateAnnouncements(): Promise<LateAnnouncements> {
   return {
     url: url.toString(),
     holdMessages: () => void (holding = true),
+    deliverHeld: release,
     heldBytes: () => [...links].reduce((sum, link) => sum + link.held.reduce((n, chunk) => n + chunk.length, 0), 0),
     async close() {
       for (const link of links) {
