@@ -4,7 +4,7 @@ import { DomainError, notFound } from '../../platform/errors.js';
 import { decodeCursor, encodeCursor, pageOf } from '../../platform/http/pagination.js';
 import { ITEM_DEFINITIONS_CACHE_NS } from '../catalog/index.js';
 import type { GamesService } from '../games/index.js';
-import { afterAnnouncementsReceived, charactersCacheNs, PLAYER_PAGE_DEPENDENCIES, type InventoryService } from '../inventory/index.js';
+import { charactersCacheNs, PLAYER_PAGE_DEPENDENCIES, type InventoryService } from '../inventory/index.js';
 import * as repo from './characters.repository.js';
 import { checkEquip } from './equip-rules.js';
 
@@ -32,8 +32,6 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
   const { inventory, games } = services;
 
   async function get(userId: string, characterId: string): Promise<Character> {
-    // Another instance's write announced in this same turn is heard first (afterAnnouncementsReceived).
-    await afterAnnouncementsReceived(cache);
     // Equipment shows item names and kinds: an operator's edit of an item leaves the cached character behind.
     const character = await cache.wrap(charactersCacheNs(userId), `one:${characterId}`, CHARACTERS_TTL_MS, async () => {
       const found = await repo.findCharacter(await db.readerFor(userId, ITEM_DEFINITIONS_CACHE_NS), userId, characterId);
@@ -62,9 +60,8 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
   return {
     get,
 
-    async list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
+    list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
       const after = decodeCursor('characters', query.cursor, ['timestamp', 'uuid']);
-      await afterAnnouncementsReceived(cache);
       return cache.wrap(charactersCacheNs(userId), `list:${query.limit}:${query.cursor ?? ''}`, CHARACTERS_TTL_MS, async () => {
         const rows = await repo.listCharacters(await db.readerFor(userId, ITEM_DEFINITIONS_CACHE_NS), {
           userId,

@@ -1,4 +1,3 @@
-import type { Cache } from '../../platform/cache.js';
 import { ITEM_DEFINITIONS_CACHE_NS } from '../catalog/index.js';
 import { START_GENERATION_NS } from '../catalog/cache-generation.js';
 
@@ -25,15 +24,3 @@ export const PLAYER_CACHE_GENERATION_NS = START_GENERATION_NS;
  * definitions (an operator's rename shows at once) and the start-up generation above.
  */
 export const PLAYER_PAGE_DEPENDENCIES: readonly string[] = [ITEM_DEFINITIONS_CACHE_NS, PLAYER_CACHE_GENERATION_NS];
-
-/**
- * Waits, when instances share Redis, for the rest of this turn of the event loop before a player's cached read picks
- * its namespace's version. Another instance's write is announced on the subscriber connection before that instance
- * answers its client, but the announcement and the client's next request (sent here) can become readable in the same
- * turn, and the request was at times handled first: served from the version before the write (a few reads in a
- * thousand alternating write-on-one / read-on-the-other under load; test/inventory/cross-instance-freshness.test.ts). A
- * setImmediate runs after every event of the turn, the announcement included. Without Redis there is nothing to hear.
- */
-export function afterAnnouncementsReceived(cache: Pick<Cache, 'distributed'>): Promise<void> | undefined {
-  return cache.distributed ? new Promise((resolve) => setImmediate(resolve)) : undefined;
-}

@@ -1,3 +1,3 @@
 export { createInventoryService, type InventoryService, type GrantItems, type GrantedEntry } from './inventory.service.js';
 export { inventoryRoutes } from './inventory.routes.js';
-export { afterAnnouncementsReceived, charactersCacheNs, inventoryCacheNs, PLAYER_PAGE_DEPENDENCIES } from './cache-namespaces.js';
+export { charactersCacheNs, inventoryCacheNs, PLAYER_PAGE_DEPENDENCIES } from './cache-namespaces.js';

@@ -4,7 +4,7 @@ import { DomainError } from '../../platform/errors.js';
 import { ITEM_DEFINITIONS_CACHE_NS, type CatalogService, type ItemDefinition } from '../catalog/index.js';
 import { decodeCursor, encodeCursor, pageOf } from '../../platform/http/pagination.js';
 import { invalidateSharedReads } from '../../platform/replica.js';
-import { PLAYER_CACHE_GENERATION_NS, PLAYER_PAGE_DEPENDENCIES, afterAnnouncementsReceived, inventoryCacheNs, userCacheNamespaces } from './cache-namespaces.js';
+import { PLAYER_CACHE_GENERATION_NS, PLAYER_PAGE_DEPENDENCIES, inventoryCacheNs, userCacheNamespaces } from './cache-namespaces.js';
 import { applyItemEffect, type AppliedEffect } from './effects.js';
 import * as repo from './inventory.repository.js';
 import { listInventoryPage, type InventoryEntry, type InventoryFilter } from './inventory-list.repository.js';
@@ -123,10 +123,9 @@ export function createInventoryService(deps: CoreDeps, services: { catalog: Cata
     },
 
     /** One page of the user's inventory, newest first, from the per-user cache. */
-    async listForUser(userId: string, query: { filter: InventoryFilter; cursor?: string; limit: number }): Promise<InventoryPage> {
+    listForUser(userId: string, query: { filter: InventoryFilter; cursor?: string; limit: number }): Promise<InventoryPage> {
       const after = decodeCursor('inventory', query.cursor, ['timestamp', 'uuid']);
       const key = JSON.stringify([query.filter.gameId, query.filter.kind, query.filter.consumable, query.filter.equipped, query.limit, query.cursor]);
-      await afterAnnouncementsReceived(cache);
       return cache.wrap(inventoryCacheNs(userId), key, INVENTORY_TTL_MS, async () => {
         // The replica only once it has replayed this user's last write, so a refill never caches an older page.
         const rows = await listInventoryPage(await deps.db.readerFor(userId, ITEM_DEFINITIONS_CACHE_NS), {
