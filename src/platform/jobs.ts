@@ -26,8 +26,13 @@ export const QUEUES = {
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const DEAD_LETTER_QUEUE = 'dead-letter';
-/** Queues whose dead letters go to a queue of their own, which a worker handles; the others' go to DEAD_LETTER_QUEUE. */
-const OWN_DEAD_LETTERS: Partial<Record<QueueName, QueueName>> = { [QUEUES.fulfillmentDeliver]: QUEUES.fulfillmentDeliverDead };
+/**
+ * Queues whose dead letters go to a queue of their own, which a worker handles; the others' go to DEAD_LETTER_QUEUE.
+ * `dataKey`: the key of the queue's job data that tells its dead letters apart among those of the shared queue.
+ */
+const OWN_DEAD_LETTERS: Partial<Record<QueueName, { queue: QueueName; dataKey: string }>> = {
+  [QUEUES.fulfillmentDeliver]: { queue: QUEUES.fulfillmentDeliverDead, dataKey: 'fulfillmentId' },
+};
 // Arbitrary but fixed (beside migrate.ts's 4_242_001): the key instances lock on while installing the queue.
 const JOBS_SETUP_LOCK_KEY = 4_242_002;
 
@@ -159,9 +164,34 @@ export class Jobs {
         await this.boss.createQueue(name, { name, deadLetter: DEAD_LETTER_QUEUE });
       }
       // Once every queue exists (a dead letter names an existing queue); also moves a queue created before this.
-      for (const [name, deadLetter] of Object.entries(OWN_DEAD_LETTERS)) await this.boss.updateQueue(name, { name, deadLetter });
+      for (const [name, { queue: deadLetter, dataKey }] of Object.entries(OWN_DEAD_LETTERS)) {
+        await this.boss.updateQueue(name, { name, deadLetter });
+        await this.moveDeadLetters(name, deadLetter, dataKey);
+      }
     });
     this.started = true;
+  }
+
+  /**
+   * A database from before `name` had a dead-letter queue of its own: pg-boss copies a queue's dead letter onto each
+   * job as it is queued, so moving the queue (updateQueue) left its jobs still to run naming the shared queue (one
+   * queued before the deploy and killed by it went there, and nothing works that queue), and the dead letters
+   * already there unread. Both move; with nothing left to move, two statements that change nothing.
+   */
+  private async moveDeadLetters(name: string, deadLetter: string, dataKey: string): Promise<void> {
+    await this.db.withTx(async (tx) => {
+      await tx.query(
+        `UPDATE ${SCHEMA}.job SET dead_letter = $2 WHERE name = $1 AND state < 'completed' AND dead_letter IS DISTINCT FROM $2`,
+        [name, deadLetter],
+      );
+      const { rows } = await tx.query<{ data: object }>(
+        `DELETE FROM ${SCHEMA}.job WHERE name = $1 AND state < 'completed' AND data ? $2 RETURNING data`,
+        [DEAD_LETTER_QUEUE, dataKey],
+      );
+      if (rows.length === 0) return;
+      this.options.logger.warn({ queue: name, deadLetter, moved: rows.length }, 'dead letters of the shared queue moved to the queue that handles them');
+      await this.boss.insert(rows.map((row) => ({ name: deadLetter, data: row.data })), { db: adapter(tx) });
+    });
   }
 
   /**

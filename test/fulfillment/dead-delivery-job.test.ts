@@ -12,6 +12,7 @@ import { codesInMail, createItem, createUser, fulfillmentRow, placeOrder, startS
 let smtp: TestSmtp;
 let database: { url: string; drop: () => Promise<void> };
 const apps: TestApp[] = [];
+const oldDatabases: Array<{ drop: () => Promise<void> }> = [];
 
 beforeAll(async () => {
   smtp = await startSmtp();
@@ -22,6 +23,7 @@ afterAll(async () => {
   for (const app of apps) await app.runtime.close().catch(() => undefined);
   await smtp?.stop();
   await database?.drop();
+  for (const old of oldDatabases) await old.drop();
 });
 
 describe('a delivery job that pg-boss gives up on', () => {
@@ -84,5 +86,41 @@ describe('a delivery job that pg-boss gives up on', () => {
     const delivered = await waitForStatus(worker, id, 'delivered');
     expect(delivered.attempts).toBe(1);
     expect(smtp.mails.filter((m) => m.messageId?.includes(id))).toHaveLength(1);
+  }, 90_000);
+
+  // pg-boss copies a queue's dead letter onto each job as it is queued: moving the queue alone left a database
+  // upgraded from before fulfillment-deliver-dead with jobs still naming the shared queue (a job queued before the
+  // deploy and killed by it went there, its line pending for ever), and the dead letters already there unread.
+  it('when the database predates fulfillment-deliver-dead, then the upgrade moves its queued delivery jobs and the dead letters they left in the shared queue, and both lines are delivered', async () => {
+    const old = await createTestDatabase();
+    oldDatabases.push(old);
+    const env = { SMTP_URL: smtp.url, JOB_MAX_ATTEMPTS: '1', JOB_RETRY_BASE_MS: '100' };
+    const before = await startTestApp({ workers: false, databaseUrl: old.url, env });
+    apps.push(before);
+    // The previous version's wiring: every queue's dead letters go to the shared queue, which nothing works.
+    await before.runtime.deps.db.query(`UPDATE pgboss.queue SET dead_letter = 'dead-letter' WHERE name = 'fulfillment-deliver'`);
+    const itemId = await createItem(before, { deliveryType: 'email' });
+    await before.request('POST', `/admin/items/${itemId}/vouchers`, { token: before.adminToken, body: { codes: ['QUEUED-BEFORE', 'DEAD-BEFORE'] } });
+    const lineOf = async (t: TestApp) => (await placeOrder(t, { userId: await createUser(t), items: [{ itemId }] })).fulfillments[0]!.fulfillmentId;
+    const jobOf = async (t: TestApp, id: string) =>
+      (await t.runtime.deps.db.query<{ id: string }>(`SELECT id FROM pgboss.job WHERE name = 'fulfillment-deliver' AND data->>'fulfillmentId' = $1`, [id])).rows[0]!.id;
+    const queued = await lineOf(before);
+    const deadBefore = await lineOf(before);
+    await before.runtime.deps.jobs.boss.fail('fulfillment-deliver', await jobOf(before, deadBefore)); // its only run: dead-lettered
+
+    const upgraded = await startTestApp({ workers: false, databaseUrl: old.url, env });
+    apps.push(upgraded);
+    await upgraded.runtime.deps.jobs.boss.fail('fulfillment-deliver', await jobOf(upgraded, queued)); // queued before, dies after
+    const { rows } = await upgraded.runtime.deps.db.query<{ name: string; line: string }>(
+      `SELECT name, data->>'fulfillmentId' AS line FROM pgboss.job WHERE name IN ('dead-letter', 'fulfillment-deliver-dead') ORDER BY name, line`,
+    );
+    expect(rows).toEqual([queued, deadBefore].sort().map((line) => ({ name: 'fulfillment-deliver-dead', line })));
+
+    const worker = await startTestApp({ workers: true, databaseUrl: old.url, env });
+    apps.push(worker);
+    for (const id of [queued, deadBefore]) {
+      await waitForStatus(worker, id, 'delivered');
+      expect(smtp.mails.filter((m) => m.messageId?.includes(id)), id).toHaveLength(1);
+    }
   }, 90_000);
 });
