@@ -77,6 +77,8 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
   // polled like the maintenance queue, not every half second.
   await jobs.work<{ fulfillmentId: string }>(QUEUES.fulfillmentDeliverDead, (data) => fulfillment.deliveryGaveUp(data.fulfillmentId), { pollingIntervalSeconds: 5 });
   await jobs.work<{ orderId: string; externalId: string | null; attempt?: number }>(QUEUES.shopifyCancel, (data, job: JobInfo) => fulfillment.cancelShopifyOrder(data, job));
+  // Likewise a refunded order's Shopify cancellation (shopify/cancel.ts gaveUp): the parcel must not ship unnoticed.
+  await jobs.work<{ orderId: string; externalId: string | null; attempt?: number }>(QUEUES.shopifyCancelDead, (data) => fulfillment.shopifyCancelGaveUp(data), { pollingIntervalSeconds: 5 });
   // A worker waits out its polling interval (0.5 s) after every fetch: one job per fetch made a storm of 90 webhooks
   // take 45 s to apply. Batches keep up with bursts; each job still completes or fails on its own (jobs.work).
   await jobs.work<{ webhookEventId: string }>(QUEUES.shopifyWebhook, (data) => withRefunds((refund) => fulfillment.processShopifyWebhook(data.webhookEventId, refund)), { batchSize: WEBHOOK_BATCH });

@@ -22,6 +22,8 @@ export const QUEUES = {
   shopifyWebhook: 'shopify-webhook',
   shopifyReconcile: 'shopify-reconcile',
   shopifyCancel: 'shopify-cancel',
+  /** The dead letters of shopify-cancel: a refunded order's parcel must not ship with nobody told. */
+  shopifyCancelDead: 'shopify-cancel-dead',
   maintenance: 'maintenance',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -32,6 +34,7 @@ export const DEAD_LETTER_QUEUE = 'dead-letter';
  */
 const OWN_DEAD_LETTERS: Partial<Record<QueueName, { queue: QueueName; dataKey: string }>> = {
   [QUEUES.fulfillmentDeliver]: { queue: QUEUES.fulfillmentDeliverDead, dataKey: 'fulfillmentId' },
+  [QUEUES.shopifyCancel]: { queue: QUEUES.shopifyCancelDead, dataKey: 'orderId' },
 };
 // Arbitrary but fixed (beside migrate.ts's 4_242_001): the key instances lock on while installing the queue.
 const JOBS_SETUP_LOCK_KEY = 4_242_002;

@@ -157,6 +157,8 @@ export function createFulfillmentService(
 
     /** The shopify-cancel job: cancels the Shopify order of a refunded order (idempotent, retried with backoff). */
     cancelShopifyOrder: (data: ShopifyCancelJob, job?: JobInfo) => shopifyCancel.cancel(data, job),
+    /** A shopify-cancel job pg-boss gave up on (its dead letter): tried again within the attempts, else kept as an error. */
+    shopifyCancelGaveUp: (data: ShopifyCancelJob) => shopifyCancel.gaveUp(data),
 
     /** Stores a verified Shopify webhook once and queues its processing; false when it was a duplicate. */
     recordShopifyWebhook: sync.recordWebhook,

@@ -94,5 +94,27 @@ export function createShopifyCancel(deps: { db: Database; jobs: Jobs; logger: Lo
     }
   }
 
-  return { cancel };
+  /**
+   * The dead letter of a shopify-cancel job (queue shopify-cancel-dead): pg-boss gave up on it because every run
+   * stopped without an outcome (its worker killed or stopped mid-call, or an error outside the call). Nothing else
+   * would ever cancel the Shopify order: the parcel shipped for a refunded order, and nothing told an operator. Within
+   * JOB_MAX_ATTEMPTS (counted in the job's data) the next attempt is queued; past it, the failure is kept on the
+   * cancelled lines and logged, as for a cancellation that failed for good. Cancelling twice is harmless (idempotent).
+   */
+  async function gaveUp(job: ShopifyCancelJob): Promise<void> {
+    const attemptNo = job.attempt ?? 1;
+    const terminal = attemptNo >= deps.maxAttempts;
+    const message = 'the cancellation job stopped without an outcome on every run (its worker was killed or stopped mid-call, or lost the database)';
+    const lines = await repo.cancelledShopifyLines(db, job.orderId);
+    if (terminal) logger.error({ orderId: job.orderId, attempt: attemptNo }, 'Shopify order cancellation dead-lettered: an operator must cancel it in Shopify');
+    else logger.warn({ orderId: job.orderId, attempt: attemptNo }, 'Shopify order cancellation dead-lettered; queued again');
+    await db.withTx(async (tx) => {
+      if (terminal) await repo.noteShopifyCancel(tx, lines, { error: `Shopify order cancel failed: ${message}` });
+      const detail = eventDetail.cancelFailed(attemptNo, message, terminal ? undefined : 0);
+      await repo.insertEvents(tx, lines.map((fulfillmentId) => ({ fulfillmentId, status: 'cancelled' as const, detail })));
+      if (!terminal) await jobs.send(tx, QUEUES.shopifyCancel, { ...job, attempt: attemptNo + 1 });
+    });
+  }
+
+  return { cancel, gaveUp };
 }
