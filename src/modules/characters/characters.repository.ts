@@ -42,19 +42,21 @@ export async function findCharacter(db: Executor, userId: string, characterId: s
   return row;
 }
 
-/** Oldest first, keyset on (created_at, id): characters_user_idx. */
+/**
+ * Oldest first, keyset on (created_at, id): characters_user_idx. The game filter is checked on the player's rows that
+ * index walks (at most MAX_CHARACTERS_PER_USER), so it needs no index of its own.
+ */
 export async function listCharacters(
   db: Executor,
-  query: { userId: string; after?: { createdAt: string; id: string }; limit: number },
+  query: { userId: string; gameId?: string; after?: { createdAt: string; id: string }; limit: number },
 ): Promise<Array<CharacterView & { sortKey: string }>> {
   const params: unknown[] = [query.userId, query.limit];
-  let after = '';
-  if (query.after) {
-    params.push(query.after.createdAt, query.after.id);
-    after = 'AND (c.created_at, c.id) > ($3::timestamptz, $4::uuid)';
-  }
+  const param = (value: unknown) => `$${params.push(value)}`;
+  let where = 'c.user_id = $1';
+  if (query.gameId !== undefined) where += ` AND c.game_id = ${param(query.gameId)}::uuid`;
+  if (query.after) where += ` AND (c.created_at, c.id) > (${param(query.after.createdAt)}::timestamptz, ${param(query.after.id)}::uuid)`;
   const { rows } = await db.query<CharacterView & { sortKey: string }>(
-    `${SELECT_CHARACTER} WHERE c.user_id = $1 ${after} ORDER BY c.created_at, c.id LIMIT $2`,
+    `${SELECT_CHARACTER} WHERE ${where} ORDER BY c.created_at, c.id LIMIT $2`,
     params,
   );
   return rows;

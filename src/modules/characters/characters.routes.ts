@@ -22,13 +22,13 @@ export async function charactersRoutes(app: App, { services, authenticate, db }:
     ...player,
     schema: {
       tags,
-      summary: "The caller's characters with their equipment, oldest first (fields= keeps only the named properties and id)",
+      summary: "The caller's characters with their equipment, oldest first (gameId= only that game's: an unknown game is an empty page; fields= keeps only the named properties and id)",
       querystring: CharactersQuery,
       response: { 200: Page(Type.Ref(CharacterListItem)), ...errorResponses(400, 401, 403) },
     },
   }, async (request) => {
-    const { fields, cursor, limit } = request.query;
-    return applyFields(await characters.list(principalOf(request).userId, { cursor, limit }), fields, CHARACTER_FIELDS);
+    const { gameId, fields, cursor, limit } = request.query;
+    return applyFields(await characters.list(principalOf(request).userId, { gameId, cursor, limit }), fields, CHARACTER_FIELDS);
   });
 
   app.post('/user/characters', {

@@ -52,7 +52,12 @@ export const CreateCharacterBody = Type.Object(
 export const RenameCharacterBody = Type.Object({ name: CharacterName }, { additionalProperties: false });
 
 export const CharactersQuery = Type.Object(
-  { limit: Limit, cursor: Type.Optional(Cursor), fields: Type.Optional(Fields) },
+  {
+    gameId: Type.Optional({ ...Uuid, description: "only this game's characters (platform-wide avatars have none); a game the player has no character in: an empty page" }),
+    limit: Limit,
+    cursor: Type.Optional(Cursor),
+    fields: Type.Optional(Fields),
+  },
   { additionalProperties: false },
 );
 export const EquipmentParams = Type.Object({ id: Uuid, slot: SlotKey });

@@ -60,18 +60,26 @@ export function createCharactersService(deps: CoreDeps, services: { inventory: I
   return {
     get,
 
-    list(userId: string, query: { cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
-      const after = decodeCursor('characters', query.cursor, ['timestamp', 'uuid']);
-      return cache.wrap(charactersCacheNs(userId), `list:${query.limit}:${query.cursor ?? ''}`, CHARACTERS_TTL_MS, async () => {
+    /**
+     * One page, oldest first; with `gameId` only that game's characters (an unknown game: an empty page). A cursor
+     * names the filter it was handed out for (`characters` unfiltered, `characters@<gameId>` filtered), so it is a
+     * 400 under another filter, and the filter is part of the cache key.
+     */
+    list(userId: string, query: { gameId?: string; cursor?: string; limit: number }): Promise<{ items: Character[]; nextCursor: string | null }> {
+      const gameId = query.gameId?.toLowerCase();
+      const list = gameId === undefined ? 'characters' : `characters@${gameId}`;
+      const after = decodeCursor(list, query.cursor, ['timestamp', 'uuid']);
+      return cache.wrap(charactersCacheNs(userId), `list:${gameId ?? ''}:${query.limit}:${query.cursor ?? ''}`, CHARACTERS_TTL_MS, async () => {
         const rows = await repo.listCharacters(await db.readerFor(userId, ITEM_DEFINITIONS_CACHE_NS), {
           userId,
+          gameId,
           after: after && { createdAt: after[0] as string, id: after[1] as string },
           limit: query.limit + 1,
         });
         const { rows: page, last } = pageOf(rows, query.limit);
         return {
           items: page.map(({ sortKey: _sortKey, ...row }) => withoutOwner(row)),
-          nextCursor: last ? encodeCursor('characters', [last.sortKey, last.id]) : null,
+          nextCursor: last ? encodeCursor(list, [last.sortKey, last.id]) : null,
         };
       }, { dependsOn: PLAYER_PAGE_DEPENDENCIES });
     },
