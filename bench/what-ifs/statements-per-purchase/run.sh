@@ -2,7 +2,9 @@
 # What-if (docs/purchases.md § Eighth round): the database's side of one benchmark purchase, driven by pgbench
 # without the service, sent three ways on the same scratch database:
 #   ten-statements    the statements the service sends today (BEGIN, key lock, key read, listing, debit, order and
-#                     lines, fulfillment and event, inventory grant, key response, COMMIT), copied from a recording
+#                     lines, fulfillment and event, inventory grant, key response, COMMIT), copied from a recording,
+#                     each with its own Sync, as node-postgres sends them
+#   ten-statements-one-sync  the same ten in one pipeline with a single Sync (what libpq's pipeline mode sends)
 #   seven-statements  the same with the four writes merged into one statement (one CTE chain)
 #   one-statement     the same work in one PL/pgSQL function (purchase-function.sql), called in autocommit
 # plus pgbench's own tpcb-like as the reference. Runs alternate, three rounds. Never point it at a real database.
@@ -29,6 +31,7 @@ run() { "$PGBENCH" -h 127.0.0.1 -U postgres -n -c "$CLIENTS" -j 2 -T "$SECONDS_E
 for round in $(seq 1 "$ROUNDS"); do
   echo "round $round: tpcb-like $(run ${DB}_tpcb) TPS;" \
     "ten statements $(run -M prepared -f ten-statements.pgbench $DB);" \
+    "ten, one Sync $(run -M prepared -f ten-statements-one-sync.pgbench $DB);" \
     "seven $(run -M prepared -f seven-statements.pgbench $DB);" \
     "one function call $(run -M prepared -f one-statement.pgbench $DB) purchases/s"
 done
