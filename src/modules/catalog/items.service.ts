@@ -6,6 +6,7 @@ import { DomainError, PG, invalid, notFound, pgConstraint, pgErrorCode } from '.
 import { nestsDeeperThan } from '../../platform/http/json-body.js';
 import { afterUnequip, unequipDisallowedInTx } from '../characters/equipment-sweep.js';
 import type { GamesService } from '../games/index.js';
+import { followItemRulesInTx } from '../inventory/owned-item-rules.js';
 import type { CreateItemInput, ItemDefinitionView, ListItemsFilter, UpdateItemInput } from './catalog.schemas.js';
 import { decodeCreatedCursor, encodeCreatedCursor } from './cursors.js';
 import * as repo from './items.repository.js';
@@ -186,6 +187,10 @@ export function createItemsAdmin({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>, 
           await repo.updateItem(tx, id, item);
           if (patch.compatibleGameIds) await repo.replaceCompatibleGames(tx, id, item.compatibleGameIds);
           await refreshDerivedColumns(tx, await repo.listingIdsContaining(tx, id));
+          // Owned entries copy both: they follow, or (a stack over the new limit) the change is a 409.
+          if (item.consumable !== current.consumable || item.maxStack !== current.maxStack) {
+            await followItemRulesInTx(tx, { itemId: id, consumable: item.consumable, maxStack: item.maxStack });
+          }
           // A new slot, game, compatible list or consumable flag can make where it is worn no longer allowed.
           const wearing = ['slot', 'gameId', 'compatibleGameIds', 'consumable'].some((field) => field in patch);
           return wearing ? unequipDisallowedInTx(tx, { itemId: id }) : [];

@@ -21,6 +21,8 @@ export interface UpsertedEntry {
  * non-consumable already owned, or a stack that would overflow, is simply absent from the result (the caller
  * turns that into an error and the transaction rolls back). The row lock ON CONFLICT takes makes a
  * concurrent second purchase of a non-consumable wait for the first and then see it as owned.
+ * A stacked row takes the definition's flag and limit: a used-up entry (quantity 0) of an item an operator has
+ * since made non-consumable (owned-item-rules.ts) stacks to its one unit and is non-consumable from then on.
  * Rows are taken in item id order, whatever order the caller named them in: two grants of the same items in
  * opposite orders (or a grant racing a transaction that already holds one of its rows) wait, never deadlock.
  */
@@ -35,7 +37,7 @@ export async function upsertEntries(
        INSERT INTO inventory_items AS e (user_id, item_id, quantity, consumable, max_stack, source, source_ref)
        SELECT $1, item_id, quantity, consumable, max_stack, $6, $7 FROM input ORDER BY item_id
        ON CONFLICT (user_id, item_id) DO UPDATE
-          SET quantity = e.quantity + EXCLUDED.quantity, max_stack = EXCLUDED.max_stack, updated_at = now()
+          SET quantity = e.quantity + EXCLUDED.quantity, consumable = EXCLUDED.consumable, max_stack = EXCLUDED.max_stack, updated_at = now()
         WHERE e.consumable AND e.quantity + EXCLUDED.quantity <= EXCLUDED.max_stack
        RETURNING e.id, e.item_id, e.quantity
      ), events AS (
