@@ -1,6 +1,7 @@
 // An operator's item PATCH of `consumable` or `maxStack`: the entries players already own (which copy both) follow
-// the definition in the same transaction, or, where they cannot (a stack larger than the new limit), the PATCH is a
-// 409 and nothing changes.
+// the definition in the same transaction. A stack held above a lowered maxStack is kept (its entry's limit is what it
+// holds) and only later grants obey the new limit; an item made non-consumable while someone holds two or more units
+// cannot follow (one unit each), so that PATCH is a 409 and nothing changes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { fixtures } from './fixtures.js';
@@ -70,19 +71,32 @@ describe('owned entries follow the item definition', () => {
     expect((await use(usedUp.token, empty!)).body.code).toBe('not_available');
   });
 
-  it('when maxStack is lowered below a stack a player holds, then 409 and nothing changes; to or above every stack, the entries follow', async () => {
+  it('when maxStack is lowered below a stack a player holds, then the PATCH succeeds, the stack is kept and later grants obey the new limit', async () => {
     const player = await t.player();
+    const other = await t.player();
     const potion = await f.item({ kind: 'utility', consumable: true, maxStack: 20 });
     const [entry] = await f.grant(player.id, [{ itemId: potion, quantity: 8 }]);
+    const [small] = await f.grant(other.id, [{ itemId: potion, quantity: 2 }]);
 
-    const refused = await patch(potion, { maxStack: 5 });
-    expect(refused.status, refused.text).toBe(409);
-    expect(refused.body).toMatchObject({ code: 'conflict', entriesOverLimit: 1, largestHeld: 8 });
-    expect(await entries(potion)).toEqual([{ id: entry, quantity: 8, consumable: true, max_stack: 20 }]);
+    const lowered = await patch(potion, { maxStack: 5 });
+    expect(lowered.status, lowered.text).toBe(200);
+    expect(lowered.body).toMatchObject({ maxStack: 5 });
+    expect(await entries(potion)).toEqual([
+      { id: entry, quantity: 8, consumable: true, max_stack: 8 },
+      { id: small, quantity: 2, consumable: true, max_stack: 5 },
+    ].sort((a, b) => (a.id! < b.id! ? -1 : 1)));
 
-    expect((await patch(potion, { maxStack: 8 })).status).toBe(200);
-    expect(await entries(potion)).toEqual([{ id: entry, quantity: 8, consumable: true, max_stack: 8 }]);
+    // The hoard can be used down; no grant takes it, or the small stack, past the new limit.
+    expect((await use(player.token, entry!, 2)).status).toBe(200);
+    const over = await t.request('POST', '/service/grants', {
+      token: t.serviceToken, headers: { 'idempotency-key': f.unique('g') }, body: { userId: other.id, items: [{ itemId: potion, quantity: 4 }], reason: 'test' },
+    });
+    expect(over.status, over.text).toBe(409);
+    expect(over.body.code).toBe('stack_limit_reached');
     expect((await patch(potion, { maxStack: 50 })).status).toBe(200);
-    expect(await entries(potion)).toEqual([{ id: entry, quantity: 8, consumable: true, max_stack: 50 }]);
+    expect(await entries(potion)).toEqual([
+      { id: entry, quantity: 6, consumable: true, max_stack: 50 },
+      { id: small, quantity: 2, consumable: true, max_stack: 50 },
+    ].sort((a, b) => (a.id! < b.id! ? -1 : 1)));
   });
 });

@@ -6,37 +6,39 @@
 import type { Tx } from '../../platform/db.js';
 import { DomainError, PG, pgConstraint, pgErrorCode } from '../../platform/errors.js';
 
-const STACK_CONSTRAINTS = new Set(['inventory_within_stack', 'inventory_non_consumable_single']);
-
-function wouldNotFit(rule: { consumable: boolean; maxStack: number }, found?: { entries: number; largest: number }): DomainError {
-  const limit = rule.consumable ? `maxStack ${rule.maxStack}` : 'a non-consumable item (one unit each)';
-  const detail = `players hold more than ${rule.maxStack} of this item, which ${limit} does not allow; their entries cannot follow`;
-  return new DomainError('conflict', detail, found && { entriesOverLimit: found.entries, largestHeld: found.largest, maxStack: rule.maxStack });
+function cannotFollow(found?: { entries: number; largest: number }): DomainError {
+  const detail = 'players hold more than 1 unit of this item, which a non-consumable item (one unit each) does not allow; their entries cannot follow';
+  return new DomainError('conflict', detail, found && { entriesOverLimit: found.entries, largestHeld: found.largest, maxStack: 1 });
 }
 
 /**
- * Sets every entry of the item to the definition's `consumable` and `maxStack`; a stack larger than the new limit
- * (for a non-consumable: more than one unit) cannot follow, and the whole change answers 409 `conflict`, with how
- * many entries are over and the largest stack (the lowest maxStack that fits). A used-up entry (quantity 0, not
- * owned) of an item made non-consumable keeps `consumable` true (the row's CHECK allows a non-consumable exactly one
- * unit); the next grant stacks it to one unit and takes the definition's flag (upsertEntries).
+ * Sets every entry of the item to the definition's `consumable` and `maxStack`. A stack held above a lowered
+ * `maxStack` is kept, its entry's limit being what it holds (a player is not stripped of what they own; grants,
+ * which check the definition's current limit, cannot add to it), so lowering a limit never fails. An item made
+ * non-consumable while a player holds two or more units cannot follow (one unit each, and the row's CHECK says so):
+ * the whole change answers 409 `conflict`, with how many entries hold more and the largest stack. A used-up entry
+ * (quantity 0, not owned) of an item made non-consumable keeps `consumable` true (the row's CHECK allows a
+ * non-consumable exactly one unit); the next grant stacks it to one unit and takes the definition's flag
+ * (upsertEntries).
  */
 export async function followItemRulesInTx(tx: Tx, rule: { itemId: string; consumable: boolean; maxStack: number }): Promise<void> {
-  const { rows } = await tx.query<{ entries: number; largest: number | null }>(
-    'SELECT count(*)::int AS entries, max(quantity) AS largest FROM inventory_items WHERE item_id = $1 AND quantity > $2',
-    [rule.itemId, rule.maxStack],
-  );
-  const over = rows[0]!;
-  if (over.entries > 0) throw wouldNotFit(rule, { entries: over.entries, largest: over.largest! });
+  if (!rule.consumable) {
+    const { rows } = await tx.query<{ entries: number; largest: number | null }>(
+      'SELECT count(*)::int AS entries, max(quantity) AS largest FROM inventory_items WHERE item_id = $1 AND quantity > 1',
+      [rule.itemId],
+    );
+    const over = rows[0]!;
+    if (over.entries > 0) throw cannotFollow({ entries: over.entries, largest: over.largest! });
+  }
   try {
     await tx.query(
-      `UPDATE inventory_items SET consumable = $2 OR quantity = 0, max_stack = $3
-        WHERE item_id = $1 AND (consumable <> ($2 OR quantity = 0) OR max_stack <> $3)`,
+      `UPDATE inventory_items SET consumable = $2 OR quantity = 0, max_stack = greatest($3, quantity)
+        WHERE item_id = $1 AND (consumable <> ($2 OR quantity = 0) OR max_stack <> greatest($3, quantity))`,
       [rule.itemId, rule.consumable, rule.maxStack],
     );
   } catch (error) {
-    // A grant that committed after the count stacked past the new limit: the row's CHECK refuses it.
-    if (pgErrorCode(error) === PG.checkViolation && STACK_CONSTRAINTS.has(pgConstraint(error) ?? '')) throw wouldNotFit(rule);
+    // A grant that committed after the count stacked a second unit of an item made non-consumable: the row's CHECK refuses it.
+    if (pgErrorCode(error) === PG.checkViolation && pgConstraint(error) === 'inventory_non_consumable_single') throw cannotFollow();
     throw error;
   }
 }
