@@ -1,6 +1,7 @@
 // GET /user/characters?gameId=: one game's roster, paged, with a cursor that belongs to its filter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { indexPlanOf } from '../support/index-plan.js';
 import { fixtures } from '../inventory/fixtures.js';
 
 let t: TestApp;
@@ -88,20 +89,7 @@ describe('the filtered characters query plan', () => {
     const player = await t.player();
     await create(player.token, { name: 'Hero', gameId: gameA });
     const { listCharacters } = await import('../../src/modules/characters/characters.repository.js');
-    const plan = await t.runtime.deps.db.withTx(async (tx) => {
-      // A test table is tiny, so the planner would rightly seq-scan it; forbid that to see what the index offers.
-      await tx.query('SET LOCAL enable_seqscan = off');
-      let explained: unknown;
-      const explaining = {
-        async query<R>(text: string, params?: readonly unknown[]) {
-          const { rows } = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, params);
-          explained = rows[0]!['QUERY PLAN'];
-          return { rows: [] as R[], rowCount: 0 };
-        },
-      };
-      await listCharacters(explaining, { userId: player.id, gameId: gameA, after: { createdAt: new Date().toISOString(), id: crypto.randomUUID() }, limit: 21 });
-      return JSON.stringify(explained);
-    });
+    const plan = await indexPlanOf(t.runtime.deps.db, (executor) => listCharacters(executor, { userId: player.id, gameId: gameA, after: { createdAt: new Date().toISOString(), id: crypto.randomUUID() }, limit: 21 }));
     expect(plan).toContain('characters_user_idx');
     expect(plan).not.toContain('"Node Type":"Sort"');
   });

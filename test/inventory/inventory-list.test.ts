@@ -1,6 +1,7 @@
 // GET /user/inventory over real HTTP, with the Redis-backed cache on: shape, filters, pages, invalidation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { indexPlanOf } from '../support/index-plan.js';
 import { fixtures } from './fixtures.js';
 
 let t: TestApp;
@@ -244,20 +245,7 @@ describe('the inventory page query plan', () => {
     const player = await t.player();
     await f.grant(player.id, [{ itemId: await f.item() }, { itemId: await f.item() }]);
     const { listInventoryPage } = await import('../../src/modules/inventory/inventory-list.repository.js');
-    const plan = await t.runtime.deps.db.withTx(async (tx) => {
-      // A test table is tiny, so the planner would rightly seq-scan it; forbid that to see what the index offers.
-      await tx.query('SET LOCAL enable_seqscan = off');
-      let explained: unknown;
-      const explaining = {
-        async query<R>(text: string, params?: readonly unknown[]) {
-          const { rows } = await tx.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${text}`, params);
-          explained = rows[0]!['QUERY PLAN'];
-          return { rows: [] as R[], rowCount: 0 };
-        },
-      };
-      await listInventoryPage(explaining, { userId: player.id, filter: {}, after: { acquiredAt: new Date().toISOString(), id: crypto.randomUUID() }, limit: 21 });
-      return JSON.stringify(explained);
-    });
+    const plan = await indexPlanOf(t.runtime.deps.db, (executor) => listInventoryPage(executor, { userId: player.id, filter: {}, after: { acquiredAt: new Date().toISOString(), id: crypto.randomUUID() }, limit: 21 }));
     expect(plan).toContain('inventory_items_user_idx');
     expect(plan).not.toContain('"Node Type":"Sort"');
   });
