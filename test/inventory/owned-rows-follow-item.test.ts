@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { fixtures } from './fixtures.js';
+import { createItem, createListing } from '../catalog/fixtures.js';
+import * as shop from '../purchases/fixtures.js';
 
 let t: TestApp;
 let f: ReturnType<typeof fixtures>;
@@ -23,6 +25,32 @@ const entries = async (itemId: string) =>
     'SELECT id, quantity, consumable, max_stack FROM inventory_items WHERE item_id = $1 ORDER BY id', [itemId])).rows;
 const listed = async (token: string, entryId: string) =>
   (await t.request('GET', '/user/inventory', { token })).body.items.find((e: { id: string }) => e.id === entryId);
+
+async function waitForLockWaiters(n: number): Promise<void> {
+  for (let waited = 0; waited < 5_000; waited += 20) {
+    const { rows } = await t.runtime.deps.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    if (rows[0]!.n >= n) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`fewer than ${n} sessions ever waited on a lock`);
+}
+
+/** Runs `during` while a purchase of `listingId` has read its items and waits on the buyer's wallet row. */
+async function whilePurchaseInFlight(buyer: { id: string; token: string }, listingId: string, during: () => Promise<void>) {
+  const wallet = await t.runtime.deps.db.pool.connect();
+  try {
+    await wallet.query('BEGIN');
+    await wallet.query('SELECT 1 FROM ledger_accounts WHERE user_id = $1 FOR UPDATE', [buyer.id]);
+    const bought = t.request('POST', '/store/purchases', { token: buyer.token, headers: shop.key(), body: { listingId } });
+    await waitForLockWaiters(1);
+    await during();
+    await wallet.query('COMMIT');
+    return await bought;
+  } finally {
+    wallet.release();
+  }
+}
 
 describe('owned entries follow the item definition', () => {
   it('when an owned item is made consumable, then the owner can use it and the inventory shows it consumable', async () => {
@@ -98,5 +126,34 @@ describe('owned entries follow the item definition', () => {
       { id: entry, quantity: 6, consumable: true, max_stack: 50 },
       { id: small, quantity: 2, consumable: true, max_stack: 50 },
     ].sort((a, b) => (a.id! < b.id! ? -1 : 1)));
+  });
+
+  it('when an item is made non-consumable while a purchase of it that read the old definition is in flight, then the bought entry is non-consumable', async () => {
+    const card = (await createItem(t, { kind: 'utility', consumable: true, maxStack: 10, name: 'Card in flight' })).id;
+    const listing = await createListing(t, { price: 5, items: [{ itemId: card, quantity: 1 }] });
+    const buyer = await shop.fundedPlayer(t, 100);
+    const bought = await whilePurchaseInFlight(buyer, listing.id, async () => {
+      const patched = await patch(card, { consumable: false });
+      expect(patched.status, patched.text).toBe(200);
+    });
+    expect(bought.status, bought.text).toBe(201);
+    expect(await entries(card)).toMatchObject([{ quantity: 1, consumable: false, max_stack: 1 }]);
+    const [entry] = await entries(card);
+    expect((await use(buyer.token, entry!.id)).body.code).toBe('not_available');
+  });
+
+  it('when maxStack is lowered while a purchase that read the old limit is in flight, then the purchase cannot stack past the new limit', async () => {
+    const potion = (await createItem(t, { kind: 'utility', consumable: true, maxStack: 20, name: 'Potion in flight' })).id;
+    const listing = await createListing(t, { price: 5, items: [{ itemId: potion, quantity: 1 }] });
+    const buyer = await shop.fundedPlayer(t, 100);
+    await f.grant(buyer.id, [{ itemId: potion, quantity: 5 }]);
+    const bought = await whilePurchaseInFlight(buyer, listing.id, async () => {
+      const lowered = await patch(potion, { maxStack: 5 });
+      expect(lowered.status, lowered.text).toBe(200);
+    });
+    expect(bought.status, bought.text).toBe(409);
+    expect(bought.body.code).toBe('stack_limit_reached');
+    expect(await entries(potion)).toMatchObject([{ quantity: 5, consumable: true, max_stack: 5 }]);
+    expect(await shop.balanceOf(t, buyer.id)).toBe(100);
   });
 });

@@ -187,7 +187,7 @@ export function createItemsAdmin({ db, cache }: Pick<CoreDeps, 'db' | 'cache'>, 
           await repo.updateItem(tx, id, item);
           if (patch.compatibleGameIds) await repo.replaceCompatibleGames(tx, id, item.compatibleGameIds);
           await refreshDerivedColumns(tx, await repo.listingIdsContaining(tx, id));
-          // Owned entries copy both: they follow, or (a stack over the new limit) the change is a 409.
+          // Owned entries copy both: they follow (a held stack keeps its size; 2+ units of an item made non-consumable: 409).
           if (item.consumable !== current.consumable || item.maxStack !== current.maxStack) {
             await followItemRulesInTx(tx, { itemId: id, consumable: item.consumable, maxStack: item.maxStack });
           }

@@ -25,6 +25,12 @@ export interface UpsertedEntry {
  * since made non-consumable (owned-item-rules.ts) stacks to its one unit and is non-consumable from then on.
  * Rows are taken in item id order, whatever order the caller named them in: two grants of the same items in
  * opposite orders (or a grant racing a transaction that already holds one of its rows) wait, never deadlock.
+ * The flag and limit written and checked are the definition's as this statement reads it FOR SHARE, not the line's
+ * (read earlier, FOR KEY SHARE, which an item PATCH's FOR NO KEY UPDATE does not wait for): an operator's change of
+ * either committing between that read and this statement, which has already set the owned entries
+ * (owned-item-rules.ts), would otherwise be undone by a stale copy (a second unit stacked past the new limit, an entry
+ * of an item made non-consumable left usable). FOR SHARE waits for such a PATCH and reads what it committed; a line
+ * larger than the limit it reads is absent (refused like an overflowing stack), not a CHECK violation.
  */
 export async function upsertEntries(
   tx: Tx,
@@ -35,7 +41,8 @@ export async function upsertEntries(
        SELECT * FROM unnest($2::uuid[], $3::int[], $4::boolean[], $5::int[]) AS t(item_id, quantity, consumable, max_stack)
      ), upserted AS (
        INSERT INTO inventory_items AS e (user_id, item_id, quantity, consumable, max_stack, source, source_ref)
-       SELECT $1, item_id, quantity, consumable, max_stack, $6, $7 FROM input ORDER BY item_id
+       SELECT $1, i.item_id, i.quantity, d.consumable, d.max_stack, $6, $7
+         FROM input i JOIN item_definitions d ON d.id = i.item_id WHERE i.quantity <= d.max_stack ORDER BY i.item_id FOR SHARE OF d
        ON CONFLICT (user_id, item_id) DO UPDATE
           SET quantity = e.quantity + EXCLUDED.quantity, consumable = EXCLUDED.consumable, max_stack = EXCLUDED.max_stack, updated_at = now()
         WHERE e.consumable AND e.quantity + EXCLUDED.quantity <= EXCLUDED.max_stack
