@@ -76,6 +76,32 @@ describe('POST /admin/orders/:id/refund', () => {
     expect(await balanceOf(t, player.id)).toBe(5);
   });
 
+  it('when a bare refund is retried with the default reason spelled out (or the other way round), then it is the same refund, replayed; another reason is 422', async () => {
+    const potion = await createItem(t, { consumable: true });
+    const listing = await createListing(t, { price: 5, items: [{ itemId: potion }] });
+    const player = await fundedPlayer(t, 10);
+    const bare = await buy(player.token, { listingId: listing });
+    const spelled = await buy(player.token, { listingId: listing });
+
+    const bareKey = key();
+    const first = await refund(bare.body.id, bareKey);
+    expect(first.status).toBe(200);
+    const retried = await refund(bare.body.id, bareKey, { reason: 'refunded by an operator' });
+    expect(retried.status, retried.text).toBe(200);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.body).toEqual(first.body);
+
+    const spelledKey = key();
+    expect((await refund(spelled.body.id, spelledKey, { reason: 'refunded by an operator' })).status).toBe(200);
+    const bareRetry = await refund(spelled.body.id, spelledKey);
+    expect(bareRetry.status, bareRetry.text).toBe(200);
+    expect(bareRetry.headers.get('idempotent-replayed')).toBe('true');
+    const otherReason = await refund(spelled.body.id, spelledKey, { reason: 'another reason' });
+    expect(otherReason.status).toBe(422);
+    expect(otherReason.body.code).toBe('idempotency_key_reused');
+    expect(await balanceOf(t, player.id)).toBe(10);
+  });
+
   it('when a parcel order is refunded before it ships, then its fulfillment is cancelled', async () => {
     const shirt = await createItem(t, { kind: 'merch', consumable: true, deliveryType: 'shopify' });
     const listing = await createListing(t, { price: 30, items: [{ itemId: shirt }], stock: 5 });

@@ -13,6 +13,8 @@ import { applyFields, sparseItem } from '../list-fields.js';
 
 // API.md: this route requires the key (missing → 400), so the document says so; the handler checks it too.
 
+const DEFAULT_REFUND_REASON = 'refunded by an operator';
+
 export async function purchasesRoutes(app: App, { services, authenticate, db }: RouteContext): Promise<void> {
   const { purchases, inventory, catalog } = services;
   for (const schema of [ShippingAddressSchema, Purchase, Order, OrderDetail, AdminOrder, RefundedOrder]) app.addSchema(schema);
@@ -106,10 +108,13 @@ export async function purchasesRoutes(app: App, { services, authenticate, db }: 
     },
   }, async (request, reply) => {
     const actor = `admin:${principalOf(request).userId}`;
+    // The refund as it is understood: a bare POST is the default reason, so a retry spelling it out is the same refund.
+    const reason = request.body?.reason ?? DEFAULT_REFUND_REASON;
     return replyIdempotent(db, request, reply, async (tx) => ({
       status: 200,
-      body: await purchases.refundInTx(tx, request.params.id, { reason: request.body?.reason ?? 'refunded by an operator', actor }),
+      body: await purchases.refundInTx(tx, request.params.id, { reason, actor }),
     }), {
+      fingerprintBody: { reason },
       // A refund gives back a limited listing's stock: the storefront's counts change too.
       afterCommit: async (response) => {
         if (response.status === 200) await Promise.all([inventory.invalidateUser((response.body as { userId: string }).userId), catalog.invalidateStorefront()]);
