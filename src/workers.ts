@@ -4,6 +4,7 @@
 import type { Tx } from './platform/db.js';
 import type { CoreDeps } from './context.js';
 import type { Services } from './services.js';
+import type { ShopifyCancelJob } from './modules/fulfillment/index.js';
 import { QUEUES, type JobInfo } from './platform/jobs.js';
 import { purgeExpiredKeys } from './platform/idempotency.js';
 import { startShopifySimulator } from '../tools/shopify-simulator/simulator.js';
@@ -76,9 +77,9 @@ export async function startWorkers(deps: CoreDeps, services: Services): Promise<
   // A delivery job pg-boss gave up on must not leave its line pending for ever (fulfillment delivery.ts gaveUp). Rare:
   // polled like the maintenance queue, not every half second.
   await jobs.work<{ fulfillmentId: string }>(QUEUES.fulfillmentDeliverDead, (data) => fulfillment.deliveryGaveUp(data.fulfillmentId), { pollingIntervalSeconds: 5 });
-  await jobs.work<{ orderId: string; externalId: string | null; attempt?: number }>(QUEUES.shopifyCancel, (data, job: JobInfo) => fulfillment.cancelShopifyOrder(data, job));
+  await jobs.work<ShopifyCancelJob>(QUEUES.shopifyCancel, (data, job: JobInfo) => fulfillment.cancelShopifyOrder(data, job));
   // Likewise a refunded order's Shopify cancellation (shopify/cancel.ts gaveUp): the parcel must not ship unnoticed.
-  await jobs.work<{ orderId: string; externalId: string | null; attempt?: number }>(QUEUES.shopifyCancelDead, (data) => fulfillment.shopifyCancelGaveUp(data), { pollingIntervalSeconds: 5 });
+  await jobs.work<ShopifyCancelJob>(QUEUES.shopifyCancelDead, (data) => fulfillment.shopifyCancelGaveUp(data), { pollingIntervalSeconds: 5 });
   // A worker waits out its polling interval (0.5 s) after every fetch: one job per fetch made a storm of 90 webhooks
   // take 45 s to apply. Batches keep up with bursts; each job still completes or fails on its own (jobs.work).
   await jobs.work<{ webhookEventId: string }>(QUEUES.shopifyWebhook, (data) => withRefunds((refund) => fulfillment.processShopifyWebhook(data.webhookEventId, refund)), { batchSize: WEBHOOK_BATCH });

@@ -13,6 +13,7 @@ import PgBoss from 'pg-boss';
 import { whileHoldingSessionLock } from './session-lock.js';
 import type { Logger } from 'pino';
 import type { Database, Executor } from './db.js';
+import { isUuid } from './auth.js';
 import { metrics } from './metrics.js';
 
 export const QUEUES = {
@@ -223,7 +224,7 @@ export class Jobs {
 
   /** Whether job `id` of queue `name` may still run: queued, waiting for a retry, or running. */
   async isLive(executor: Executor, name: QueueName, id: string): Promise<boolean> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return false; // not a pg-boss job id
+    if (!isUuid(id)) return false; // not a pg-boss job id
     const { rows } = await executor.query(
       `SELECT 1 FROM ${SCHEMA}.job WHERE name = $1 AND id = $2::uuid AND state IN ('created', 'retry', 'active')`,
       [name, id],

@@ -5,6 +5,7 @@
 // alphabet, padding and blanks, and stops at a trailing partial byte, so `abc!d`, `abcd==` or `abcdx` read as the
 // cursor `abcd`: a tampered cursor was served as the real one (200) instead of refused.
 import { DomainError } from '../errors.js';
+import { isUuid } from '../auth.js';
 
 // Timestamps exactly as our cursors write them. Date.parse accepts far more (`+275760-…` years, `Feb 31` rolled
 // over to March) than PostgreSQL will take or read the same way, and a value it refuses must be a 400, not a 500.
@@ -51,7 +52,7 @@ export function decodeCursorValues(cursor: string | undefined, shape: CursorShap
       kind === 'string' ? typeof value === 'string' :
       kind === 'number' ? Number.isSafeInteger(value) :
       kind === 'nullable-number' ? value === null || Number.isSafeInteger(value) :
-      kind === 'uuid' ? typeof value === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) :
+      kind === 'uuid' ? isUuid(value) :
       isCursorTimestamp(value);
     if (!ok) throw new DomainError('validation_failed', 'invalid cursor');
   });
