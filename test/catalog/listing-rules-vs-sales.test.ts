@@ -2,6 +2,7 @@
 // and the purchases of it still running when the change lands.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { waitForLockWaiters } from '../support/lock-waits.js';
 import { createItem, createListing } from './fixtures.js';
 import * as shop from '../purchases/fixtures.js';
 
@@ -65,7 +66,7 @@ describe('listing rules against what was sold', () => {
       await purchase.query('BEGIN');
       await purchase.query('SELECT 1 FROM listings WHERE id = $1 FOR KEY SHARE', [listing.id]);
       const patched = patch(listing.id, { perUserLimit: 3 });
-      await waitForLockQueue();
+      await waitForLockWaiters(t.runtime.deps.db, 'the PATCH');
       await purchase.query('UPDATE listings SET stock_remaining = stock_remaining - 1 WHERE id = $1', [listing.id]);
       await purchase.query('COMMIT');
       const response = await patched;
@@ -80,12 +81,3 @@ describe('listing rules against what was sold', () => {
 });
 
 /** Until some backend of this database waits on a row lock (the PATCH queued behind the purchase). */
-async function waitForLockQueue(): Promise<void> {
-  for (let waited = 0; waited < 5_000; waited += 20) {
-    const { rows } = await t.runtime.deps.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-    if (rows[0]!.n > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the PATCH never queued on the listing row');
-}

@@ -3,21 +3,13 @@
 // ('relation "ledger_transfers" does not exist'), leaving the stray cluster behind. It must say what is wrong in one
 // line, exit 2 and write nothing. A directory the running service holds is refused in one line too, not a stack trace.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { verifyTool } from './verify-ledger-process.js';
 
 let root: string;
-
-function verifyTool(env: Record<string, string>) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/tools/verify-ledger.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-}
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'bb-verify-nodb-'));

@@ -1,11 +1,11 @@
 // `npm run ledger:verify` on the embedded store: an operator who ran `npm start` with PGLITE_DATA_DIR audits that
 // directory once the service is stopped. It used to demand DATABASE_URL and could not look at it at all.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { verifyTool } from './verify-ledger-process.js';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { createRuntime } from '../../src/runtime.js';
@@ -13,14 +13,6 @@ import { signToken } from '../../src/platform/auth.js';
 import { openDatabase } from '../../src/platform/db.js';
 
 let dir: string;
-
-function verifyTool(env: Record<string, string>) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/tools/verify-ledger.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'bb-verify-'));

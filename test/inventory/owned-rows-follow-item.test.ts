@@ -4,6 +4,7 @@
 // cannot follow (one unit each), so that PATCH is a 409 and nothing changes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { waitForLockWaiters } from '../support/lock-waits.js';
 import { fixtures } from './fixtures.js';
 import { createItem, createListing } from '../catalog/fixtures.js';
 import * as shop from '../purchases/fixtures.js';
@@ -26,16 +27,6 @@ const entries = async (itemId: string) =>
 const listed = async (token: string, entryId: string) =>
   (await t.request('GET', '/user/inventory', { token })).body.items.find((e: { id: string }) => e.id === entryId);
 
-async function waitForLockWaiters(n: number): Promise<void> {
-  for (let waited = 0; waited < 5_000; waited += 20) {
-    const { rows } = await t.runtime.deps.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-    if (rows[0]!.n >= n) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`fewer than ${n} sessions ever waited on a lock`);
-}
-
 /** Runs `during` while a purchase of `listingId` has read its items and waits on the buyer's wallet row. */
 async function whilePurchaseInFlight(buyer: { id: string; token: string }, listingId: string, during: () => Promise<void>) {
   const wallet = await t.runtime.deps.db.pool.connect();
@@ -43,7 +34,7 @@ async function whilePurchaseInFlight(buyer: { id: string; token: string }, listi
     await wallet.query('BEGIN');
     await wallet.query('SELECT 1 FROM ledger_accounts WHERE user_id = $1 FOR UPDATE', [buyer.id]);
     const bought = t.request('POST', '/store/purchases', { token: buyer.token, headers: shop.key(), body: { listingId } });
-    await waitForLockWaiters(1);
+    await waitForLockWaiters(t.runtime.deps.db, 'the purchase');
     await during();
     await wallet.query('COMMIT');
     return await bought;

@@ -3,6 +3,7 @@
 // never the new price with the old bundle lines. Found black-box: 73 of 406 orders mixed them under a PATCH loop.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { waitForLockWaiters } from '../support/lock-waits.js';
 import { createItem, createListing } from '../catalog/fixtures.js';
 import * as shop from './fixtures.js';
 
@@ -15,16 +16,6 @@ beforeAll(async () => {
   shield = await createItem(t, { kind: 'utility', consumable: true, name: 'Shield' });
 });
 afterAll(async () => t?.close());
-
-async function waitForLockQueue(): Promise<void> {
-  for (let waited = 0; waited < 5_000; waited += 20) {
-    const { rows } = await t.runtime.deps.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-    if (rows[0]!.n > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the purchase never queued on the listing row');
-}
 
 describe('bundle lines against a listing PATCH', () => {
   it('when a purchase waits behind a PATCH that changes price, stock and lines, then its order has the new price with the new lines', async () => {
@@ -39,7 +30,7 @@ describe('bundle lines against a listing PATCH', () => {
       await admin.query('INSERT INTO listing_items (listing_id, item_id, quantity, position) VALUES ($1, $2, 3, 1)', [listing.id, shield.id]);
       await admin.query('UPDATE listings SET price = 25, stock_total = 200, stock_remaining = 200 WHERE id = $1', [listing.id]);
       const bought = t.request('POST', '/store/purchases', { token: player.token, headers: shop.key(), body: { listingId: listing.id } });
-      await waitForLockQueue();
+      await waitForLockWaiters(t.runtime.deps.db, 'the purchase');
       await admin.query('COMMIT');
       const order = await bought;
       expect(order.status, order.text).toBe(201);

@@ -5,6 +5,7 @@
 // line's foreign key).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { waitForLockWaiters } from '../support/lock-waits.js';
 import { createItem, createListing } from '../catalog/fixtures.js';
 import * as shop from './fixtures.js';
 
@@ -13,16 +14,6 @@ beforeAll(async () => {
   t = await startTestApp();
 });
 afterAll(async () => t?.close());
-
-async function waitForLockWaiters(n: number): Promise<void> {
-  for (let waited = 0; waited < 5_000; waited += 20) {
-    const { rows } = await t.runtime.deps.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-    if (rows[0]!.n >= n) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`fewer than ${n} sessions ever waited on a lock`);
-}
 
 describe('item DELETE while it is being bought', () => {
   it('when the item is removed from the listing and deleted mid-purchase, then the purchase sells what it read and the DELETE answers 409, never a 500', async () => {
@@ -35,11 +26,11 @@ describe('item DELETE while it is being bought', () => {
       await wallet.query('BEGIN');
       await wallet.query('SELECT 1 FROM ledger_accounts WHERE user_id = $1 FOR UPDATE', [player.id]);
       const bought = t.request('POST', '/store/purchases', { token: player.token, headers: shop.key(), body: { listingId: listing.id } });
-      await waitForLockWaiters(1);
+      await waitForLockWaiters(t.runtime.deps.db, 'the purchase');
       const patched = await t.request('PATCH', `/admin/listings/${listing.id}`, { token: t.adminToken, body: { items: [{ itemId: kept.id, quantity: 1 }] } });
       expect(patched.status, patched.text).toBe(200);
       const deleted = t.request('DELETE', `/admin/items/${doomed.id}`, { token: t.adminToken });
-      await Promise.race([deleted, waitForLockWaiters(2)]);
+      await Promise.race([deleted, waitForLockWaiters(t.runtime.deps.db, 'the DELETE', 2)]);
       await wallet.query('COMMIT');
       const [order, removal] = await Promise.all([bought, deleted]);
       expect(order.status, order.text).toBe(201);
